@@ -1,0 +1,240 @@
+//! The command line: clap definitions, and each command as a thin call into
+//! the library. Every command returns an exit code; nothing here panics on
+//! bad input.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream, WriteColor};
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::playbook::{LoadStage, LoadedPlaybook, lint, schema};
+use crate::report::{self, Counts, Sources};
+
+/// Nothing failed.
+pub const EXIT_OK: i32 = 0;
+/// Something failed a gate, or lint found an error.
+pub const EXIT_FAILED: i32 = 1;
+/// The input could not be used.
+pub const EXIT_UNUSABLE: i32 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tollgate",
+    version,
+    about = "Stage gates for spec-driven development: exact, explainable checks of planning documents",
+    long_about = "Tollgate interprets a playbook: the phases a feature moves through, the steps \
+between them, the document each step must produce and the checks that document must pass.\n\n\
+Start with `tollgate lint` on a playbook, then `tollgate check` on documents.",
+    after_help = "Examples:\n  tollgate lint playbooks/specflow.yaml\n  tollgate schema > playbook.schema.json\n\n\
+Exit codes: 0 nothing failed, 1 something failed (or lint found an error), 2 the input could not be used."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The playbook file [default: $TOLLGATE_PLAYBOOK, else tollgate.yaml at the project root]
+    #[arg(long, global = true, env = "TOLLGATE_PLAYBOOK", value_name = "PATH")]
+    pub playbook: Option<PathBuf>,
+    /// The project root [default: the nearest folder upward that holds .git, else the current folder]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// When to colour the output
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    pub color: ColorWhen,
+    /// Print only what failed, and no summary
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate playbooks against the schema and lint their references, regexes, templates and paths
+    #[command(after_help = "Examples:\n  tollgate lint\n  tollgate lint playbooks/*.yaml --format json")]
+    Lint(LintArgs),
+    /// Print the playbook JSON Schema (draft 2020-12)
+    #[command(after_help = "Editors pick the schema up from a first line such as:\n  \
+# yaml-language-server: $schema=../schemas/playbook.schema.json")]
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// Playbook files [default: the playbook of --playbook]
+    pub playbooks: Vec<PathBuf>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    Text,
+    Json,
+}
+
+/// Parses the arguments and runs the command; the process's exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let code = if error.use_stderr() { EXIT_UNUSABLE } else { EXIT_OK };
+            let _ = error.print();
+            return code;
+        }
+    };
+    run(cli)
+}
+
+pub fn run(cli: Cli) -> i32 {
+    let context = Context::new(&cli.global);
+    match cli.command {
+        Command::Lint(args) => lint_command(&context, &args),
+        Command::Schema => {
+            print!("{}", schema::schema_text());
+            EXIT_OK
+        }
+    }
+}
+
+/// What every command needs from the global options.
+struct Context {
+    root: PathBuf,
+    playbook: PathBuf,
+    color: ColorChoice,
+    quiet: bool,
+}
+
+impl Context {
+    fn new(global: &GlobalArgs) -> Self {
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        let root = global.root.clone().unwrap_or_else(|| find_root(&cwd));
+        let playbook = global.playbook.clone().unwrap_or_else(|| root.join("tollgate.yaml"));
+        let color = match global.color {
+            ColorWhen::Always => ColorChoice::Always,
+            ColorWhen::Never => ColorChoice::Never,
+            ColorWhen::Auto if std::io::stdout().is_terminal() => ColorChoice::Auto,
+            ColorWhen::Auto => ColorChoice::Never,
+        };
+        Self {
+            root,
+            playbook,
+            color,
+            quiet: global.quiet,
+        }
+    }
+
+    fn stdout(&self) -> StandardStream {
+        StandardStream::stdout(self.color)
+    }
+}
+
+/// The nearest folder from `start` upward that holds `.git`.
+fn find_root(start: &Path) -> PathBuf {
+    start
+        .ancestors()
+        .find(|dir| dir.join(".git").exists())
+        .unwrap_or(start)
+        .to_path_buf()
+}
+
+/// A path as messages show it: relative to the working folder when it is
+/// inside it, with `/` separators.
+pub fn display_path(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    let shown = cwd
+        .as_deref()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path);
+    shown.to_string_lossy().replace('\\', "/")
+}
+
+fn lint_command(context: &Context, args: &LintArgs) -> i32 {
+    let files = if args.playbooks.is_empty() {
+        vec![context.playbook.clone()]
+    } else {
+        args.playbooks.clone()
+    };
+    let mut diagnostics = Vec::new();
+    let mut sources = Sources::default();
+    let mut unusable = false;
+    for file in &files {
+        let display = display_path(file);
+        match LoadedPlaybook::load(file, &display) {
+            Ok(loaded) => {
+                let lint = lint::lint(&loaded);
+                diagnostics.extend(lint.diagnostics);
+                for (path, text) in lint.extra_sources {
+                    sources.insert(path, text);
+                }
+                sources.insert(display, loaded.source);
+            }
+            Err(error) => {
+                unusable |= error.stage == LoadStage::Unusable;
+                diagnostics.extend(error.diagnostics);
+                if let Some(text) = error.text {
+                    sources.insert(display, text);
+                }
+            }
+        }
+    }
+    let counts = Counts::of(&diagnostics);
+    let written = match args.format {
+        LintFormat::Json => print_json(&report::lint_json(&diagnostics)),
+        LintFormat::Text => {
+            let mut out = context.stdout();
+            print_lint_text(context, &diagnostics, &sources, counts, files.len(), &mut out)
+        }
+    };
+    if let Err(error) = written {
+        eprintln!("tollgate: cannot write the output: {error}");
+        return EXIT_UNUSABLE;
+    }
+    if unusable {
+        EXIT_UNUSABLE
+    } else if counts.errors > 0 {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+fn print_lint_text(
+    context: &Context,
+    diagnostics: &[Diagnostic],
+    sources: &Sources,
+    counts: Counts,
+    files: usize,
+    out: &mut dyn WriteColor,
+) -> std::io::Result<()> {
+    let shown: Vec<Diagnostic> = diagnostics
+        .iter()
+        .filter(|d| !context.quiet || d.severity == Severity::Error)
+        .cloned()
+        .collect();
+    report::write_diagnostics(&shown, sources, out)?;
+    if !context.quiet {
+        let noun = if files == 1 { "playbook" } else { "playbooks" };
+        writeln!(out, "{} in {files} {noun}", counts.summary())?;
+    }
+    Ok(())
+}
+
+fn print_json(value: &serde_json::Value) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)
+}

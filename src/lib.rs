@@ -1,0 +1,13 @@
+//! Tollgate: a declarative playbook interpreter for stage-gated,
+//! spec-driven development. The library loads and lints playbooks, models
+//! Markdown artifacts and checks them; the `tollgate` binary is a thin layer
+//! over it.
+
+pub mod cli;
+pub mod diagnostic;
+pub mod markdown;
+pub mod playbook;
+pub mod render;
+pub mod report;
+pub mod source;
+pub mod yaml;

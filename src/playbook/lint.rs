@@ -1,0 +1,585 @@
+//! Semantic lint: what the schema cannot say. References between phases,
+//! steps, artifacts, plugins and check lists; regular expressions and
+//! templates that do not compile; paths that leave the project; phases and
+//! steps that can never be reached.
+
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
+use std::path::{Component, Path};
+
+use minijinja::Environment;
+use serde_json::json;
+
+use crate::diagnostic::{Diagnostic, Position, Severity};
+use crate::render::{self, KnownNames, TemplateIssue, TemplateKind};
+use crate::source;
+
+use super::{Check, CheckItem, CheckKind, Gate, LoadedPlaybook, Playbook, Requirement};
+
+/// Template files larger than this are not playbook templates.
+const MAX_TEMPLATE_BYTES: usize = 1024 * 1024;
+
+/// The diagnostics of one playbook, and the text of every other file they
+/// point into (templates), for code frames.
+#[derive(Debug, Default)]
+pub struct Lint {
+    pub diagnostics: Vec<Diagnostic>,
+    pub extra_sources: Vec<(String, String)>,
+}
+
+impl Playbook {
+    /// The checks of step `index` in order, named lists expanded. A list
+    /// that includes itself is expanded once; lint reports the cycle.
+    pub fn step_checks(&self, index: usize) -> Vec<(String, &Check)> {
+        let mut out = Vec::new();
+        let mut active = Vec::new();
+        if let Some(step) = self.steps.get(index) {
+            self.expand(&step.checks, &format!("/steps/{index}/checks"), &mut active, &mut out);
+        }
+        out
+    }
+
+    fn expand<'a>(
+        &'a self,
+        items: &'a [CheckItem],
+        pointer: &str,
+        active: &mut Vec<&'a str>,
+        out: &mut Vec<(String, &'a Check)>,
+    ) {
+        for (i, item) in items.iter().enumerate() {
+            match item {
+                CheckItem::Check(check) => out.push((format!("{pointer}/{i}"), check)),
+                CheckItem::Use(name) => {
+                    if active.contains(&name.as_str()) {
+                        continue;
+                    }
+                    if let Some((key, list)) = self.checks.get_key_value(name) {
+                        active.push(key);
+                        let inner = format!("/checks/{}", crate::yaml::pointer_segment(key));
+                        self.expand(list, &inner, active, out);
+                        active.pop();
+                    }
+                }
+            }
+        }
+    }
+
+    /// The phase a new subject starts in.
+    pub fn first_phase(&self) -> &str {
+        self.phases.first().map_or("", |phase| phase.id.as_str())
+    }
+}
+
+/// Lints a loaded playbook.
+pub fn lint(loaded: &LoadedPlaybook) -> Lint {
+    let mut linter = Linter {
+        loaded,
+        playbook: &loaded.playbook,
+        env: render::environment(),
+        known: KnownNames {
+            vars: loaded.playbook.vars.keys().cloned().collect(),
+            artifacts: loaded.playbook.artifacts.keys().cloned().collect(),
+        },
+        lint: Lint::default(),
+    };
+    linter.run();
+    let mut lint = linter.lint;
+    lint.diagnostics.sort_by(|a, b| (&a.path, a.start).cmp(&(&b.path, b.start)));
+    lint
+}
+
+struct Linter<'a> {
+    loaded: &'a LoadedPlaybook,
+    playbook: &'a Playbook,
+    env: Environment<'static>,
+    known: KnownNames,
+    lint: Lint,
+}
+
+impl Linter<'_> {
+    fn run(&mut self) {
+        self.duplicate_ids();
+        self.references();
+        self.check_lists();
+        self.step_checks();
+        self.plugins();
+        self.regexes();
+        self.paths();
+        self.templates();
+        self.reachability();
+    }
+
+    fn report(&mut self, code: &str, severity: Severity, pointer: &str, message: String) -> &mut Diagnostic {
+        let position = self.loaded.position(pointer);
+        self.lint.diagnostics.push(
+            Diagnostic::new(code, severity, self.loaded.display.as_str(), message).at_opt(position),
+        );
+        self.lint.diagnostics.last_mut().expect("just pushed")
+    }
+
+    fn error(&mut self, code: &str, pointer: &str, message: String) -> &mut Diagnostic {
+        self.report(code, Severity::Error, pointer, message)
+    }
+
+    fn warning(&mut self, code: &str, pointer: &str, message: String) -> &mut Diagnostic {
+        self.report(code, Severity::Warning, pointer, message)
+    }
+
+    fn duplicate_ids(&mut self) {
+        let phases: Vec<(String, String)> = (self.playbook.phases.iter().enumerate())
+            .map(|(i, p)| (format!("/phases/{i}/id"), p.id.clone()))
+            .collect();
+        self.duplicates("phase", phases);
+        let steps: Vec<(String, String)> = (self.playbook.steps.iter().enumerate())
+            .map(|(i, s)| (format!("/steps/{i}/id"), s.id.clone()))
+            .collect();
+        self.duplicates("step", steps);
+        for (index, step) in self.playbook.steps.iter().enumerate() {
+            let checks = self
+                .playbook
+                .step_checks(index)
+                .into_iter()
+                .map(|(pointer, check)| (format!("{pointer}/id"), check.id.clone()))
+                .collect();
+            self.duplicates(&format!("check in step `{}`", step.id), checks);
+        }
+    }
+
+    fn duplicates(&mut self, what: &str, ids: Vec<(String, String)>) {
+        let mut seen: HashMap<String, String> = HashMap::new();
+        for (pointer, id) in ids {
+            match seen.get(&id) {
+                Some(first) => {
+                    let line = self.loaded.position(first).map_or(0, |p| p.line);
+                    self.error(
+                        "duplicate-id",
+                        &pointer,
+                        format!("duplicate {what} id `{id}` (first defined on line {line})"),
+                    );
+                }
+                None => {
+                    seen.insert(id, pointer);
+                }
+            }
+        }
+    }
+
+    fn references(&mut self) {
+        let phases: Vec<String> = self.playbook.phases.iter().map(|p| p.id.clone()).collect();
+        let steps: Vec<String> = self.playbook.steps.iter().map(|s| s.id.clone()).collect();
+        let artifacts: Vec<String> = self.playbook.artifacts.keys().cloned().collect();
+        for (i, step) in self.playbook.steps.iter().enumerate() {
+            for (key, phase) in [("from", &step.from), ("to", &step.to)] {
+                self.reference("unknown-phase", "phase", &format!("/steps/{i}/{key}"), phase, &phases);
+            }
+            if let Some(next) = &step.next {
+                self.reference("unknown-step", "step", &format!("/steps/{i}/next"), next, &steps);
+            }
+            for (j, requirement) in step.requires.iter().enumerate() {
+                let pointer = format!("/steps/{i}/requires/{j}");
+                match requirement {
+                    Requirement::ArtifactExists(name) => self.reference(
+                        "unknown-artifact",
+                        "artifact",
+                        &format!("{pointer}/artifact"),
+                        name,
+                        &artifacts,
+                    ),
+                    Requirement::Approved(name) => {
+                        self.reference("unknown-step", "step", &format!("{pointer}/approved"), name, &steps);
+                        let gated = self.playbook.steps.iter().any(|s| &s.id == name && s.gate == Gate::Human);
+                        if steps.contains(name) && !gated {
+                            self.warning(
+                                "approval-never-given",
+                                &format!("{pointer}/approved"),
+                                format!("step `{name}` has an automated gate, so it is never approved"),
+                            )
+                            .help = Some(format!("give step `{name}` `gate: human`, or require its artifact instead"));
+                        }
+                    }
+                }
+            }
+            if step.from == step.to {
+                self.warning(
+                    "no-progress",
+                    &format!("/steps/{i}/to"),
+                    format!("step `{}` leaves the subject in the phase it started in", step.id),
+                );
+            }
+            if step.gate == Gate::Automated && !step.review.is_empty() {
+                self.warning(
+                    "review-without-human-gate",
+                    &format!("/steps/{i}/review"),
+                    format!("step `{}` lists what to review, but its gate is automated", step.id),
+                )
+                .help = Some("set `gate: human`, or remove `review:`".into());
+            }
+        }
+    }
+
+    fn reference(&mut self, code: &str, what: &str, pointer: &str, name: &str, known: &[String]) {
+        if known.iter().any(|k| k == name) {
+            return;
+        }
+        let choices = if known.is_empty() {
+            format!("no {what} is defined")
+        } else {
+            format!("known: {}", known.join(", "))
+        };
+        self.error(code, pointer, format!("unknown {what} `{name}`")).help = Some(choices);
+    }
+
+    fn check_lists(&mut self) {
+        let lists: Vec<String> = self.playbook.checks.keys().cloned().collect();
+        let mut uses = Vec::new();
+        for (i, step) in self.playbook.steps.iter().enumerate() {
+            collect_uses(&step.checks, &format!("/steps/{i}/checks"), &mut uses);
+        }
+        for (name, list) in &self.playbook.checks {
+            let pointer = format!("/checks/{}", crate::yaml::pointer_segment(name));
+            collect_uses(list, &pointer, &mut uses);
+        }
+        for (pointer, name) in &uses {
+            self.reference("unknown-check-list", "check list", &format!("{pointer}/use"), name, &lists);
+        }
+        for name in &lists {
+            if includes_itself(self.playbook, name) {
+                let pointer = format!("/checks/{}", crate::yaml::pointer_segment(name));
+                self.error(
+                    "check-list-cycle",
+                    &pointer,
+                    format!("check list `{name}` includes itself through `use:`"),
+                );
+            }
+        }
+    }
+
+    fn step_checks(&mut self) {
+        for index in 0..self.playbook.steps.len() {
+            let step = &self.playbook.steps[index];
+            let checks = self.playbook.step_checks(index);
+            if checks.is_empty() && step.gate == Gate::Automated {
+                self.warning(
+                    "gate-without-checks",
+                    &format!("/steps/{index}/id"),
+                    format!("step `{}` has an automated gate and no checks, so it always passes", step.id),
+                );
+            }
+            for (pointer, check) in checks {
+                self.check(&pointer, check);
+            }
+        }
+    }
+
+    fn check(&mut self, pointer: &str, check: &Check) {
+        match &check.artifact {
+            Some(name) if !self.playbook.artifacts.contains_key(name) => {
+                let known: Vec<String> = self.playbook.artifacts.keys().cloned().collect();
+                self.reference("unknown-artifact", "artifact", &format!("{pointer}/artifact"), name, &known);
+            }
+            None if !matches!(check.kind, CheckKind::Plugin { .. }) => {
+                self.error(
+                    "check-needs-artifact",
+                    &format!("{pointer}/id"),
+                    format!("check `{}` reads no document: give it an `artifact:`", check.id),
+                );
+            }
+            _ => {}
+        }
+        match &check.kind {
+            CheckKind::Table(table) => {
+                let columns: BTreeSet<String> =
+                    table.columns.iter().map(|c| crate::markdown::normalize_title(c)).collect();
+                for (i, column) in table.allow_empty.iter().enumerate() {
+                    if !columns.contains(&crate::markdown::normalize_title(column)) {
+                        self.error(
+                            "allow-empty-not-a-column",
+                            &format!("{pointer}/table/allow_empty/{i}"),
+                            format!("`{column}` is not one of the table's listed columns"),
+                        );
+                    }
+                }
+            }
+            CheckKind::Words(words) => {
+                if let (Some(min), Some(max)) = (words.min, words.max)
+                    && min > max
+                {
+                    self.error(
+                        "empty-range",
+                        &format!("{pointer}/words"),
+                        format!("`min: {min}` is above `max: {max}`: no document can pass"),
+                    );
+                }
+            }
+            CheckKind::Plugin { function, .. } => {
+                let name = function.split('.').next().unwrap_or_default();
+                let known: Vec<String> = self.playbook.plugins.keys().cloned().collect();
+                self.reference("unknown-plugin", "plugin", &format!("{pointer}/plugin"), name, &known);
+            }
+            _ => {}
+        }
+    }
+
+    fn plugins(&mut self) {
+        for (name, path) in &self.playbook.plugins {
+            let file = self.loaded.folder().join(path);
+            if !file.is_file() {
+                let pointer = format!("/plugins/{}", crate::yaml::pointer_segment(name));
+                self.error(
+                    "missing-plugin-file",
+                    &pointer,
+                    format!("plugin file `{path}` does not exist (looked for {})", file.display()),
+                )
+                .help = Some("plugin paths are relative to the playbook file".into());
+            }
+        }
+    }
+
+    fn regexes(&mut self) {
+        if let Some(pattern) = &self.playbook.subject.id_pattern
+            && let Err(error) = regex::Regex::new(pattern)
+        {
+            self.error("invalid-regex", "/subject/id_pattern", regex_message(&error));
+        }
+        let mut patterns = Vec::new();
+        for index in 0..self.playbook.steps.len() {
+            for (pointer, check) in self.playbook.step_checks(index) {
+                if let CheckKind::Pattern(pattern) = &check.kind {
+                    patterns.push((format!("{pointer}/pattern/regex"), pattern.regex.clone()));
+                }
+            }
+        }
+        for (pointer, pattern) in patterns {
+            if let Err(error) = regex::Regex::new(&pattern) {
+                self.error("invalid-regex", &pointer, regex_message(&error));
+            }
+        }
+    }
+
+    fn paths(&mut self) {
+        if escapes(&self.playbook.state_dir) {
+            self.error(
+                "path-outside-root",
+                "/state_dir",
+                format!("`{}` leaves the project root", self.playbook.state_dir),
+            )
+            .help = Some("state lives inside the repository: use a relative path without `..`".into());
+        }
+        let context = json!({
+            "vars": self.playbook.vars,
+            "playbook": {"name": self.playbook.name},
+            "subject": {"id": "X-1", "title": "Example", "slug": "x-1-example", "phase": self.playbook.first_phase(), "phase_label": ""},
+        });
+        for (name, template) in &self.playbook.artifacts {
+            let pointer = format!("/artifacts/{}", crate::yaml::pointer_segment(name));
+            let rendered = self.env.render_str(template, minijinja::value::Serde(&context)).unwrap_or_else(|_| template.clone());
+            if escapes(template) || escapes(&rendered) {
+                self.error(
+                    "path-outside-root",
+                    &pointer,
+                    format!("artifact `{name}` resolves to `{rendered}`, outside the project root"),
+                )
+                .help = Some("artifact paths are relative to the project root and may not climb out of it".into());
+            }
+        }
+    }
+
+    fn templates(&mut self) {
+        for (name, template) in &self.playbook.artifacts {
+            let pointer = format!("/artifacts/{}", crate::yaml::pointer_segment(name));
+            self.inline_template(TemplateKind::ArtifactPath, &pointer, template);
+        }
+        for (index, step) in self.playbook.steps.iter().enumerate() {
+            if let Some(instructions) = &step.instructions {
+                self.inline_template(TemplateKind::Document, &format!("/steps/{index}/instructions"), instructions);
+            }
+            if let Some(document) = &step.document {
+                self.document_template(&format!("/steps/{index}/document"), document);
+            }
+            for (pointer, check) in self.playbook.step_checks(index) {
+                if let Some(message) = &check.message {
+                    self.inline_template(TemplateKind::Message, &format!("{pointer}/message"), message);
+                }
+                if let Some(when) = &check.when {
+                    self.inline_template(TemplateKind::When, &format!("{pointer}/when"), when);
+                }
+            }
+        }
+    }
+
+    fn inline_template(&mut self, kind: TemplateKind, pointer: &str, source: &str) {
+        let issues = render::inspect(&self.env, kind, pointer, source, &self.known);
+        let start = self.loaded.position(pointer);
+        for issue in issues {
+            let position = start.map(|start| inline_position(start, source, &issue));
+            self.lint.diagnostics.push(
+                Diagnostic::error(issue.code, self.loaded.display.as_str(), issue.message).at_opt(position),
+            );
+        }
+    }
+
+    fn document_template(&mut self, pointer: &str, document: &str) {
+        let folder = self.loaded.folder();
+        let file = folder.join(document);
+        if escapes(document) {
+            self.error(
+                "path-outside-root",
+                pointer,
+                format!("template `{document}` is outside the playbook's folder"),
+            );
+            return;
+        }
+        let display = display_beside(&self.loaded.display, document);
+        let text = match source::read_text(&file, MAX_TEMPLATE_BYTES) {
+            Ok(text) => text,
+            Err(error) => {
+                self.error("missing-template", pointer, format!("template `{document}`: {error}"))
+                    .help = Some(format!("looked for {}", file.display()));
+                return;
+            }
+        };
+        let issues = render::inspect(&self.env, TemplateKind::Document, document, &text, &self.known);
+        for issue in issues {
+            let position = issue.range.as_ref().map(|range| position_in(&text, range.start));
+            self.lint
+                .diagnostics
+                .push(Diagnostic::error(issue.code, display.as_str(), issue.message).at_opt(position));
+        }
+        self.lint.extra_sources.push((display, text));
+    }
+
+    fn reachability(&mut self) {
+        let first = self.playbook.first_phase();
+        let mut reached: HashSet<&str> = HashSet::from([first]);
+        let mut queue = VecDeque::from([first]);
+        while let Some(phase) = queue.pop_front() {
+            for step in self.playbook.steps.iter().filter(|s| s.from == phase) {
+                if reached.insert(step.to.as_str()) {
+                    queue.push_back(step.to.as_str());
+                }
+            }
+        }
+        let known: HashSet<&str> = self.playbook.phases.iter().map(|p| p.id.as_str()).collect();
+        for (i, phase) in self.playbook.phases.iter().enumerate() {
+            if !reached.contains(phase.id.as_str()) {
+                self.warning(
+                    "unreachable-phase",
+                    &format!("/phases/{i}/id"),
+                    format!("no step leads to phase `{}` from `{first}`", phase.id),
+                );
+            }
+        }
+        for (i, step) in self.playbook.steps.iter().enumerate() {
+            if known.contains(step.from.as_str()) && !reached.contains(step.from.as_str()) {
+                self.error(
+                    "unreachable-step",
+                    &format!("/steps/{i}/from"),
+                    format!(
+                        "step `{}` can never run: no subject reaches its phase `{}`",
+                        step.id, step.from
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn collect_uses(items: &[CheckItem], pointer: &str, out: &mut Vec<(String, String)>) {
+    for (i, item) in items.iter().enumerate() {
+        if let CheckItem::Use(name) = item {
+            out.push((format!("{pointer}/{i}"), name.clone()));
+        }
+    }
+}
+
+/// Whether following `use:` from list `name` comes back to it.
+fn includes_itself(playbook: &Playbook, name: &str) -> bool {
+    let mut seen = HashSet::new();
+    let mut stack = vec![name];
+    while let Some(current) = stack.pop() {
+        for item in playbook.checks.get(current).into_iter().flatten() {
+            if let CheckItem::Use(next) = item {
+                if next == name {
+                    return true;
+                }
+                if seen.insert(next.as_str()) {
+                    stack.push(next);
+                }
+            }
+        }
+    }
+    false
+}
+
+fn regex_message(error: &regex::Error) -> String {
+    let detail = error.to_string();
+    let last = detail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("invalid");
+    format!("the regular expression does not compile: {}", last.trim().trim_start_matches("error: "))
+}
+
+/// Whether a relative path leaves the folder it is relative to: absolute,
+/// a drive or UNC prefix, or more `..` than folders before them.
+pub fn escapes(path: &str) -> bool {
+    if path.starts_with('/') || path.starts_with('\\') || path.get(1..2) == Some(":") {
+        return true;
+    }
+    let mut depth: i64 = 0;
+    for component in Path::new(&path.replace('\\', "/")).components() {
+        match component {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::RootDir | Component::Prefix(_) => return true,
+        }
+        if depth < 0 {
+            return true;
+        }
+    }
+    false
+}
+
+/// `relative` as it reads next to the file shown as `display`.
+fn display_beside(display: &str, relative: &str) -> String {
+    match display.rfind('/') {
+        Some(slash) => format!("{}/{relative}", &display[..slash]),
+        None => relative.to_string(),
+    }
+}
+
+/// The line and column of a byte offset.
+fn position_in(text: &str, offset: usize) -> Position {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..].chars().count() + 1;
+    Position::new(line, column)
+}
+
+/// Where an issue in an inline template sits in the YAML: exact for a
+/// template on one line, else the line within a block scalar.
+fn inline_position(start: Position, source: &str, issue: &TemplateIssue) -> Position {
+    let Some(range) = &issue.range else {
+        return start;
+    };
+    let within = position_in(source, range.start);
+    if source.contains('\n') {
+        // A block scalar's text starts on the line after its indicator.
+        Position::new(start.line + within.line, 1)
+    } else {
+        Position::new(start.line, start.column + within.column - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escapes;
+
+    #[test]
+    fn paths_that_leave_the_root() {
+        for path in ["/etc/passwd", "../x", "a/../../x", "C:/x", "\\\\server\\x", "a\\..\\..\\x"] {
+            assert!(escapes(path), "{path}");
+        }
+        for path in ["a/b.md", "a/../b.md", "./a", ".specify/specs/{{ subject.slug }}/plan.md"] {
+            assert!(!escapes(path), "{path}");
+        }
+    }
+}

@@ -1,0 +1,603 @@
+//! The playbook format, version 1, as serde types. The JSON Schema in
+//! `schemas/playbook.schema.json` is generated from these types, so the two
+//! cannot drift apart. Doc comments become the schema's descriptions, which
+//! editors show on hover.
+
+use indexmap::IndexMap;
+use schemars::{JsonSchema, Schema, SchemaGenerator};
+use serde::Deserialize;
+use serde_json::{Value as Json, json};
+use std::borrow::Cow;
+
+use crate::diagnostic::Severity;
+
+/// The keys that name a check's kind; a check has exactly one of them.
+pub const CHECK_KINDS: [&str; 8] = [
+    "exists",
+    "sections",
+    "table",
+    "checklist",
+    "pattern",
+    "placeholders",
+    "words",
+    "plugin",
+];
+
+/// A Tollgate playbook: a team's process as phases, steps, documents and gates.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "Tollgate playbook")]
+pub struct Playbook {
+    /// The format version. Always 1.
+    #[schemars(extend("const" = 1))]
+    pub tollgate: u8,
+    /// Machine name of the playbook: lower-case letters, digits and `-`.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9-]*$"))]
+    pub name: String,
+    /// Human title, shown in step documents.
+    pub title: Option<String>,
+    pub description: Option<String>,
+    /// Where subjects, approvals and history live, relative to the project root.
+    #[serde(default = "default_state_dir")]
+    #[schemars(default = "default_state_dir")]
+    pub state_dir: String,
+    /// What flows through the playbook.
+    #[serde(default)]
+    pub subject: SubjectSpec,
+    /// Defaults for templates, overridden by `--var key=value`.
+    #[serde(default)]
+    pub vars: IndexMap<String, Json>,
+    /// The ordered lifecycle; the first phase is where a new subject starts.
+    #[schemars(length(min = 1))]
+    pub phases: Vec<Phase>,
+    /// Named documents. Each path is a minijinja template, relative to the project root.
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": "^[a-z][a-z0-9_-]*$"}))]
+    pub artifacts: IndexMap<String, String>,
+    /// Lua plugin files by name, relative to the playbook file.
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": "^[a-z][a-z0-9_-]*$"}))]
+    pub plugins: IndexMap<String, String>,
+    /// Resource limits for plugin calls.
+    #[serde(default)]
+    pub limits: Limits,
+    /// Named check lists, reused by steps with `use: NAME`.
+    #[serde(default)]
+    pub checks: IndexMap<String, Vec<CheckItem>>,
+    /// The steps that move a subject from phase to phase.
+    #[schemars(length(min = 1))]
+    pub steps: Vec<Step>,
+}
+
+fn default_state_dir() -> String {
+    ".tollgate".into()
+}
+
+/// What flows through the playbook: a feature, a change, an epic.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectSpec {
+    /// The word used in messages: "feature F-11".
+    #[serde(default = "default_noun")]
+    #[schemars(default = "default_noun")]
+    pub noun: String,
+    /// A regular expression every subject id must match.
+    pub id_pattern: Option<String>,
+}
+
+fn default_noun() -> String {
+    "subject".into()
+}
+
+impl Default for SubjectSpec {
+    fn default() -> Self {
+        Self {
+            noun: default_noun(),
+            id_pattern: None,
+        }
+    }
+}
+
+/// One phase of the lifecycle.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Phase {
+    /// Machine name: lower-case letters, digits, `-` and `_`.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9_-]*$"))]
+    pub id: String,
+    /// How the phase is shown to people, such as "② plan".
+    pub label: Option<String>,
+    pub description: Option<String>,
+}
+
+impl Phase {
+    pub fn label(&self) -> &str {
+        self.label.as_deref().unwrap_or(&self.id)
+    }
+}
+
+/// Budgets for each plugin call.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Time budget of one plugin call, in milliseconds (default 1000).
+    #[schemars(range(min = 1, max = 600000))]
+    pub plugin_timeout_ms: Option<u64>,
+    /// Memory limit of one plugin call, in MiB (default 64).
+    #[schemars(range(min = 1, max = 4096))]
+    pub plugin_memory_mib: Option<u64>,
+}
+
+/// Whether passing checks is enough, or a person must approve.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Gate {
+    /// The gate passes when every check passes.
+    #[default]
+    Automated,
+    /// The gate also needs a recorded approval.
+    Human,
+}
+
+/// One step: the work that moves a subject from one phase to the next.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(transform = document_or_instructions)]
+pub struct Step {
+    /// Machine name, unique in the playbook.
+    #[schemars(regex(pattern = r"^[a-z0-9][a-z0-9_-]*$"))]
+    pub id: String,
+    /// The step's number in documents ("Step 2").
+    pub number: Option<u32>,
+    pub title: Option<String>,
+    /// A free label shown in the document header, such as "Planning".
+    pub stage: Option<String>,
+    #[serde(default)]
+    pub gate: Gate,
+    /// The phase a subject must be in to take this step.
+    pub from: String,
+    /// The phase the subject moves to when the gate passes.
+    pub to: String,
+    pub objective: Option<String>,
+    /// Prerequisites; when one fails the step is blocked, not failed.
+    #[serde(default)]
+    pub requires: Vec<Requirement>,
+    /// A minijinja template file for the step document, relative to the playbook.
+    pub document: Option<String>,
+    /// The step document inline, as a minijinja template.
+    pub instructions: Option<String>,
+    /// For human gates: what the reviewer must be shown.
+    #[serde(default)]
+    pub review: Vec<String>,
+    /// The checks the step's documents must pass, in order.
+    #[serde(default)]
+    pub checks: Vec<CheckItem>,
+    /// The id of the step that usually follows.
+    pub next: Option<String>,
+}
+
+fn document_or_instructions(schema: &mut Schema) {
+    schema.insert(
+        "not".into(),
+        json!({"required": ["document", "instructions"]}),
+    );
+}
+
+/// A prerequisite of a step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Requirement {
+    /// The named artifact exists and is not empty.
+    ArtifactExists(String),
+    /// The named step holds a current approval.
+    Approved(String),
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Requirement", transform = requirement_forms)]
+/// A prerequisite: `{ artifact: NAME }` (optionally `exists: true`) or `{ approved: STEP }`.
+struct RawRequirement {
+    /// The artifact that must exist.
+    artifact: Option<String>,
+    #[schemars(extend("const" = true))]
+    exists: Option<bool>,
+    /// The step that must hold a current approval.
+    approved: Option<String>,
+}
+
+fn requirement_forms(schema: &mut Schema) {
+    schema.insert(
+        "oneOf".into(),
+        json!([{"required": ["artifact"]}, {"required": ["approved"]}]),
+    );
+    schema.insert("dependentRequired".into(), json!({"exists": ["artifact"]}));
+}
+
+impl<'de> Deserialize<'de> for Requirement {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = RawRequirement::deserialize(deserializer)?;
+        match (raw.artifact, raw.approved) {
+            (Some(artifact), None) => Ok(Requirement::ArtifactExists(artifact)),
+            (None, Some(step)) => Ok(Requirement::Approved(step)),
+            _ => Err(serde::de::Error::custom(
+                "a requirement names exactly one of `artifact` or `approved`",
+            )),
+        }
+    }
+}
+
+impl JsonSchema for Requirement {
+    fn schema_name() -> Cow<'static, str> {
+        "Requirement".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        RawRequirement::json_schema(generator)
+    }
+}
+
+/// An entry of a step's `checks:`: a check, or a reference to a named list.
+#[derive(Debug, Clone)]
+pub enum CheckItem {
+    Use(String),
+    Check(Box<Check>),
+}
+
+/// One check of a document.
+#[derive(Debug, Clone)]
+pub struct Check {
+    pub id: String,
+    pub artifact: Option<String>,
+    pub severity: Severity,
+    /// A template that replaces the default message of each finding.
+    pub message: Option<String>,
+    /// A minijinja expression; the check runs only when it is true.
+    pub when: Option<String>,
+    pub kind: CheckKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum CheckKind {
+    Exists,
+    Sections(SectionsSpec),
+    Table(TableSpec),
+    Checklist(ChecklistSpec),
+    Pattern(PatternSpec),
+    Placeholders(Vec<String>),
+    Words(WordsSpec),
+    Plugin { function: String, with: Json },
+}
+
+impl CheckKind {
+    /// The key that selects this kind in YAML.
+    pub fn name(&self) -> &'static str {
+        match self {
+            CheckKind::Exists => "exists",
+            CheckKind::Sections(_) => "sections",
+            CheckKind::Table(_) => "table",
+            CheckKind::Checklist(_) => "checklist",
+            CheckKind::Pattern(_) => "pattern",
+            CheckKind::Placeholders(_) => "placeholders",
+            CheckKind::Words(_) => "words",
+            CheckKind::Plugin { .. } => "plugin",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SectionsSpec {
+    pub sections: Vec<SectionEntry>,
+    /// The listed sections must appear in this order.
+    pub order: bool,
+}
+
+/// A required section, with what it needs resolved from the check's defaults.
+#[derive(Debug, Clone)]
+pub struct SectionEntry {
+    pub title: String,
+    pub aliases: Vec<String>,
+    pub level: Option<u8>,
+    pub min_words: Option<usize>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(rename = "Section")]
+/// A section title, or a mapping with a title and what it requires.
+enum RawSectionEntry {
+    Title(String),
+    Detailed(DetailedSection),
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct DetailedSection {
+    /// The heading, matched ignoring case, emphasis, a trailing `:` and a leading number.
+    title: String,
+    /// Other accepted titles.
+    #[serde(default)]
+    aliases: Vec<String>,
+    /// The heading level (1 for `#`), when it matters.
+    #[schemars(range(min = 1, max = 6))]
+    level: Option<u8>,
+    /// A floor for the number of words in the section body.
+    min_words: Option<usize>,
+}
+
+/// A GFM table and what its rows must hold.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    /// The heading the table must fall under; anywhere when absent.
+    pub under: Option<String>,
+    /// Columns the header must hold, matched like headings.
+    #[schemars(length(min = 1))]
+    pub columns: Vec<String>,
+    /// The least number of data rows (default 1).
+    #[serde(default = "one")]
+    #[schemars(default = "one")]
+    pub min_rows: usize,
+    /// Listed columns that may be left empty.
+    #[serde(default)]
+    pub allow_empty: Vec<String>,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// A task list and the state of its boxes.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistSpec {
+    /// The heading the task list must fall under; anywhere when absent.
+    pub under: Option<String>,
+    /// Every box must be ticked.
+    #[serde(default)]
+    pub all_checked: bool,
+    /// Items that must be present, matched by their leading text.
+    #[serde(default)]
+    pub items: Vec<String>,
+}
+
+/// A regular expression over the document's prose lines.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatternSpec {
+    /// The regular expression (Rust `regex` syntax).
+    pub regex: String,
+    #[serde(default)]
+    pub expect: Expect,
+    /// The heading whose body is searched; the whole document when absent.
+    pub under: Option<String>,
+    #[serde(default)]
+    pub scope: Scope,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    /// Some line must match.
+    #[default]
+    Match,
+    /// No line may match.
+    Absent,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Every prose line.
+    #[default]
+    Lines,
+    /// Only the last non-blank line outside code.
+    LastLine,
+}
+
+/// A word count of a section or of the whole document.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WordsSpec {
+    pub under: Option<String>,
+    pub min: Option<usize>,
+    pub max: Option<usize>,
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(rename = "Check", transform = one_check_kind)]
+/// A check (with `id` and exactly one kind key), or `use: NAME` to include a named check list.
+struct RawCheck {
+    /// Identifier of the check, unique within its step.
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"))]
+    id: Option<String>,
+    /// Includes the named check list from the top-level `checks:`.
+    #[serde(rename = "use")]
+    use_list: Option<String>,
+    /// The artifact the check reads.
+    artifact: Option<String>,
+    /// `error` (default) fails the gate; `warning` fails it only with `--strict`.
+    severity: Option<Severity>,
+    /// A template that replaces the default message.
+    message: Option<String>,
+    /// A minijinja expression; the check runs only when it is true.
+    when: Option<String>,
+    /// The artifact file exists and is not empty.
+    #[schemars(extend("const" = true))]
+    exists: Option<bool>,
+    /// Each listed heading is present and its body is not empty.
+    #[schemars(length(min = 1))]
+    sections: Option<Vec<RawSectionEntry>>,
+    /// With `sections`: the listed sections must appear in this order.
+    order: Option<bool>,
+    /// With `sections`: the heading level every listed section must have.
+    #[schemars(range(min = 1, max = 6))]
+    level: Option<u8>,
+    /// With `sections`: a floor for the words in each listed section.
+    min_words: Option<usize>,
+    table: Option<TableSpec>,
+    checklist: Option<ChecklistSpec>,
+    pattern: Option<PatternSpec>,
+    /// Markers that must not remain, such as `[NEEDS CLARIFICATION` or `TODO:`.
+    #[schemars(length(min = 1))]
+    placeholders: Option<Vec<String>>,
+    words: Option<WordsSpec>,
+    /// `NAME.FUNCTION`: a function of a plugin from `plugins:`.
+    #[schemars(regex(pattern = r"^[a-z][a-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_]*$"))]
+    plugin: Option<String>,
+    /// With `plugin`: the table the function receives as `ctx.with`.
+    with: Option<serde_json::Map<String, Json>>,
+}
+
+fn one_check_kind(schema: &mut Schema) {
+    let forms: Vec<Json> = std::iter::once("use")
+        .chain(CHECK_KINDS)
+        .map(|key| json!({"required": [key]}))
+        .collect();
+    schema.insert("oneOf".into(), Json::Array(forms));
+    schema.insert(
+        "if".into(),
+        json!({"required": ["use"]}),
+    );
+    schema.insert("then".into(), json!({"maxProperties": 1}));
+    schema.insert("else".into(), json!({"required": ["id"]}));
+    schema.insert(
+        "dependentRequired".into(),
+        json!({
+            "order": ["sections"],
+            "level": ["sections"],
+            "min_words": ["sections"],
+            "with": ["plugin"],
+        }),
+    );
+}
+
+impl TryFrom<RawCheck> for CheckItem {
+    type Error = String;
+
+    fn try_from(raw: RawCheck) -> Result<Self, String> {
+        if let Some(name) = raw.use_list {
+            return Ok(CheckItem::Use(name));
+        }
+        let defaults = (raw.level, raw.min_words);
+        let mut kinds = Vec::new();
+        if raw.exists.is_some() {
+            kinds.push(CheckKind::Exists);
+        }
+        if let Some(entries) = raw.sections {
+            let sections = entries
+                .into_iter()
+                .map(|entry| entry.resolve(defaults))
+                .collect();
+            kinds.push(CheckKind::Sections(SectionsSpec {
+                sections,
+                order: raw.order.unwrap_or(false),
+            }));
+        }
+        kinds.extend(raw.table.map(CheckKind::Table));
+        kinds.extend(raw.checklist.map(CheckKind::Checklist));
+        kinds.extend(raw.pattern.map(CheckKind::Pattern));
+        kinds.extend(raw.placeholders.map(CheckKind::Placeholders));
+        kinds.extend(raw.words.map(CheckKind::Words));
+        if let Some(function) = raw.plugin {
+            let with = Json::Object(raw.with.unwrap_or_default());
+            kinds.push(CheckKind::Plugin { function, with });
+        }
+        let id = raw.id.ok_or("a check needs an `id`")?;
+        let kind = match (kinds.pop(), kinds.is_empty()) {
+            (Some(kind), true) => kind,
+            _ => {
+                return Err(format!(
+                    "check `{id}` needs exactly one of: {}",
+                    CHECK_KINDS.join(", ")
+                ));
+            }
+        };
+        Ok(CheckItem::Check(Box::new(Check {
+            id,
+            artifact: raw.artifact,
+            severity: raw.severity.unwrap_or_default(),
+            message: raw.message,
+            when: raw.when,
+            kind,
+        })))
+    }
+}
+
+impl RawSectionEntry {
+    fn resolve(self, (level, min_words): (Option<u8>, Option<usize>)) -> SectionEntry {
+        match self {
+            RawSectionEntry::Title(title) => SectionEntry {
+                title,
+                aliases: Vec::new(),
+                level,
+                min_words,
+            },
+            RawSectionEntry::Detailed(detail) => SectionEntry {
+                title: detail.title,
+                aliases: detail.aliases,
+                level: detail.level.or(level),
+                min_words: detail.min_words.or(min_words),
+            },
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for CheckItem {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        RawCheck::deserialize(deserializer)?
+            .try_into()
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+impl JsonSchema for CheckItem {
+    fn schema_name() -> Cow<'static, str> {
+        "Check".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        RawCheck::json_schema(generator)
+    }
+}
+
+/// The schema of the whole format, as `schemas/playbook.schema.json` holds it.
+pub fn schema() -> Json {
+    let mut schema = schemars::generate::SchemaSettings::draft2020_12()
+        .for_deserialize()
+        .into_generator()
+        .into_root_schema_for::<Playbook>()
+        .to_value();
+    forbid_null(&mut schema);
+    schema
+}
+
+/// A YAML `~` must not slip through where a value is expected: an optional
+/// key is left out, never set to null. schemars allows null for every
+/// `Option`, so take it out again.
+fn forbid_null(schema: &mut Json) {
+    match schema {
+        Json::Object(object) => {
+            if let Some(Json::Array(types)) = object.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    object.insert("type".into(), only);
+                }
+            }
+            if let Some(Json::Array(branches)) = object.get_mut("anyOf") {
+                branches.retain(|b| b.get("type").and_then(Json::as_str) != Some("null"));
+                if branches.len() == 1 {
+                    let only = branches.remove(0);
+                    object.remove("anyOf");
+                    if let Json::Object(only) = only {
+                        object.extend(only);
+                    }
+                }
+            }
+            object.values_mut().for_each(forbid_null);
+        }
+        Json::Array(items) => items.iter_mut().for_each(forbid_null),
+        _ => {}
+    }
+}

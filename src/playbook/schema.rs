@@ -1,0 +1,358 @@
+//! Validation against the playbook JSON Schema, with each error turned into
+//! words a person understands and placed at the YAML position it is about.
+
+use std::sync::OnceLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::{ValidationError, Validator};
+use serde_json::Value as Json;
+
+use crate::diagnostic::Diagnostic;
+use crate::yaml::{SpanIndex, pointer_segment};
+
+use super::model;
+
+fn schema() -> &'static Json {
+    static SCHEMA: OnceLock<Json> = OnceLock::new();
+    SCHEMA.get_or_init(model::schema)
+}
+
+fn validator() -> &'static Validator {
+    static VALIDATOR: OnceLock<Validator> = OnceLock::new();
+    VALIDATOR.get_or_init(|| {
+        jsonschema::draft202012::new(schema()).expect("the generated playbook schema compiles")
+    })
+}
+
+/// The schema as `tollgate schema` prints it and the repository keeps it.
+pub fn schema_text() -> String {
+    let mut text = serde_json::to_string_pretty(schema()).expect("a JSON value serialises");
+    text.push('\n');
+    text
+}
+
+/// Every way `json` breaks the schema, positioned in the YAML it came from.
+pub fn validate(json: &Json, spans: &SpanIndex, path: &str) -> Vec<Diagnostic> {
+    let mut diagnostics = Vec::new();
+    for error in validator().iter_errors(json) {
+        translate(&error, spans, path, &mut diagnostics);
+    }
+    diagnostics.sort_by_key(|d| d.start);
+    diagnostics.dedup();
+    diagnostics
+}
+
+/// "a string", "a list", ...: how a JSON value reads in a sentence.
+pub fn describe_type(value: &Json) -> &'static str {
+    match value {
+        Json::Null => "nothing (null)",
+        Json::Bool(_) => "true or false",
+        Json::Number(n) if n.is_f64() => "a number",
+        Json::Number(_) => "an integer",
+        Json::String(_) => "a string",
+        Json::Array(_) => "a list",
+        Json::Object(_) => "a mapping",
+    }
+}
+
+fn type_name(name: &str) -> &str {
+    match name {
+        "string" => "a string",
+        "object" => "a mapping",
+        "array" => "a list",
+        "integer" => "an integer",
+        "number" => "a number",
+        "boolean" => "true or false",
+        "null" => "nothing",
+        other => other,
+    }
+}
+
+fn translate(error: &ValidationError, spans: &SpanIndex, path: &str, out: &mut Vec<Diagnostic>) {
+    let pointer = error.instance_path().as_str();
+    let at_value = spans.value(pointer);
+    let at_key = |key: &str| {
+        spans
+            .key(&format!("{pointer}/{}", pointer_segment(key)))
+            
+    };
+    let instance = error.instance();
+    let keyword_parent = schema_node(error.schema_path().as_str(), 1);
+    let diagnostic = match error.kind() {
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let allowed = property_names(keyword_parent);
+            for key in unexpected {
+                let mut diagnostic =
+                    Diagnostic::error("unknown-key", path, format!("unknown key `{key}`"))
+                        .at_opt(at_key(key));
+                diagnostic.help = Some(match closest(key, &allowed) {
+                    Some(near) => format!("did you mean `{near}`?"),
+                    None => format!("the keys allowed here are: {}", allowed.join(", ")),
+                });
+                out.push(diagnostic);
+            }
+            return;
+        }
+        ValidationErrorKind::Required { property } => {
+            let property = property.as_str().unwrap_or_default();
+            match dependent_trigger(error.schema_path().as_str(), instance, property) {
+                Some(trigger) => Diagnostic::error(
+                    "key-needs-key",
+                    path,
+                    format!("`{trigger}` only applies together with `{property}`"),
+                )
+                .at_opt(at_key(&trigger).or(at_value)),
+                None => Diagnostic::error(
+                    "missing-key",
+                    path,
+                    format!("missing required key `{property}`"),
+                )
+                .at_opt(at_value),
+            }
+        }
+        ValidationErrorKind::Type { kind } => {
+            let expected = match kind {
+                TypeKind::Single(one) => type_name(&one.to_string()).to_string(),
+                TypeKind::Multiple(many) => many
+                    .iter()
+                    .map(|t| type_name(&t.to_string()).to_string())
+                    .collect::<Vec<_>>()
+                    .join(" or "),
+            };
+            Diagnostic::error(
+                "wrong-type",
+                path,
+                format!("expected {expected}, found {}", describe_type(instance)),
+            )
+            .at_opt(at_value)
+        }
+        ValidationErrorKind::Enum { options } => Diagnostic::error(
+            "invalid-value",
+            path,
+            format!("{} is not one of {}", show(instance), list(options)),
+        )
+        .at_opt(at_value),
+        ValidationErrorKind::Constant { expected_value } => {
+            let message = if pointer == "/tollgate" {
+                format!(
+                    "unsupported format version {}; this Tollgate reads version 1",
+                    show(instance)
+                )
+            } else {
+                format!("expected {}, found {}", show(expected_value), show(instance))
+            };
+            Diagnostic::error("invalid-value", path, message).at_opt(at_value)
+        }
+        ValidationErrorKind::Pattern { pattern } => Diagnostic::error(
+            "invalid-name",
+            path,
+            format!("{} does not have the required form", show(instance)),
+        )
+        .at_opt(at_value)
+        .with_help(format!("it must match the regular expression `{pattern}`")),
+        ValidationErrorKind::PropertyNames { error: inner } => {
+            let name = inner.instance().as_str().unwrap_or_default().to_string();
+            let pattern = match inner.kind() {
+                ValidationErrorKind::Pattern { pattern } => pattern.clone(),
+                _ => String::new(),
+            };
+            Diagnostic::error(
+                "invalid-name",
+                path,
+                format!("`{name}` is not a valid name here"),
+            )
+            .at_opt(at_key(&name).or(at_value))
+            .with_help(format!(
+                "names use lower-case letters, digits, `-` and `_` (`{pattern}`)"
+            ))
+        }
+        ValidationErrorKind::MinItems { limit } => Diagnostic::error(
+            "too-few-items",
+            path,
+            format!("needs at least {limit} item{}", plural(*limit)),
+        )
+        .at_opt(at_value),
+        ValidationErrorKind::MinLength { limit } => Diagnostic::error(
+            "invalid-value",
+            path,
+            format!("needs at least {limit} character{}", plural(*limit)),
+        )
+        .at_opt(at_value),
+        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            Diagnostic::error(
+                "out-of-range",
+                path,
+                format!("{} is below the minimum of {limit}", show(instance)),
+            )
+            .at_opt(at_value)
+        }
+        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            Diagnostic::error(
+                "out-of-range",
+                path,
+                format!("{} is above the maximum of {limit}", show(instance)),
+            )
+            .at_opt(at_value)
+        }
+        ValidationErrorKind::MaxProperties { .. } => Diagnostic::error(
+            "use-stands-alone",
+            path,
+            "`use:` includes a named check list and takes no other keys",
+        )
+        .at_opt(at_value)
+        .with_help("give the extra keys to the checks inside the list, or write the check out"),
+        ValidationErrorKind::Not { schema } => {
+            let keys = required_keys(schema);
+            Diagnostic::error(
+                "conflicting-keys",
+                path,
+                format!("{} cannot be used together", backticked(&keys).join(" and ")),
+            )
+            .at_opt(keys.last().and_then(|key| at_key(key)).or(at_value))
+        }
+        ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
+            let forms = forms_required(keyword_parent, error.schema_path().as_str());
+            if let Some(forms) = forms {
+                Diagnostic::error(
+                    "missing-kind",
+                    path,
+                    format!("expected one of the keys {}", backticked(&forms).join(", ")),
+                )
+                .at_opt(at_value)
+            } else if let Some(branch) = best_branch(context, pointer) {
+                for inner in branch {
+                    translate(inner, spans, path, out);
+                }
+                return;
+            } else {
+                Diagnostic::error(
+                    "wrong-type",
+                    path,
+                    format!("{} is not accepted here", describe_type(instance)),
+                )
+                .at_opt(at_value)
+            }
+        }
+        ValidationErrorKind::OneOfMultipleValid { .. } => {
+            let forms = forms_required(keyword_parent, error.schema_path().as_str()).unwrap_or_default();
+            let present: Vec<String> = forms
+                .into_iter()
+                .filter(|key| instance.get(key).is_some())
+                .collect();
+            Diagnostic::error(
+                "conflicting-keys",
+                path,
+                format!(
+                    "{} cannot be used together: choose one",
+                    backticked(&present).join(" and ")
+                ),
+            )
+            .at_opt(present.last().and_then(|key| at_key(key)).or(at_value))
+        }
+        _ => Diagnostic::error("schema", path, error.to_string()).at_opt(at_value),
+    };
+    out.push(diagnostic);
+}
+
+/// The schema object that holds the keyword at `keyword_path`, `up` levels
+/// above the keyword itself.
+fn schema_node(keyword_path: &str, up: usize) -> Option<&'static Json> {
+    let mut pointer = keyword_path;
+    for _ in 0..up {
+        pointer = &pointer[..pointer.rfind('/')?];
+    }
+    schema().pointer(pointer)
+}
+
+fn property_names(node: Option<&Json>) -> Vec<String> {
+    node.and_then(|node| node.get("properties"))
+        .and_then(Json::as_object)
+        .map(|properties| properties.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// For a `required` error raised by `dependentRequired`, the key present in
+/// the instance that needs the missing one.
+fn dependent_trigger(keyword_path: &str, instance: &Json, missing: &str) -> Option<String> {
+    let (parent, _) = keyword_path.split_once("/dependentRequired")?;
+    let dependencies = schema().pointer(parent)?.get("dependentRequired")?.as_object()?;
+    dependencies
+        .iter()
+        .find(|(key, needs)| {
+            instance.get(key.as_str()).is_some()
+                && needs.as_array().is_some_and(|n| n.iter().any(|k| k == missing))
+        })
+        .map(|(key, _)| key.clone())
+}
+
+/// For a `oneOf` whose forms differ only by which key is present, the keys.
+fn forms_required(parent: Option<&Json>, keyword_path: &str) -> Option<Vec<String>> {
+    let keyword = keyword_path.rsplit('/').next()?;
+    let forms = parent?.get(keyword)?.as_array()?;
+    forms
+        .iter()
+        .map(|form| {
+            let object = form.as_object()?;
+            let keys = required_keys(form);
+            (object.len() == 1 && keys.len() == 1).then(|| keys[0].clone())
+        })
+        .collect()
+}
+
+fn required_keys(schema: &Json) -> Vec<String> {
+    schema
+        .get("required")
+        .and_then(Json::as_array)
+        .map(|keys| keys.iter().filter_map(|k| k.as_str().map(String::from)).collect())
+        .unwrap_or_default()
+}
+
+/// Of the alternatives an `anyOf` tried, the one that came closest: not
+/// refused for its type at this very place, and with the fewest errors.
+fn best_branch<'a>(
+    context: &'a [Vec<ValidationError<'static>>],
+    pointer: &str,
+) -> Option<&'a Vec<ValidationError<'static>>> {
+    context
+        .iter()
+        .filter(|errors| {
+            !errors.iter().any(|error| {
+                matches!(error.kind(), ValidationErrorKind::Type { .. })
+                    && error.instance_path().as_str() == pointer
+            })
+        })
+        .min_by_key(|errors| errors.len())
+}
+
+/// The allowed name nearest to a misspelt one, if it is near enough.
+fn closest(key: &str, allowed: &[String]) -> Option<String> {
+    allowed
+        .iter()
+        .map(|name| (strsim::damerau_levenshtein(key, name), name))
+        .filter(|(distance, name)| *distance <= 2.max(name.len() / 3))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name.clone())
+}
+
+fn show(value: &Json) -> String {
+    match value {
+        Json::String(text) => format!("`{text}`"),
+        other => format!("`{other}`"),
+    }
+}
+
+fn list(options: &Json) -> String {
+    options
+        .as_array()
+        .map(|options| options.iter().map(show).collect::<Vec<_>>().join(", "))
+        .unwrap_or_else(|| show(options))
+}
+
+fn backticked(keys: &[String]) -> Vec<String> {
+    keys.iter().map(|key| format!("`{key}`")).collect()
+}
+
+fn plural(count: u64) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+

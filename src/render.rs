@@ -1,0 +1,179 @@
+//! The minijinja environment that step documents, artifact paths, messages
+//! and `when:` expressions are evaluated in: strict about undefined names,
+//! and bounded so that a bad template ends with an error, never a hang.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use minijinja::{Environment, UndefinedBehavior};
+
+/// Instructions one rendering may spend before it is stopped.
+const FUEL: u64 = 2_000_000;
+const RECURSION_LIMIT: usize = 64;
+
+/// Where a template is used, which decides the names it can see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateKind {
+    /// A step document: the whole context.
+    Document,
+    /// An artifact path: only what is known before any document is read.
+    ArtifactPath,
+    /// A check's `message:`, which can also use the default message.
+    Message,
+    /// A check's `when:` expression.
+    When,
+}
+
+impl TemplateKind {
+    /// The top-level names in the context of this kind of template.
+    pub fn roots(self) -> &'static [&'static str] {
+        match self {
+            TemplateKind::Document => &[
+                "playbook",
+                "step",
+                "subject",
+                "vars",
+                "artifacts",
+                "phases",
+                "results",
+            ],
+            TemplateKind::ArtifactPath => &["playbook", "subject", "vars"],
+            TemplateKind::Message => &["playbook", "step", "subject", "vars", "check", "message"],
+            TemplateKind::When => &["playbook", "step", "subject", "vars", "artifacts"],
+        }
+    }
+}
+
+/// The fields a subject has in every template.
+pub const SUBJECT_FIELDS: [&str; 5] = ["id", "title", "slug", "phase", "phase_label"];
+
+/// Names that a playbook defines, against which `vars.X` and `artifacts.X`
+/// are checked.
+#[derive(Debug, Default)]
+pub struct KnownNames {
+    pub vars: BTreeSet<String>,
+    pub artifacts: BTreeSet<String>,
+}
+
+/// Something wrong with a template, located in its own source by bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateIssue {
+    pub code: &'static str,
+    pub message: String,
+    pub range: Option<Range<usize>>,
+}
+
+/// The environment every template is rendered in.
+pub fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_fuel(Some(FUEL));
+    env.set_recursion_limit(RECURSION_LIMIT);
+    env
+}
+
+/// Parses a template (or, for `when:`, an expression) and reports syntax
+/// errors and names its context will not have.
+pub fn inspect(
+    env: &Environment<'_>,
+    kind: TemplateKind,
+    name: &str,
+    source: &str,
+    known: &KnownNames,
+) -> Vec<TemplateIssue> {
+    let used = match kind {
+        TemplateKind::When => env
+            .compile_expression(source)
+            .map(|expression| expression.undeclared_variables(true)),
+        _ => env
+            .template_from_named_str(name, source)
+            .map(|template| template.undeclared_variables(true)),
+    };
+    let used = match used {
+        Ok(used) => used,
+        Err(error) => {
+            return vec![TemplateIssue {
+                code: "template-syntax",
+                message: error.detail().unwrap_or("invalid template").to_string(),
+                range: error.range(),
+            }];
+        }
+    };
+    let mut used: Vec<String> = used.into_iter().collect();
+    used.sort();
+    used.iter()
+        .filter_map(|name| unknown_name(kind, name, known))
+        .map(|message| {
+            let root = message.1.as_str();
+            TemplateIssue {
+                code: "undefined-variable",
+                range: source.find(root).map(|start| start..start + root.len()),
+                message: message.0,
+            }
+        })
+        .collect()
+}
+
+/// Why `dotted` (such as `vars.spec_root`) is not in the context, and the
+/// text to point at.
+fn unknown_name(kind: TemplateKind, dotted: &str, known: &KnownNames) -> Option<(String, String)> {
+    let mut parts = dotted.split('.');
+    let root = parts.next()?;
+    let roots = kind.roots();
+    if !roots.contains(&root) {
+        return Some((
+            format!(
+                "`{root}` is not defined here; this template can use {}",
+                roots.join(", ")
+            ),
+            root.to_string(),
+        ));
+    }
+    let field = parts.next()?;
+    let (known_fields, what): (Vec<&str>, &str) = match root {
+        "vars" => (known.vars.iter().map(String::as_str).collect(), "`vars:`"),
+        "artifacts" => (
+            known.artifacts.iter().map(String::as_str).collect(),
+            "`artifacts:`",
+        ),
+        "subject" => (SUBJECT_FIELDS.to_vec(), "a subject's fields"),
+        _ => return None,
+    };
+    (!known_fields.contains(&field)).then(|| {
+        let choices = if known_fields.is_empty() {
+            "nothing".to_string()
+        } else {
+            known_fields.join(", ")
+        };
+        (
+            format!("`{root}.{field}` is not defined: {what} has {choices}"),
+            format!("{root}.{field}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known() -> KnownNames {
+        KnownNames {
+            vars: ["spec_root".to_string()].into(),
+            artifacts: BTreeSet::new(),
+        }
+    }
+
+    #[test]
+    fn finds_syntax_errors_and_unknown_names() {
+        let env = environment();
+        let ok = inspect(&env, TemplateKind::ArtifactPath, "p", "{{ vars.spec_root }}/{{ subject.slug }}", &known());
+        assert!(ok.is_empty(), "{ok:?}");
+        let bad = inspect(&env, TemplateKind::ArtifactPath, "p", "{{ vars.spec_rot }}/{{ step.id }}", &known());
+        assert_eq!(bad.len(), 2, "{bad:?}");
+        assert_eq!(bad[0].range, Some(24..28));
+        let syntax = inspect(&env, TemplateKind::Document, "d", "{% if %}", &known());
+        assert_eq!(syntax[0].code, "template-syntax");
+        let when = inspect(&env, TemplateKind::When, "w", "subject.phase == 'plan'", &known());
+        assert!(when.is_empty(), "{when:?}");
+    }
+}

@@ -1,0 +1,77 @@
+//! Reading text files the same way everywhere: a size limit checked before
+//! reading, a byte-order mark dropped, and bytes that are not UTF-8 reported
+//! at their line and column instead of being replaced.
+
+use std::io::Read;
+use std::path::Path;
+
+use crate::diagnostic::Position;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("cannot read the file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the file is {size} bytes, more than the {limit} bytes allowed")]
+    TooLarge { size: u64, limit: usize },
+    #[error("the file is not valid UTF-8 (first bad byte at {position})")]
+    NotUtf8 { position: Position },
+}
+
+/// Reads a whole text file of at most `limit` bytes.
+pub fn read_text(path: &Path, limit: usize) -> Result<String, SourceError> {
+    let file = std::fs::File::open(path)?;
+    let size = file.metadata()?.len();
+    if size > limit as u64 {
+        return Err(SourceError::TooLarge { size, limit });
+    }
+    let mut bytes = Vec::with_capacity(size as usize);
+    // The limit also holds for files that grow while being read.
+    file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
+    if bytes.len() > limit {
+        return Err(SourceError::TooLarge {
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    decode(bytes)
+}
+
+/// UTF-8 text without a byte-order mark, or where the first bad byte is.
+/// The column of a bad byte counts the characters before it, plus one.
+pub fn decode(bytes: Vec<u8>) -> Result<String, SourceError> {
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            if text.starts_with('\u{feff}') {
+                text.drain(..'\u{feff}'.len_utf8());
+            }
+            Ok(text)
+        }
+        Err(error) => {
+            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
+            // Everything before the bad byte is valid, so this cannot fail.
+            let before = std::str::from_utf8(valid).unwrap_or_default();
+            let line = before.matches('\n').count() + 1;
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let column = before[line_start..].chars().count() + 1;
+            Err(SourceError::NotUtf8 {
+                position: Position::new(line, column),
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_the_first_bad_byte() {
+        let error = decode(b"ok\nab\xffc".to_vec()).unwrap_err();
+        assert!(matches!(error, SourceError::NotUtf8 { position } if position == Position::new(2, 3)));
+    }
+
+    #[test]
+    fn drops_a_byte_order_mark() {
+        assert_eq!(decode("\u{feff}a: 1".as_bytes().to_vec()).unwrap(), "a: 1");
+    }
+}
