@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream, WriteColor};
 
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::engine::{Options, StatelessRun};
 use crate::playbook::{LoadStage, LoadedPlaybook, lint, schema};
 use crate::report::{self, Counts, Sources};
 
@@ -65,6 +66,13 @@ pub enum Command {
     /// Validate playbooks against the schema and lint their references, regexes, templates and paths
     #[command(after_help = "Examples:\n  tollgate lint\n  tollgate lint playbooks/*.yaml --format json")]
     Lint(LintArgs),
+    /// Check documents against a step's gate
+    #[command(after_help = "Examples:\n  tollgate check --step plan specs/*/plan.md\n  \
+tollgate check --step plan --format json --strict docs/plan.md\n\n\
+With --step and files, each file is checked as the step's primary artifact (the first \
+artifact its checks read; --artifact chooses another), with no subject: prerequisites are not \
+evaluated, and a human gate whose checks pass reports awaiting_approval.")]
+    Check(CheckArgs),
     /// Print the playbook JSON Schema (draft 2020-12)
     #[command(after_help = "Editors pick the schema up from a first line such as:\n  \
 # yaml-language-server: $schema=../schemas/playbook.schema.json")]
@@ -78,6 +86,25 @@ pub struct LintArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = LintFormat::Text)]
     pub format: LintFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The step whose checks to run
+    #[arg(long, value_name = "STEP")]
+    pub step: String,
+    /// Files to check as the step's primary artifact
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// The artifact the files stand for [default: the first one the step's checks read]
+    #[arg(long, value_name = "NAME")]
+    pub artifact: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+    /// Warnings fail the gate too
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -103,6 +130,7 @@ pub fn run(cli: Cli) -> i32 {
     let context = Context::new(&cli.global);
     match cli.command {
         Command::Lint(args) => lint_command(&context, &args),
+        Command::Check(args) => check_command(&context, &args),
         Command::Schema => {
             print!("{}", schema::schema_text());
             EXIT_OK
@@ -231,6 +259,69 @@ fn print_lint_text(
         writeln!(out, "{} in {files} {noun}", counts.summary())?;
     }
     Ok(())
+}
+
+/// Loads the playbook every command but `lint` runs on; on failure, the
+/// diagnostics are printed and the exit code returned.
+fn load_playbook(context: &Context) -> Result<LoadedPlaybook, i32> {
+    let display = display_path(&context.playbook);
+    LoadedPlaybook::load(&context.playbook, &display).map_err(|error| {
+        let mut sources = Sources::default();
+        if let Some(text) = error.text {
+            sources.insert(display, text);
+        }
+        let mut err = StandardStream::stderr(context.color);
+        let _ = report::write_diagnostics(&error.diagnostics, &sources, &mut err);
+        let _ = writeln!(err, "tollgate: the playbook does not load; run `tollgate lint` for details");
+        EXIT_UNUSABLE
+    })
+}
+
+fn check_command(context: &Context, args: &CheckArgs) -> i32 {
+    let loaded = match load_playbook(context) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let options = Options { strict: args.strict };
+    let run = match StatelessRun::new(&loaded.playbook, &args.step, args.artifact.as_deref(), options) {
+        Ok(run) => run,
+        Err(error) => {
+            eprintln!("tollgate: {}: {error}", loaded.display);
+            return EXIT_UNUSABLE;
+        }
+    };
+    let files: Vec<(PathBuf, String)> = args
+        .files
+        .iter()
+        .map(|file| (file.clone(), root_relative(&context.root, file)))
+        .collect();
+    let results = run.check_files(&files);
+    let written = match args.format {
+        LintFormat::Json => print_json(&report::check_json(&loaded.playbook.name, &results)),
+        LintFormat::Text => report::write_check_text(&results, context.quiet, &mut context.stdout()),
+    };
+    if let Err(error) = written {
+        eprintln!("tollgate: cannot write the output: {error}");
+        return EXIT_UNUSABLE;
+    }
+    if results.iter().any(|r| r.unreadable) {
+        EXIT_UNUSABLE
+    } else if results.iter().any(|r| r.verdict.fails()) {
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+/// A path relative to the project root, with `/`, as results report it.
+fn root_relative(root: &Path, file: &Path) -> String {
+    let absolute = std::env::current_dir().map(|cwd| cwd.join(file)).unwrap_or_else(|_| file.to_path_buf());
+    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
+    let absolute = absolute.canonicalize().unwrap_or(absolute);
+    match absolute.strip_prefix(&root) {
+        Ok(relative) => relative.to_string_lossy().replace('\\', "/"),
+        Err(_) => display_path(file),
+    }
 }
 
 fn print_json(value: &serde_json::Value) -> std::io::Result<()> {

@@ -3,8 +3,10 @@
 //! Markdown artifacts and checks them; the `tollgate` binary is a thin layer
 //! over it.
 
+pub mod checks;
 pub mod cli;
 pub mod diagnostic;
+pub mod engine;
 pub mod markdown;
 pub mod playbook;
 pub mod render;

@@ -7,6 +7,7 @@ use codespan_reporting::term::termcolor::{NoColor, WriteColor};
 use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, Severity};
+use crate::engine::{StepResult, Verdict};
 
 /// The text of the files diagnostics point into, by displayed path.
 #[derive(Debug, Default)]
@@ -98,4 +99,119 @@ pub fn lint_json(diagnostics: &[Diagnostic]) -> serde_json::Value {
         })
         .collect();
     serde_json::json!({ "diagnostics": diagnostics })
+}
+
+#[derive(Serialize)]
+struct JsonFinding<'a> {
+    check: &'a str,
+    severity: Severity,
+    message: &'a str,
+    path: &'a str,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+}
+
+impl<'a> From<&'a Diagnostic> for JsonFinding<'a> {
+    fn from(d: &'a Diagnostic) -> Self {
+        let start = d.start.unwrap_or(crate::diagnostic::Position::START);
+        let end = d.end.unwrap_or(start);
+        Self {
+            check: &d.code,
+            severity: d.severity,
+            message: &d.message,
+            path: &d.path,
+            line: start.line,
+            column: start.column,
+            end_line: end.line,
+            end_column: end.column,
+        }
+    }
+}
+
+/// How many results ended in each verdict.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub blocked: usize,
+    pub awaiting_approval: usize,
+    pub done: usize,
+}
+
+impl Summary {
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a StepResult>) -> Self {
+        let mut summary = Summary::default();
+        for result in results {
+            *match result.verdict {
+                Verdict::Passed => &mut summary.passed,
+                Verdict::Failed => &mut summary.failed,
+                Verdict::Blocked => &mut summary.blocked,
+                Verdict::AwaitingApproval => &mut summary.awaiting_approval,
+                Verdict::Done => &mut summary.done,
+            } += 1;
+        }
+        summary
+    }
+
+    pub fn line(&self) -> String {
+        format!(
+            "{} passed, {} failed, {} blocked, {} awaiting approval, {} done",
+            self.passed, self.failed, self.blocked, self.awaiting_approval, self.done
+        )
+    }
+}
+
+/// `check --format json`, as the command line documents it.
+pub fn check_json(playbook: &str, results: &[StepResult]) -> serde_json::Value {
+    let summary = Summary::of(results);
+    let results: Vec<serde_json::Value> = results
+        .iter()
+        .map(|result| {
+            let findings: Vec<JsonFinding> = result.findings().map(JsonFinding::from).collect();
+            serde_json::json!({
+                "subject": result.subject,
+                "step": result.step,
+                "verdict": result.verdict,
+                "artifacts": result.artifacts,
+                "findings": findings,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "tollgate": 1,
+        "playbook": playbook,
+        "results": results,
+        "summary": summary,
+    })
+}
+
+/// `check` for people: each result with its verdict, its findings framed
+/// by the offending lines, then one summary line.
+pub fn write_check_text(
+    results: &[StepResult],
+    quiet: bool,
+    out: &mut dyn WriteColor,
+) -> std::io::Result<()> {
+    for result in results {
+        if quiet && !result.verdict.fails() {
+            continue;
+        }
+        let target = match &result.subject {
+            Some(subject) => format!("{subject} · {}", result.step),
+            None => result.artifacts.values().next().cloned().unwrap_or_default(),
+        };
+        writeln!(out, "{target}: {}", result.verdict.as_str())?;
+        let findings: Vec<Diagnostic> = result.findings().cloned().collect();
+        let mut sources = Sources::default();
+        if let (Some(text), Some(first)) = (&result.text, findings.first()) {
+            sources.insert(first.path.clone(), text.clone());
+        }
+        write_diagnostics(&findings, &sources, out)?;
+    }
+    if !quiet {
+        writeln!(out, "{}", Summary::of(results).line())?;
+    }
+    Ok(())
 }

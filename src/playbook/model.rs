@@ -8,6 +8,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use crate::diagnostic::Severity;
 
@@ -199,8 +200,10 @@ pub enum Requirement {
 struct RawRequirement {
     /// The artifact that must exist.
     artifact: Option<String>,
+    /// Optional and always `true`: the artifact must exist.
+    #[serde(rename = "exists")]
     #[schemars(extend("const" = true))]
-    exists: Option<bool>,
+    _exists: Option<bool>,
     /// The step that must hold a current approval.
     approved: Option<String>,
 }
@@ -372,6 +375,20 @@ pub struct PatternSpec {
     pub under: Option<String>,
     #[serde(default)]
     pub scope: Scope,
+    /// Compiled once, on first use, then shared by every document and thread.
+    #[serde(skip)]
+    #[schemars(skip)]
+    compiled: OnceLock<Result<regex::Regex, String>>,
+}
+
+impl PatternSpec {
+    /// The compiled regular expression, or why it does not compile.
+    pub fn compiled(&self) -> Result<&regex::Regex, &str> {
+        self.compiled
+            .get_or_init(|| regex::Regex::new(&self.regex).map_err(|e| e.to_string()))
+            .as_ref()
+            .map_err(String::as_str)
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]

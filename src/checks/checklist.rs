@@ -1,0 +1,50 @@
+//! `checklist: {under, all_checked, items}`: the task-list items under a
+//! heading (or anywhere): with `all_checked: true` every box is ticked, and
+//! every item in `items:` is present, matched by its leading text (case and
+//! emphasis ignored).
+//!
+//! An open box is reported at the box itself. A box inside code or an HTML
+//! comment is not a box.
+
+use super::{Findings, resolve_under};
+use crate::markdown::{Document, normalize_title};
+use crate::playbook::ChecklistSpec;
+
+pub fn check(spec: &ChecklistSpec, doc: &Document, findings: &mut Findings<'_>) {
+    let Ok(section) = resolve_under(doc, spec.under.as_deref(), findings) else {
+        return;
+    };
+    let tasks: Vec<_> = doc
+        .tasks
+        .iter()
+        .filter(|task| section.is_none_or(|s| doc.section_contains(s, task.section)))
+        .collect();
+    let place = section.map_or(crate::diagnostic::Position::START, |s| doc.sections[s].position);
+    if tasks.is_empty() {
+        let message = match &spec.under {
+            Some(under) => format!("no task list under \"{under}\""),
+            None => "no task list in the document".to_string(),
+        };
+        findings.report(place, message).help = Some("write the items as `- [ ] item`".into());
+        return;
+    }
+    for item in &spec.items {
+        let wanted = normalize_title(item);
+        if !tasks.iter().any(|task| normalize_title(&task.text).starts_with(&wanted)) {
+            findings
+                .report(place, format!("missing checklist item \"{item}\""))
+                .help = Some(format!("add `- [ ] {item}`"));
+        }
+    }
+    if spec.all_checked {
+        for task in tasks.iter().filter(|task| !task.checked) {
+            findings
+                .report(task.position, format!("box not ticked: \"{}\"", task.text))
+                .help = Some("tick it (`[x]`) once it holds".into());
+        }
+    }
+    let first = tasks.first().map_or(1, |t| t.position.line);
+    let last = tasks.last().map_or(1, |t| t.position.line);
+    let ticked = tasks.iter().filter(|t| t.checked).count();
+    findings.evidence(format!("{ticked}/{} ticked", tasks.len()), first, last);
+}

@@ -1,0 +1,180 @@
+//! The built-in check kinds, one file each, and what they share: the
+//! finding collector, the `under:` lookup, and the outcome of one check.
+//!
+//! Every kind reads the comrak document model, never raw text, so a heading,
+//! table, box or closing line inside code or an HTML comment never counts.
+
+mod checklist;
+mod exists;
+mod pattern;
+mod placeholders;
+mod sections;
+mod table;
+mod words;
+
+use serde::Serialize;
+
+use crate::diagnostic::{Diagnostic, Position};
+use crate::markdown::Document;
+use crate::playbook::{Check, CheckKind};
+
+/// What a check looks at: its artifact's document, or why there is none.
+#[derive(Debug)]
+pub enum Artifact<'a> {
+    Loaded(&'a Document),
+    Missing,
+    /// The file exists but could not be read as text; the message says why.
+    Unreadable(&'a str),
+}
+
+/// Where a check found what it looked for: the evidence a step document
+/// shows beside a passed check ("Data models: lines 67-105").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Evidence {
+    pub label: String,
+    pub line: usize,
+    pub end_line: usize,
+}
+
+/// The verdict of one check on one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    Passed,
+    Failed,
+    /// Its `when:` was false, or its artifact is missing and another check said so.
+    Skipped,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckOutcome {
+    pub check: String,
+    pub kind: &'static str,
+    pub status: CheckStatus,
+    pub findings: Vec<Diagnostic>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// Collects the findings of one check on one document, each with the
+/// check's id, severity and path.
+pub struct Findings<'a> {
+    check: &'a Check,
+    path: &'a str,
+    findings: Vec<Diagnostic>,
+    evidence: Vec<Evidence>,
+}
+
+impl<'a> Findings<'a> {
+    pub fn new(check: &'a Check, path: &'a str) -> Self {
+        Self {
+            check,
+            path,
+            findings: Vec::new(),
+            evidence: Vec::new(),
+        }
+    }
+
+    /// Reports a finding at a position, with the check's severity.
+    pub fn report(&mut self, position: Position, message: impl Into<String>) -> &mut Diagnostic {
+        self.findings.push(
+            Diagnostic::new(self.check.id.as_str(), self.check.severity, self.path, message).at(position),
+        );
+        self.findings.last_mut().expect("just pushed")
+    }
+
+    /// Reports a finding that spans lines `start..=end_line`.
+    pub fn report_lines(&mut self, start: Position, end_line: usize, message: impl Into<String>) {
+        let end = Position::new(end_line.max(start.line), 1);
+        let finding = self.report(start, message);
+        if end.line > start.line {
+            finding.end = Some(end);
+        }
+    }
+
+    pub fn evidence(&mut self, label: impl Into<String>, line: usize, end_line: usize) {
+        self.evidence.push(Evidence {
+            label: label.into(),
+            line,
+            end_line,
+        });
+    }
+
+    pub fn finish(self) -> CheckOutcome {
+        let failed = !self.findings.is_empty();
+        CheckOutcome {
+            check: self.check.id.clone(),
+            kind: self.check.kind.name(),
+            status: if failed { CheckStatus::Failed } else { CheckStatus::Passed },
+            findings: self.findings,
+            evidence: self.evidence,
+        }
+    }
+}
+
+/// The lines an `under:` option selects: a section (with its subsections),
+/// or the whole document when `under` is absent. `Err` carries a finding
+/// already reported, for a section that is not there.
+pub fn resolve_under(
+    doc: &Document,
+    under: Option<&str>,
+    findings: &mut Findings<'_>,
+) -> Result<Option<usize>, ()> {
+    let Some(title) = under else {
+        return Ok(None);
+    };
+    match doc.find_section(title, &[], None) {
+        Some((index, _)) => Ok(Some(index)),
+        None => {
+            findings
+                .report(Position::START, format!("missing section \"{title}\""))
+                .help = Some(format!("add a heading `## {title}`"));
+            Err(())
+        }
+    }
+}
+
+/// Runs one built-in check on one document. Plugin checks are run by the
+/// Lua host, not here.
+pub fn run_builtin(check: &Check, artifact: &Artifact<'_>, path: &str) -> CheckOutcome {
+    let mut findings = Findings::new(check, path);
+    match (artifact, &check.kind) {
+        (_, CheckKind::Exists) => exists::check(artifact, &mut findings),
+        (Artifact::Loaded(doc), kind) => run_kind(kind, doc, &mut findings),
+        (Artifact::Missing, _) => {
+            findings.report(Position::START, "the file does not exist");
+        }
+        (Artifact::Unreadable(why), _) => {
+            findings.report(Position::START, format!("the file cannot be checked: {why}"));
+        }
+    }
+    findings.finish()
+}
+
+fn run_kind(kind: &CheckKind, doc: &Document, findings: &mut Findings<'_>) {
+    match kind {
+        CheckKind::Exists => {}
+        CheckKind::Sections(spec) => sections::check(spec, doc, findings),
+        CheckKind::Table(spec) => table::check(spec, doc, findings),
+        CheckKind::Checklist(spec) => checklist::check(spec, doc, findings),
+        CheckKind::Pattern(spec) => pattern::check(spec, doc, findings),
+        CheckKind::Placeholders(markers) => placeholders::check(markers, doc, findings),
+        CheckKind::Words(spec) => words::check(spec, doc, findings),
+        CheckKind::Plugin { function, .. } => {
+            findings.report(
+                Position::START,
+                format!("plugin `{function}` was not run: no plugin host is configured"),
+            );
+        }
+    }
+}
+
+/// Whether a heading or column title matches a wanted title or an alias.
+pub fn title_matches(normalized: &str, wanted: &str, aliases: &[String]) -> bool {
+    use crate::markdown::normalize_title;
+    normalized == normalize_title(wanted) || aliases.iter().any(|a| normalized == normalize_title(a))
+}
+
+/// "1 row", "2 rows".
+pub fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
+}

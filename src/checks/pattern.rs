@@ -1,0 +1,89 @@
+//! `pattern: {regex, expect, under, scope}`: a regular expression over the
+//! prose lines of a section or of the whole document.
+//!
+//! `expect: match` (default) needs some line to match; `expect: absent`
+//! reports every line that does. `scope: last_line` looks only at the last
+//! non-blank line outside code, for a closing line such as
+//! `^Gate: (PASS|FAIL — .+)$`. Lines inside code blocks, HTML blocks and
+//! comments are never looked at.
+
+use regex::Regex;
+
+use super::{Findings, resolve_under};
+use crate::diagnostic::Position;
+use crate::markdown::Document;
+use crate::playbook::{Expect, PatternSpec, Scope};
+
+pub fn check(spec: &PatternSpec, doc: &Document, findings: &mut Findings<'_>) {
+    let regex = match spec.compiled() {
+        Ok(regex) => regex,
+        Err(error) => {
+            findings.report(Position::START, format!("the regular expression does not compile: {error}"));
+            return;
+        }
+    };
+    let Ok(section) = resolve_under(doc, spec.under.as_deref(), findings) else {
+        return;
+    };
+    match spec.scope {
+        Scope::Lines => lines(spec, regex, doc, section, findings),
+        Scope::LastLine => last_line(spec, regex, doc, section, findings),
+    }
+}
+
+fn lines(spec: &PatternSpec, regex: &Regex, doc: &Document, section: Option<usize>, findings: &mut Findings<'_>) {
+    let mut matched = doc
+        .prose_lines(section)
+        .filter_map(|line| regex.find(&line.text).map(|m| (line, m)));
+    match spec.expect {
+        Expect::Match => match matched.next() {
+            Some((line, _)) => findings.evidence(line.text.trim(), line.number, line.number),
+            None => {
+                let place = section.map_or(Position::START, |s| doc.sections[s].position);
+                findings
+                    .report(place, format!("no line matches `{}`", spec.regex))
+                    .help = Some("write the line this pattern expects".into());
+            }
+        },
+        Expect::Absent => {
+            for (line, found) in matched {
+                let column = line.text[..found.start()].chars().count() + 1;
+                let end = column + found.as_str().chars().count();
+                findings
+                    .report(Position::new(line.number, column), format!("\"{}\" must not appear", found.as_str()))
+                    .end = Some(Position::new(line.number, end));
+            }
+        }
+    }
+}
+
+fn last_line(spec: &PatternSpec, regex: &Regex, doc: &Document, section: Option<usize>, findings: &mut Findings<'_>) {
+    let last = doc.prose_lines(section).filter(|line| !line.text.trim().is_empty()).last();
+    let Some(last) = last else {
+        findings.report(Position::START, "the document has no closing line");
+        return;
+    };
+    let is_match = regex.is_match(&last.text);
+    match (spec.expect, is_match) {
+        (Expect::Match, true) => findings.evidence(last.text.trim(), last.number, last.number),
+        (Expect::Match, false) => {
+            let elsewhere = doc
+                .prose_lines(section)
+                .find(|line| line.number != last.number && regex.is_match(&line.text));
+            let finding = findings.report(
+                Position::new(last.number, 1),
+                format!("the last line is \"{}\"; it must match `{}`", last.text.trim(), spec.regex),
+            );
+            if let Some(line) = elsewhere {
+                finding.help = Some(format!("line {} matches, but it is not the last line", line.number));
+            }
+        }
+        (Expect::Absent, true) => {
+            findings.report(
+                Position::new(last.number, 1),
+                format!("the last line \"{}\" must not match `{}`", last.text.trim(), spec.regex),
+            );
+        }
+        (Expect::Absent, false) => findings.evidence(last.text.trim(), last.number, last.number),
+    }
+}

@@ -1,0 +1,190 @@
+//! `placeholders: [...]`: none of these markers (`NEEDS CLARIFICATION`,
+//! `[FEATURE]`, `TODO:`) may remain where a value belongs.
+//!
+//! A marker is matched exactly (case matters) on prose lines; code blocks,
+//! HTML blocks and comments are never looked at. A match is a placeholder
+//! only when it stands where a value belongs, so that a sentence which merely
+//! mentions a marker ("no `NEEDS CLARIFICATION` markers remain") passes. A
+//! line is cut into fields at `|` (table cells); each field loses its list
+//! bullet, heading marks, task box, leading symbols and a leading
+//! `**Label**:`, which leaves its value. The marker, widened to the `[...]`
+//! group around it and to wrapping backticks or emphasis, is a placeholder
+//! when it:
+//! - is the whole value (`**Testing**: NEEDS CLARIFICATION`, `[DATE]`);
+//! - ends the value after a separator (`Python - NEEDS CLARIFICATION`);
+//! - is a bracket group carrying a question (`[NEEDS CLARIFICATION: which auth?]`);
+//! - is a bracket group glued to a path (`specs/[###-feature]/plan.md`);
+//! - or is a marker ending in `:` that opens the value (`TODO: write this`).
+//!
+//! Anything else is a mention inside a sentence, and is not reported.
+
+use super::Findings;
+use crate::diagnostic::Position;
+use crate::markdown::Document;
+
+/// Characters that wrap a value without being part of it.
+const WRAPPERS: &[char] = &['`', '*', '_', '~', ' ', '\t', '"', '\''];
+/// What may sit between the rest of a value and a marker that ends it.
+const SEPARATORS: &[char] = &['-', '–', '—', ':', '(', ',', ';', '/', '='];
+
+pub fn check(markers: &[String], doc: &Document, findings: &mut Findings<'_>) {
+    let mut reported = 0;
+    for line in doc.prose_lines(None) {
+        for (field_start, field) in fields(&line.text) {
+            let value_start = field_start + value_offset(field, markers);
+            let value = &line.text[value_start..field_start + field.len()];
+            for marker in markers {
+                for (at, _) in value.match_indices(marker.as_str()) {
+                    if is_placeholder(value, at, marker) {
+                        let byte = value_start + at;
+                        let column = line.text[..byte].chars().count() + 1;
+                        let end = column + marker.chars().count();
+                        let finding = findings.report(
+                            Position::new(line.number, column),
+                            format!("placeholder \"{marker}\" remains"),
+                        );
+                        finding.end = Some(Position::new(line.number, end));
+                        finding.help = Some("replace it with the real content".into());
+                        reported += 1;
+                    }
+                }
+            }
+        }
+    }
+    if reported == 0 {
+        findings.evidence("no placeholders", 1, doc.lines.len().max(1));
+    }
+}
+
+/// The `|`-separated fields of a line, with their byte offsets; an escaped
+/// `\|` does not separate.
+fn fields(line: &str) -> impl Iterator<Item = (usize, &str)> {
+    let mut start = 0;
+    let mut previous = '\0';
+    let mut cuts = Vec::new();
+    for (i, c) in line.char_indices() {
+        if c == '|' && previous != '\\' {
+            cuts.push((start, &line[start..i]));
+            start = i + 1;
+        }
+        previous = c;
+    }
+    cuts.push((start, &line[start..]));
+    cuts.into_iter()
+}
+
+/// How many bytes of a field come before its value: indentation, heading
+/// marks, a list bullet or number, a quote mark, a task box, leading symbols
+/// (✅, ⚠) and a `Label:` that holds no marker.
+fn value_offset(field: &str, markers: &[String]) -> usize {
+    let mut rest = field.trim_start();
+    loop {
+        let before = rest.len();
+        rest = rest.trim_start_matches(['#', '>', '-', '+', '*']).trim_start();
+        if let Some(after) = rest.strip_prefix("[ ]").or_else(|| rest.strip_prefix("[x]")).or_else(|| rest.strip_prefix("[X]")) {
+            rest = after.trim_start();
+        }
+        let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        if digits > 0 && rest[digits..].starts_with(['.', ')']) {
+            rest = rest[digits + 1..].trim_start();
+        }
+        rest = rest.trim_start_matches(|c: char| !c.is_alphanumeric() && !"[`*_\"'(".contains(c));
+        if rest.len() == before {
+            break;
+        }
+    }
+    if let Some(colon) = rest.find(": ") {
+        let label = &rest[..colon];
+        let plain_label = label.chars().count() <= 60 && !markers.iter().any(|m| label.contains(m.as_str()) || m.starts_with(label.trim_start_matches(['[', '*', '`'])));
+        if plain_label {
+            rest = &rest[colon + 1..];
+        }
+    }
+    field.len() - rest.len()
+}
+
+/// Whether the marker found at byte `at` of `value` stands where a value
+/// belongs (see the module documentation).
+fn is_placeholder(value: &str, at: usize, marker: &str) -> bool {
+    let (start, end) = group(value, at, at + marker.len());
+    let bracketed = value[start..].starts_with('[');
+    let before = value[..start].trim_end_matches(WRAPPERS);
+    let after = value[end..].trim_start_matches(WRAPPERS);
+    let after_is_empty = after.trim_end_matches(['.', '!', '?', ',', ';']).trim().is_empty();
+    let whole = before.trim().is_empty() && after_is_empty;
+    let ends_after_separator = after_is_empty && before.trim_end().ends_with(SEPARATORS);
+    let question = bracketed && value[at + marker.len()..end].trim_start().starts_with(':');
+    let in_path = bracketed && (before.ends_with('/') || after.starts_with('/'));
+    let opens_with_colon = before.trim().is_empty() && (marker.ends_with(':') || after.starts_with(':'));
+    whole || ends_after_separator || question || in_path || opens_with_colon
+}
+
+/// The span a marker stands for: the `[...]` group around it when there is
+/// one (not a link's text), else the marker itself.
+fn group(value: &str, start: usize, end: usize) -> (usize, usize) {
+    let open = value[..start].rfind('[').filter(|&open| !value[open..start].contains(']'));
+    let open = open.or_else(|| value[start..].starts_with('[').then_some(start));
+    let Some(open) = open else {
+        return (start, end);
+    };
+    let search_from = end.max(open + 1);
+    match value[search_from..].find(']') {
+        Some(close) => {
+            let close = search_from + close + 1;
+            if value[close..].starts_with('(') {
+                (start, end)
+            } else {
+                (open, close)
+            }
+        }
+        None => (start, end),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flagged(line: &str, marker: &str) -> bool {
+        let markers = vec![marker.to_string()];
+        fields(line).any(|(start, field)| {
+            let value_start = start + value_offset(field, &markers);
+            let value = &line[value_start..start + field.len()];
+            value.match_indices(marker).any(|(at, _)| is_placeholder(value, at, marker))
+        })
+    }
+
+    #[test]
+    fn values_are_placeholders() {
+        for (line, marker) in [
+            ("**Testing**: NEEDS CLARIFICATION", "NEEDS CLARIFICATION"),
+            ("**Storage**: [NEEDS CLARIFICATION or N/A]", "NEEDS CLARIFICATION"),
+            ("**Language**: [e.g., Python 3.11 or NEEDS CLARIFICATION]", "NEEDS CLARIFICATION"),
+            ("**Deps**: FastAPI, SQLModel - NEEDS CLARIFICATION", "NEEDS CLARIFICATION"),
+            ("NEEDS CLARIFICATION", "NEEDS CLARIFICATION"),
+            ("# Implementation Plan: [FEATURE]", "[FEATURE]"),
+            ("**Branch**: `[###-feature-name]` | **Date**: [DATE]", "[DATE]"),
+            ("**Branch**: `[###-feature-name]` | **Date**: [DATE]", "[###-feature-name]"),
+            ("- FR-006: System MUST use [NEEDS CLARIFICATION: auth method?]", "NEEDS CLARIFICATION"),
+            ("**Input**: spec from `/specs/[###-feature-name]/spec.md`", "[###-feature-name]"),
+            ("TODO: write the rollback plan", "TODO:"),
+            ("| [e.g., 4th project] | [why] |", "[e.g.,"),
+        ] {
+            assert!(flagged(line, marker), "{line}");
+        }
+    }
+
+    #[test]
+    fn mentions_are_not() {
+        for (line, marker) in [
+            ("No NEEDS CLARIFICATION markers remain.", "NEEDS CLARIFICATION"),
+            ("Inga `NEEDS CLARIFICATION` återstår från spec", "NEEDS CLARIFICATION"),
+            ("  - ✅ [NEEDS CLARIFICATION]マーカーは0個", "NEEDS CLARIFICATION"),
+            ("- [ ] All NEEDS CLARIFICATION resolved", "NEEDS CLARIFICATION"),
+            ("2. Fill Technical Context (scan for NEEDS CLARIFICATION)", "NEEDS CLARIFICATION"),
+            ("See [FEATURE](https://example.com) for details", "[FEATURE]"),
+        ] {
+            assert!(!flagged(line, marker), "{line}");
+        }
+    }
+}

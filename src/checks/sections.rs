@@ -1,0 +1,119 @@
+//! `sections: [...]`: each listed heading is present and its body is not
+//! empty.
+//!
+//! Headings match ignoring case, surrounding whitespace, emphasis, a
+//! trailing `:` and a leading number (`3.`, `3.1`), in ATX and setext form;
+//! `aliases:` gives other accepted titles. A section whose only content is
+//! subsections is not empty. Per section (or for all, on the check):
+//! `level:` requires a heading level and `min_words:` a floor for the body.
+//! `order: true` requires the listed order.
+//!
+//! A missing section is reported at line 1, or with `order: true` where it
+//! should be: before the next listed section that is present.
+
+use super::{Findings, count};
+use crate::diagnostic::Position;
+use crate::markdown::Document;
+use crate::playbook::{SectionEntry, SectionsSpec};
+
+pub fn check(spec: &SectionsSpec, doc: &Document, findings: &mut Findings<'_>) {
+    let found: Vec<Option<usize>> = spec
+        .sections
+        .iter()
+        .map(|entry| find(entry, doc, findings))
+        .collect();
+    for (i, (entry, index)) in spec.sections.iter().zip(&found).enumerate() {
+        match index {
+            Some(index) => judge_body(entry, &doc.sections[*index], findings),
+            None => {
+                let position = if spec.order {
+                    found[i + 1..]
+                        .iter()
+                        .flatten()
+                        .next()
+                        .map_or(Position::START, |next| doc.sections[*next].position)
+                } else {
+                    Position::START
+                };
+                findings
+                    .report(position, format!("missing section \"{}\"", entry.title))
+                    .help = Some(match entry.aliases.as_slice() {
+                    [] => format!("add a heading `## {}` with its content", entry.title),
+                    aliases => format!(
+                        "add a heading `## {}` (or one of: {}) with its content",
+                        entry.title,
+                        aliases.join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    if spec.order {
+        check_order(spec, &found, doc, findings);
+    }
+}
+
+/// The section for `entry`; a heading at the wrong level is reported here.
+fn find(entry: &SectionEntry, doc: &Document, findings: &mut Findings<'_>) -> Option<usize> {
+    if let Some((index, _)) = doc.find_section(&entry.title, &entry.aliases, entry.level) {
+        return Some(index);
+    }
+    let level = entry.level?;
+    let (_, wrong) = doc.find_section(&entry.title, &entry.aliases, None)?;
+    findings
+        .report(
+            wrong.position,
+            format!(
+                "section \"{}\" is a level-{} heading; expected level {level}",
+                entry.title, wrong.level
+            ),
+        )
+        .help = Some(format!("write it as `{} {}`", "#".repeat(level.into()), wrong.title));
+    None
+}
+
+fn judge_body(entry: &SectionEntry, section: &crate::markdown::Section, findings: &mut Findings<'_>) {
+    if section.empty {
+        findings
+            .report(section.position, format!("section \"{}\" is empty", entry.title))
+            .help = Some("write its content under the heading".into());
+        return;
+    }
+    if let Some(min) = entry.min_words
+        && section.words < min
+    {
+        findings.report_lines(
+            section.position,
+            section.end_line,
+            format!(
+                "section \"{}\" has {}; at least {min} are required",
+                entry.title,
+                count(section.words, "word")
+            ),
+        );
+        return;
+    }
+    findings.evidence(&entry.title, section.position.line, section.end_line);
+}
+
+fn check_order(spec: &SectionsSpec, found: &[Option<usize>], doc: &Document, findings: &mut Findings<'_>) {
+    let mut previous: Option<(usize, &str)> = None;
+    for (entry, index) in spec.sections.iter().zip(found) {
+        let Some(index) = *index else { continue };
+        let line = doc.sections[index].position.line;
+        if let Some((previous_line, previous_title)) = previous
+            && line < previous_line
+        {
+            findings.report(
+                doc.sections[index].position,
+                format!(
+                    "section \"{}\" comes before \"{previous_title}\"; the playbook lists it after",
+                    entry.title
+                ),
+            );
+        }
+        if previous.is_none_or(|(previous_line, _)| line > previous_line) {
+            previous = Some((line, &entry.title));
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The document model: a Markdown planning document as the facts gates check.
+//!
+//! A [`Document`] is parsed once with comrak (GitHub Flavoured Markdown) and
+//! flattened into nested sections, tables, task-list items, front matter and
+//! per-line prose text. Every position is 1-based and columns count
+//! characters. Line numbers are those of the file as written: a UTF-8
+//! byte-order mark and CRLF or CR line endings change neither lines nor
+//! columns.
+//!
+//! Only Markdown structure counts: a heading, table or task written inside a
+//! code block, an HTML block or an HTML comment is not one.
+
+mod parse;
+mod source;
+mod title;
+
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+pub use title::normalize_title;
+
+pub use crate::diagnostic::Position;
+
+/// Why a file could not be turned into a [`Document`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DocumentError {
+    /// The bytes are not UTF-8; carries the 1-based line and column (in
+    /// bytes, after any byte-order mark) of the first bad byte.
+    #[error("{path}:{line}:{column}: the file is not valid UTF-8")]
+    NotUtf8 {
+        path: String,
+        line: usize,
+        column: usize,
+    },
+}
+
+/// A parsed Markdown document.
+///
+/// An empty file has no lines and nothing else. A final line ending does not
+/// start another line, so `"a\n"` has one line and `"a\n\n"` has two.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Document {
+    /// The path as given by the caller, used in messages.
+    pub path: String,
+    /// The text without a UTF-8 byte-order mark and with every line ending
+    /// turned into `\n`.
+    pub text: String,
+    /// Every line of the document, in order.
+    pub lines: Vec<Line>,
+    /// Every heading (ATX and setext), in document order.
+    pub sections: Vec<Section>,
+    /// Every GFM table, in document order.
+    pub tables: Vec<Table>,
+    /// Every task-list item, in document order.
+    pub tasks: Vec<Task>,
+    pub front_matter: Option<FrontMatter>,
+}
+
+/// One line of the document.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Line {
+    pub number: usize,
+    /// The line without its line ending, with inline HTML comments
+    /// (`text <!-- note --> more`) replaced by spaces so that patterns do not
+    /// match inside them while columns stay those of the file.
+    pub text: String,
+    /// The line belongs to a fenced or indented code block, an HTML block
+    /// (including a multi-line `<!-- comment -->`) or the front matter, so it
+    /// is not prose for pattern checks.
+    pub in_code: bool,
+}
+
+/// A heading and the part of the document it governs.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Section {
+    /// 1 to 6.
+    pub level: u8,
+    /// The heading text with inline markup rendered to plain text:
+    /// `**3. Failure modes**:` has the title `3. Failure modes:`.
+    pub title: String,
+    /// [`normalize_title`] of the title.
+    pub normalized: String,
+    /// Start of the heading.
+    pub position: Position,
+    /// The first line after the heading (for a setext heading, after its
+    /// underline).
+    pub body_start_line: usize,
+    /// The line before the next heading of the same or a higher (smaller
+    /// number) level, or the last line of the document; never less than the
+    /// heading line.
+    pub end_line: usize,
+    /// Index into [`Document::sections`] of the enclosing section.
+    pub parent: Option<usize>,
+    /// The section has content of its own: a block between the heading and
+    /// its first subsection (or its end) other than blank lines, HTML
+    /// comments and thematic breaks (`---` separators between sections are
+    /// not content).
+    pub own_content: bool,
+    /// No content of its own and no subsection. A section whose only content
+    /// is subsections is not empty.
+    pub empty: bool,
+    /// Whitespace-separated words of the plain text of the whole body,
+    /// subsections and their headings included; code blocks, HTML blocks,
+    /// HTML comments and front matter are not counted.
+    pub words: usize,
+}
+
+/// A GFM table.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Table {
+    /// Start of the header row.
+    pub position: Position,
+    pub end_line: usize,
+    pub header: Vec<Cell>,
+    /// The data rows (neither the header nor the delimiter row), each with
+    /// exactly as many cells as the header: missing cells are empty, extra
+    /// cells are dropped.
+    pub rows: Vec<Row>,
+    /// Index of the innermost section containing the table.
+    pub section: Option<usize>,
+}
+
+/// A data row of a [`Table`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Row {
+    pub line: usize,
+    pub cells: Vec<Cell>,
+}
+
+/// A table cell.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Cell {
+    /// The inline content as plain text, trimmed.
+    pub text: String,
+    /// The first character of the content, or where the cell starts when it
+    /// is empty.
+    pub position: Position,
+}
+
+/// A task-list item (`- [ ] ...` or `- [x] ...`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Task {
+    pub checked: bool,
+    /// The first paragraph of the item as plain text, trimmed.
+    pub text: String,
+    /// The `[` of the box.
+    pub position: Position,
+    /// Index of the innermost section containing the task.
+    pub section: Option<usize>,
+}
+
+/// YAML front matter delimited by `---` lines at the very start of the file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FrontMatter {
+    /// The lines between the delimiters, joined with `\n`.
+    pub text: String,
+    /// The line of the opening delimiter.
+    pub line: usize,
+    /// The line of the closing delimiter.
+    pub end_line: usize,
+}
+
+impl Document {
+    /// Parses a file's bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`DocumentError::NotUtf8`] when the bytes are not UTF-8.
+    pub fn parse(path: impl Into<String>, bytes: &[u8]) -> Result<Document, DocumentError> {
+        let path = path.into();
+        let text = source::decode(&path, bytes)?;
+        Ok(Self::parse_str(path, text))
+    }
+
+    /// Parses text already known to be UTF-8.
+    pub fn parse_str(path: impl Into<String>, text: &str) -> Document {
+        parse::parse(path.into(), source::normalize_text(text))
+    }
+
+    /// The first section, with its index, whose normalized title equals
+    /// [`normalize_title`] of `title` or of one of `aliases`, optionally only
+    /// among sections of `level`.
+    pub fn find_section(
+        &self,
+        title: &str,
+        aliases: &[String],
+        level: Option<u8>,
+    ) -> Option<(usize, &Section)> {
+        let wanted: Vec<String> = std::iter::once(title)
+            .chain(aliases.iter().map(String::as_str))
+            .map(normalize_title)
+            .collect();
+        self.sections.iter().enumerate().find(|(_, section)| {
+            level.is_none_or(|level| section.level == level) && wanted.contains(&section.normalized)
+        })
+    }
+
+    /// Whether section `inner` is section `outer` or one of its descendants;
+    /// `false` for `None` (outside every section) and for unknown indices.
+    pub fn section_contains(&self, outer: usize, inner: Option<usize>) -> bool {
+        let (Some(outer), Some(inner)) = (self.sections.get(outer), inner.and_then(|inner| self.sections.get(inner)))
+        else {
+            return false;
+        };
+        (outer.position.line..=outer.end_line).contains(&inner.position.line)
+    }
+
+    /// The lines that are not `in_code`, of a section's body
+    /// (`body_start_line..=end_line`, subsections included) or, for `None`,
+    /// of the whole document. An unknown section index yields nothing.
+    pub fn prose_lines(&self, section: Option<usize>) -> impl Iterator<Item = &Line> {
+        let lines = match section {
+            None => &self.lines[..],
+            Some(index) => self.sections.get(index).map_or(&[][..], |section| {
+                let end = section.end_line.min(self.lines.len());
+                let start = section.body_start_line.saturating_sub(1).min(end);
+                &self.lines[start..end]
+            }),
+        };
+        lines.iter().filter(|line| !line.in_code)
+    }
+
+    /// The last non-blank line that is not `in_code`: where a closing line
+    /// such as `Gate: PASS` is expected.
+    pub fn last_prose_line(&self) -> Option<&Line> {
+        self.lines
+            .iter()
+            .rev()
+            .find(|line| !line.in_code && !line.text.trim().is_empty())
+    }
+
+    /// [`Line::text`] of a 1-based line number, if the document has that line.
+    pub fn line_text(&self, line: usize) -> Option<&str> {
+        let index = line.checked_sub(1)?;
+        self.lines.get(index).map(|line| line.text.as_str())
+    }
+}

@@ -1,0 +1,481 @@
+//! Builds a [`Document`] from a single comrak parse.
+//!
+//! One walk over the syntax tree records per-line facts (code lines, where
+//! content blocks start, word counts, inline comments to blank) and the
+//! headings, tables, tasks and front matter. Sections are then derived from
+//! the headings in one pass, using prefix sums over the per-line facts so
+//! that no step looks at every line for every section.
+
+use comrak::nodes::{AstNode, LineColumn, NodeHeading, NodeTaskItem, NodeValue, Sourcepos};
+use comrak::{Arena, Options};
+
+use super::source::{Blank, Source, blank_out};
+use super::{
+    Cell, Document, FrontMatter, Line, Position, Row, Section, Table, Task, normalize_title,
+};
+
+/// comrak's `block_type` for an HTML block that is a comment (`<!-- ... -->`).
+const HTML_COMMENT_BLOCK: u8 = 2;
+
+/// Parses normalised text (no byte-order mark, `\n` line endings).
+pub(super) fn parse(path: String, text: String) -> Document {
+    let source = Source::new(&text);
+    let arena = Arena::new();
+    let root = comrak::parse_document(&arena, &text, &options());
+    let mut collector = Collector::new(&source);
+    for node in root.descendants() {
+        collector.visit(node);
+    }
+    let Collector {
+        in_code,
+        content,
+        words,
+        blanks,
+        headings,
+        mut tables,
+        mut tasks,
+        front_matter,
+        ..
+    } = collector;
+
+    let sections = build_sections(headings, source.line_count(), &content, &words);
+    for table in &mut tables {
+        table.section = innermost_section(&sections, table.position.line);
+    }
+    for task in &mut tasks {
+        task.section = innermost_section(&sections, task.position.line);
+    }
+    let lines = build_lines(&source, &in_code, blanks);
+    Document {
+        path,
+        text,
+        lines,
+        sections,
+        tables,
+        tasks,
+        front_matter,
+    }
+}
+
+/// GitHub Flavoured Markdown plus YAML front matter.
+fn options() -> Options<'static> {
+    let mut options = Options::default();
+    options.extension.table = true;
+    options.extension.tasklist = true;
+    options.extension.strikethrough = true;
+    options.extension.autolink = true;
+    options.extension.front_matter_delimiter = Some("---".to_owned());
+    options
+}
+
+/// A heading before its section's extent is known.
+struct Heading {
+    level: u8,
+    title: String,
+    position: Position,
+    body_start_line: usize,
+}
+
+/// What one walk over the syntax tree learns. The per-line vectors are
+/// indexed by line number minus one.
+struct Collector<'s, 't> {
+    source: &'s Source<'t>,
+    in_code: Vec<bool>,
+    /// How many content blocks start on each line.
+    content: Vec<usize>,
+    /// How many words of prose blocks starting on each line.
+    words: Vec<usize>,
+    blanks: Vec<Blank>,
+    headings: Vec<Heading>,
+    tables: Vec<Table>,
+    tasks: Vec<Task>,
+    front_matter: Option<FrontMatter>,
+}
+
+impl<'s, 't> Collector<'s, 't> {
+    fn new(source: &'s Source<'t>) -> Self {
+        let line_count = source.line_count();
+        Self {
+            source,
+            in_code: vec![false; line_count],
+            content: vec![0; line_count],
+            words: vec![0; line_count],
+            blanks: Vec::new(),
+            headings: Vec::new(),
+            tables: Vec::new(),
+            tasks: Vec::new(),
+            front_matter: None,
+        }
+    }
+
+    fn visit<'a>(&mut self, node: &'a AstNode<'a>) {
+        let data = node.data();
+        let span = data.sourcepos;
+        match &data.value {
+            NodeValue::FrontMatter(_) => {
+                self.mark_code(span);
+                self.front_matter = Some(self.front_matter(span.end.line));
+            }
+            NodeValue::CodeBlock(_) => {
+                self.mark_code(span);
+                self.mark_content(span.start);
+            }
+            NodeValue::HtmlBlock(html) => {
+                self.mark_code(span);
+                if html.block_type != HTML_COMMENT_BLOCK {
+                    self.mark_content(span.start);
+                }
+            }
+            NodeValue::Heading(heading) => self.heading(node, heading, span),
+            NodeValue::Paragraph | NodeValue::TableCell => {
+                self.mark_content(span.start);
+                self.count_words(span.start, &plain_text(node));
+            }
+            NodeValue::Table(_) => {
+                self.mark_content(span.start);
+                self.table(node, span);
+            }
+            NodeValue::TaskItem(item) => {
+                self.mark_content(span.start);
+                self.task(node, item);
+            }
+            NodeValue::List(_) | NodeValue::Item(_) | NodeValue::BlockQuote => {
+                self.mark_content(span.start);
+            }
+            NodeValue::HtmlInline(html) if html.starts_with("<!--") => {
+                self.blank_comment(span, html);
+            }
+            _ => {}
+        }
+    }
+
+    fn mark_code(&mut self, span: Sourcepos) {
+        let end = span.end.line.min(self.in_code.len());
+        let start = span.start.line.saturating_sub(1).min(end);
+        self.in_code[start..end].fill(true);
+    }
+
+    fn mark_content(&mut self, start: LineColumn) {
+        if let Some(count) = line_entry(&mut self.content, start.line) {
+            *count += 1;
+        }
+    }
+
+    fn count_words(&mut self, start: LineColumn, text: &str) {
+        if let Some(count) = line_entry(&mut self.words, start.line) {
+            *count += text.split_whitespace().count();
+        }
+    }
+
+    /// The front matter ends with the closing delimiter on `end_line`; its
+    /// text is what lies between the delimiters.
+    fn front_matter(&self, end_line: usize) -> FrontMatter {
+        let end_line = end_line.min(self.source.line_count());
+        let text = self
+            .source
+            .lines()
+            .take(end_line.saturating_sub(1))
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join("\n");
+        FrontMatter {
+            text,
+            line: 1,
+            end_line,
+        }
+    }
+
+    fn heading<'a>(&mut self, node: &'a AstNode<'a>, heading: &NodeHeading, span: Sourcepos) {
+        let title = plain_text(node).trim().to_owned();
+        self.count_words(span.start, &title);
+        self.headings.push(Heading {
+            level: heading.level,
+            title,
+            position: self.source.position(span.start.line, span.start.column),
+            body_start_line: span.end.line.max(span.start.line) + 1,
+        });
+    }
+
+    fn table<'a>(&mut self, node: &'a AstNode<'a>, span: Sourcepos) {
+        let mut header = Vec::new();
+        let mut rows = Vec::new();
+        for row in node.children() {
+            let data = row.data();
+            let NodeValue::TableRow(is_header) = data.value else {
+                continue;
+            };
+            let line = data.sourcepos.start.line;
+            let cells = self.cells(row, line);
+            if is_header {
+                header = cells;
+            } else {
+                rows.push(Row { line, cells });
+            }
+        }
+        for row in &mut rows {
+            fit_row(row, header.len());
+        }
+        self.tables.push(Table {
+            position: self.source.position(span.start.line, span.start.column),
+            end_line: span.end.line.min(self.source.line_count()).max(span.start.line),
+            header,
+            rows,
+            section: None,
+        });
+    }
+
+    fn cells<'a>(&self, row: &'a AstNode<'a>, line: usize) -> Vec<Cell> {
+        let text = self.source.line(line);
+        let mut cursor = self.source.cursor(line);
+        row.children()
+            .map(|cell| {
+                let span = cell.data().sourcepos;
+                let start = first_non_blank(text, span.start.column, span.end.column);
+                Cell {
+                    text: plain_text(cell).trim().to_owned(),
+                    position: Position {
+                        line,
+                        column: cursor.column(start),
+                    },
+                }
+            })
+            .collect()
+    }
+
+    fn task<'a>(&mut self, node: &'a AstNode<'a>, item: &NodeTaskItem) {
+        let symbol = item.symbol_sourcepos.start;
+        // comrak points at the symbol inside the box; the box starts one
+        // byte earlier with `[`.
+        let before_symbol = symbol.column.checked_sub(2);
+        let opens_box = before_symbol
+            .and_then(|index| self.source.line(symbol.line).as_bytes().get(index))
+            == Some(&b'[');
+        let box_column = if opens_box { symbol.column - 1 } else { symbol.column };
+        let text = node
+            .children()
+            .find(|child| matches!(child.data().value, NodeValue::Paragraph))
+            .map(|paragraph| plain_text(paragraph).trim().to_owned())
+            .unwrap_or_default();
+        self.tasks.push(Task {
+            checked: item.symbol.is_some(),
+            text,
+            position: self.source.position(symbol.line, box_column),
+            section: None,
+        });
+    }
+
+    /// Records the bytes of an inline `<!-- comment -->` to blank out of
+    /// [`Line::text`].
+    ///
+    /// comrak's inline positions can fall short inside table cells (an
+    /// escaped `\|` counts as one byte), so the comment is looked up from the
+    /// reported column onwards rather than trusted blindly.
+    fn blank_comment(&mut self, span: Sourcepos, literal: &str) {
+        let line_count = self.source.line_count();
+        let start_line = span.start.line;
+        if start_line == 0 || start_line > line_count {
+            return;
+        }
+        let text = self.source.line(start_line);
+        let (first_part, rest) = literal.split_once('\n').unwrap_or((literal, ""));
+        let Some(start) = find_from(text, span.start.column.saturating_sub(1), first_part) else {
+            return;
+        };
+        if rest.is_empty() {
+            self.push_blank(start_line, start, start + first_part.len());
+            return;
+        }
+        self.push_blank(start_line, start, text.len());
+        let end_line = span.end.line.min(line_count);
+        for line in start_line + 1..end_line {
+            self.push_blank(line, 0, self.source.line(line).len());
+        }
+        if end_line > start_line {
+            let text = self.source.line(end_line);
+            let end = text.find("-->").map_or(text.len(), |index| index + "-->".len());
+            self.push_blank(end_line, 0, end);
+        }
+    }
+
+    fn push_blank(&mut self, line: usize, start: usize, end: usize) {
+        self.blanks.push(Blank {
+            line,
+            bytes: start..end,
+        });
+    }
+}
+
+/// The counter of a 1-based line, if the line exists.
+fn line_entry(counts: &mut [usize], line: usize) -> Option<&mut usize> {
+    counts.get_mut(line.checked_sub(1)?)
+}
+
+/// The text a reader sees: text and code spans, with line breaks as spaces;
+/// HTML tags and comments are left out.
+fn plain_text<'a>(node: &'a AstNode<'a>) -> String {
+    let mut text = String::new();
+    for descendant in node.descendants() {
+        match &descendant.data().value {
+            NodeValue::Text(literal) => text.push_str(literal),
+            NodeValue::Code(code) => text.push_str(&code.literal),
+            NodeValue::SoftBreak | NodeValue::LineBreak => text.push(' '),
+            _ => {}
+        }
+    }
+    text
+}
+
+/// The 1-based byte column of the first character of a cell spanning
+/// `start..=end` that is not a space or tab, or `start` for a blank cell.
+fn first_non_blank(text: &str, start: usize, end: usize) -> usize {
+    let bytes = text.as_bytes();
+    (start..=end)
+        .find(|&column| {
+            column
+                .checked_sub(1)
+                .and_then(|index| bytes.get(index))
+                .is_some_and(|byte| !matches!(byte, b' ' | b'\t'))
+        })
+        .unwrap_or(start)
+}
+
+/// Gives a data row exactly `width` cells, as the header has: comrak already
+/// pads short rows, but the model promises it whatever the parser does.
+fn fit_row(row: &mut Row, width: usize) {
+    let filler = Cell {
+        text: String::new(),
+        position: row.cells.last().map_or(
+            Position {
+                line: row.line,
+                column: 1,
+            },
+            |cell| cell.position,
+        ),
+    };
+    row.cells.resize(width, filler);
+}
+
+/// The byte offset of `needle` in `text`, searching from `from` (moved to a
+/// character boundary) onwards, then from the start of the line.
+fn find_from(text: &str, from: usize, needle: &str) -> Option<usize> {
+    let from = (from.min(text.len())..=text.len()).find(|&index| text.is_char_boundary(index))?;
+    text[from..]
+        .find(needle)
+        .map(|index| from + index)
+        .or_else(|| text.find(needle))
+}
+
+/// Turns headings into nested sections.
+///
+/// A stack of open sections gives each section its end and parent in one
+/// pass; `content` and `words` (per line) become prefix sums so that each
+/// section's own content and word count take constant time.
+fn build_sections(
+    headings: Vec<Heading>,
+    line_count: usize,
+    content: &[usize],
+    words: &[usize],
+) -> Vec<Section> {
+    let mut sections: Vec<Section> = Vec::with_capacity(headings.len());
+    let mut open: Vec<usize> = Vec::new();
+    for heading in headings {
+        let line = heading.position.line;
+        while let Some(&top) = open.last()
+            && sections[top].level >= heading.level
+        {
+            sections[top].end_line = (line - 1).max(sections[top].position.line);
+            open.pop();
+        }
+        let normalized = normalize_title(&heading.title);
+        open.push(sections.len());
+        sections.push(Section {
+            level: heading.level,
+            title: heading.title,
+            normalized,
+            position: heading.position,
+            body_start_line: heading.body_start_line,
+            end_line: line_count.max(line),
+            parent: open.iter().rev().nth(1).copied(),
+            own_content: false,
+            empty: true,
+            words: 0,
+        });
+    }
+
+    let content = PrefixSums::new(content);
+    let words = PrefixSums::new(words);
+    let next_heading_lines: Vec<Option<usize>> = sections
+        .iter()
+        .skip(1)
+        .map(|section| Some(section.position.line))
+        .chain([None])
+        .collect();
+    for (section, next_heading_line) in sections.iter_mut().zip(next_heading_lines) {
+        let has_subsection = next_heading_line.is_some_and(|line| line <= section.end_line);
+        let own_end = next_heading_line.map_or(section.end_line, |line| line - 1);
+        section.own_content = content.sum(section.body_start_line, own_end) > 0;
+        section.empty = !section.own_content && !has_subsection;
+        section.words = words.sum(section.body_start_line, section.end_line);
+    }
+    sections
+}
+
+/// Sums of per-line counts over ranges of lines.
+struct PrefixSums(Vec<usize>);
+
+impl PrefixSums {
+    fn new(counts: &[usize]) -> Self {
+        let sums = std::iter::once(0)
+            .chain(counts.iter().scan(0, |total, count| {
+                *total += count;
+                Some(*total)
+            }))
+            .collect();
+        Self(sums)
+    }
+
+    /// The total over the 1-based lines `first..=last`, clamped to the lines
+    /// that exist.
+    fn sum(&self, first: usize, last: usize) -> usize {
+        let last = last.min(self.0.len() - 1);
+        let first = first.max(1);
+        if first > last {
+            return 0;
+        }
+        self.0[last] - self.0[first - 1]
+    }
+}
+
+/// The innermost section containing `line`: because sections nest, it is the
+/// one of the last heading at or before the line.
+fn innermost_section(sections: &[Section], line: usize) -> Option<usize> {
+    sections
+        .partition_point(|section| section.position.line <= line)
+        .checked_sub(1)
+}
+
+fn build_lines(source: &Source<'_>, in_code: &[bool], mut blanks: Vec<Blank>) -> Vec<Line> {
+    blanks.sort_unstable_by_key(|blank| (blank.line, blank.bytes.start));
+    let mut next_blank = 0;
+    source
+        .lines()
+        .zip(in_code)
+        .enumerate()
+        .map(|(index, (text, &in_code))| {
+            let number = index + 1;
+            let first_blank = next_blank;
+            while blanks.get(next_blank).is_some_and(|blank| blank.line <= number) {
+                next_blank += 1;
+            }
+            let text = match &blanks[first_blank..next_blank] {
+                [] => text.to_owned(),
+                line_blanks => blank_out(text, line_blanks),
+            };
+            Line {
+                number,
+                text,
+                in_code,
+            }
+        })
+        .collect()
+}
