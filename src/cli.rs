@@ -64,18 +64,24 @@ pub enum ColorWhen {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate playbooks against the schema and lint their references, regexes, templates and paths
-    #[command(after_help = "Examples:\n  tollgate lint\n  tollgate lint playbooks/*.yaml --format json")]
+    #[command(
+        after_help = "Examples:\n  tollgate lint\n  tollgate lint playbooks/*.yaml --format json"
+    )]
     Lint(LintArgs),
     /// Check documents against a step's gate
-    #[command(after_help = "Examples:\n  tollgate check --step plan specs/*/plan.md\n  \
+    #[command(
+        after_help = "Examples:\n  tollgate check --step plan specs/*/plan.md\n  \
 tollgate check --step plan --format json --strict docs/plan.md\n\n\
 With --step and files, each file is checked as the step's primary artifact (the first \
 artifact its checks read; --artifact chooses another), with no subject: prerequisites are not \
-evaluated, and a human gate whose checks pass reports awaiting_approval.")]
+evaluated, and a human gate whose checks pass reports awaiting_approval."
+    )]
     Check(CheckArgs),
     /// Print the playbook JSON Schema (draft 2020-12)
-    #[command(after_help = "Editors pick the schema up from a first line such as:\n  \
-# yaml-language-server: $schema=../schemas/playbook.schema.json")]
+    #[command(
+        after_help = "Editors pick the schema up from a first line such as:\n  \
+# yaml-language-server: $schema=../schemas/playbook.schema.json"
+    )]
     Schema,
 }
 
@@ -118,7 +124,11 @@ pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(error) => {
-            let code = if error.use_stderr() { EXIT_UNUSABLE } else { EXIT_OK };
+            let code = if error.use_stderr() {
+                EXIT_UNUSABLE
+            } else {
+                EXIT_OK
+            };
             let _ = error.print();
             return code;
         }
@@ -150,7 +160,10 @@ impl Context {
     fn new(global: &GlobalArgs) -> Self {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
         let root = global.root.clone().unwrap_or_else(|| find_root(&cwd));
-        let playbook = global.playbook.clone().unwrap_or_else(|| root.join("tollgate.yaml"));
+        let playbook = global
+            .playbook
+            .clone()
+            .unwrap_or_else(|| root.join("tollgate.yaml"));
         let color = match global.color {
             ColorWhen::Always => ColorChoice::Always,
             ColorWhen::Never => ColorChoice::Never,
@@ -224,7 +237,14 @@ fn lint_command(context: &Context, args: &LintArgs) -> i32 {
         LintFormat::Json => print_json(&report::lint_json(&diagnostics)),
         LintFormat::Text => {
             let mut out = context.stdout();
-            print_lint_text(context, &diagnostics, &sources, counts, files.len(), &mut out)
+            print_lint_text(
+                context,
+                &diagnostics,
+                &sources,
+                counts,
+                files.len(),
+                &mut out,
+            )
         }
     };
     if let Err(error) = written {
@@ -272,7 +292,10 @@ fn load_playbook(context: &Context) -> Result<LoadedPlaybook, i32> {
         }
         let mut err = StandardStream::stderr(context.color);
         let _ = report::write_diagnostics(&error.diagnostics, &sources, &mut err);
-        let _ = writeln!(err, "tollgate: the playbook does not load; run `tollgate lint` for details");
+        let _ = writeln!(
+            err,
+            "tollgate: the playbook does not load; run `tollgate lint` for details"
+        );
         EXIT_UNUSABLE
     })
 }
@@ -282,8 +305,15 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };
-    let options = Options { strict: args.strict };
-    let run = match StatelessRun::new(&loaded.playbook, &args.step, args.artifact.as_deref(), options) {
+    let options = Options {
+        strict: args.strict,
+    };
+    let run = match StatelessRun::new(
+        &loaded.playbook,
+        &args.step,
+        args.artifact.as_deref(),
+        options,
+    ) {
         Ok(run) => run,
         Err(error) => {
             eprintln!("tollgate: {}: {error}", loaded.display);
@@ -298,7 +328,9 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
     let results = run.check_files(&files);
     let written = match args.format {
         LintFormat::Json => print_json(&report::check_json(&loaded.playbook.name, &results)),
-        LintFormat::Text => report::write_check_text(&results, context.quiet, &mut context.stdout()),
+        LintFormat::Text => {
+            report::write_check_text(&results, context.quiet, &mut context.stdout())
+        }
     };
     if let Err(error) = written {
         eprintln!("tollgate: cannot write the output: {error}");
@@ -315,7 +347,9 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
 
 /// A path relative to the project root, with `/`, as results report it.
 fn root_relative(root: &Path, file: &Path) -> String {
-    let absolute = std::env::current_dir().map(|cwd| cwd.join(file)).unwrap_or_else(|_| file.to_path_buf());
+    let absolute = std::env::current_dir()
+        .map(|cwd| cwd.join(file))
+        .unwrap_or_else(|_| file.to_path_buf());
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let absolute = absolute.canonicalize().unwrap_or(absolute);
     match absolute.strip_prefix(&root) {

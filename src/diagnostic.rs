@@ -33,7 +33,18 @@ impl fmt::Display for Position {
 }
 
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -107,11 +118,19 @@ impl Diagnostic {
         }
     }
 
-    pub fn error(code: impl Into<String>, path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn error(
+        code: impl Into<String>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self::new(code, Severity::Error, path, message)
     }
 
-    pub fn warning(code: impl Into<String>, path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn warning(
+        code: impl Into<String>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Self::new(code, Severity::Warning, path, message)
     }
 
@@ -177,7 +196,8 @@ trait LocationNote {
 impl LocationNote for Frame<()> {
     /// Without a source to frame, the location still has to be said.
     fn with_notes_prefixed_by_location(mut self, diagnostic: &Diagnostic) -> Self {
-        self.notes.insert(0, format!("in {}", diagnostic.location()));
+        self.notes
+            .insert(0, format!("in {}", diagnostic.location()));
         self
     }
 }

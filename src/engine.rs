@@ -117,7 +117,11 @@ impl<'a> StatelessRun<'a> {
                 step: step_id.to_string(),
                 known: join(playbook.steps.iter().map(|s| s.id.as_str())),
             })?;
-        let checks: Vec<&Check> = playbook.step_checks(index).into_iter().map(|(_, c)| c).collect();
+        let checks: Vec<&Check> = playbook
+            .step_checks(index)
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect();
         let artifact = match artifact {
             Some(name) if playbook.artifacts.contains_key(name) => name.to_string(),
             Some(name) => {
@@ -154,7 +158,10 @@ impl<'a> StatelessRun<'a> {
     /// Checks one file as the step's primary artifact.
     pub fn check_file(&self, file: &Path, display: &str) -> StepResult {
         let loaded = source::read_text(file, MAX_DOCUMENT_BYTES);
-        let document = loaded.as_ref().ok().map(|text| Document::parse_str(display, text));
+        let document = loaded
+            .as_ref()
+            .ok()
+            .map(|text| Document::parse_str(display, text));
         let problem = match &loaded {
             Err(SourceError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => None,
             Err(error) => Some(error.to_string()),
@@ -221,7 +228,10 @@ impl<'a> StatelessRun<'a> {
                 let mut findings = Findings::new(check, path);
                 findings.report(
                     Position::START,
-                    format!("`when: {when}` cannot be evaluated: {}", error.detail().unwrap_or("invalid expression")),
+                    format!(
+                        "`when: {when}` cannot be evaluated: {}",
+                        error.detail().unwrap_or("invalid expression")
+                    ),
                 );
                 Some(findings.finish())
             }

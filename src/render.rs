@@ -166,14 +166,32 @@ mod tests {
     #[test]
     fn finds_syntax_errors_and_unknown_names() {
         let env = environment();
-        let ok = inspect(&env, TemplateKind::ArtifactPath, "p", "{{ vars.spec_root }}/{{ subject.slug }}", &known());
+        let ok = inspect(
+            &env,
+            TemplateKind::ArtifactPath,
+            "p",
+            "{{ vars.spec_root }}/{{ subject.slug }}",
+            &known(),
+        );
         assert!(ok.is_empty(), "{ok:?}");
-        let bad = inspect(&env, TemplateKind::ArtifactPath, "p", "{{ vars.spec_rot }}/{{ step.id }}", &known());
+        let bad = inspect(
+            &env,
+            TemplateKind::ArtifactPath,
+            "p",
+            "{{ vars.spec_rot }}/{{ step.id }}",
+            &known(),
+        );
         assert_eq!(bad.len(), 2, "{bad:?}");
         assert_eq!(bad[0].range, Some(24..28));
         let syntax = inspect(&env, TemplateKind::Document, "d", "{% if %}", &known());
         assert_eq!(syntax[0].code, "template-syntax");
-        let when = inspect(&env, TemplateKind::When, "w", "subject.phase == 'plan'", &known());
+        let when = inspect(
+            &env,
+            TemplateKind::When,
+            "w",
+            "subject.phase == 'plan'",
+            &known(),
+        );
         assert!(when.is_empty(), "{when:?}");
     }
 }

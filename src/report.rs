@@ -200,7 +200,12 @@ pub fn write_check_text(
         }
         let target = match &result.subject {
             Some(subject) => format!("{subject} · {}", result.step),
-            None => result.artifacts.values().next().cloned().unwrap_or_default(),
+            None => result
+                .artifacts
+                .values()
+                .next()
+                .cloned()
+                .unwrap_or_default(),
         };
         writeln!(out, "{target}: {}", result.verdict.as_str())?;
         let findings: Vec<Diagnostic> = result.findings().cloned().collect();

@@ -67,7 +67,9 @@ mod tests {
     #[test]
     fn reports_the_first_bad_byte() {
         let error = decode(b"ok\nab\xffc".to_vec()).unwrap_err();
-        assert!(matches!(error, SourceError::NotUtf8 { position } if position == Position::new(2, 3)));
+        assert!(
+            matches!(error, SourceError::NotUtf8 { position } if position == Position::new(2, 3))
+        );
     }
 
     #[test]

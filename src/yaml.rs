@@ -87,7 +87,10 @@ impl SpanIndex {
     /// Where the key of the member at `pointer` was written, falling back to
     /// its value: a message about a field reads best pointing at its name.
     pub fn key(&self, pointer: &str) -> Option<Position> {
-        self.keys.get(pointer).copied().or_else(|| self.value(pointer))
+        self.keys
+            .get(pointer)
+            .copied()
+            .or_else(|| self.value(pointer))
     }
 }
 
@@ -116,13 +119,12 @@ pub fn parse(text: &str) -> Result<(Json, SpanIndex), YamlError> {
             position: None,
         });
     }
-    let root: Spanned<Value> = serde_saphyr::from_str_with_options(text, options()).map_err(|error| {
-        YamlError {
+    let root: Spanned<Value> =
+        serde_saphyr::from_str_with_options(text, options()).map_err(|error| YamlError {
             kind: classify(&error),
             message: describe(&error),
             position: error.location().and_then(position),
-        }
-    })?;
+        })?;
     let mut index = SpanIndex::default();
     let json = into_json(root, String::new(), &mut index);
     Ok((json, index))
@@ -348,7 +350,10 @@ mod tests {
         assert_eq!(json["steps"][0]["to"], "tasks");
         assert_eq!(index.value("/steps/0/to").unwrap(), Position::new(4, 9));
         assert_eq!(index.key("/steps/0/to").unwrap(), Position::new(4, 5));
-        assert_eq!(index.value("/steps/0/to/deeper").unwrap(), Position::new(4, 9));
+        assert_eq!(
+            index.value("/steps/0/to/deeper").unwrap(),
+            Position::new(4, 9)
+        );
     }
 
     #[test]
@@ -360,6 +365,9 @@ mod tests {
     #[test]
     fn scalars_keep_their_types() {
         let (json, _) = parse("a: 1\nb: true\nc: ~\nd: '1'\ne: 1.5\n").unwrap();
-        assert_eq!(json, serde_json::json!({"a": 1, "b": true, "c": null, "d": "1", "e": 1.5}));
+        assert_eq!(
+            json,
+            serde_json::json!({"a": 1, "b": true, "c": null, "d": "1", "e": 1.5})
+        );
     }
 }

@@ -19,7 +19,9 @@ pub fn check(spec: &ChecklistSpec, doc: &Document, findings: &mut Findings<'_>) 
         .iter()
         .filter(|task| section.is_none_or(|s| doc.section_contains(s, task.section)))
         .collect();
-    let place = section.map_or(crate::diagnostic::Position::START, |s| doc.sections[s].position);
+    let place = section.map_or(crate::diagnostic::Position::START, |s| {
+        doc.sections[s].position
+    });
     if tasks.is_empty() {
         let message = match &spec.under {
             Some(under) => format!("no task list under \"{under}\""),
@@ -30,7 +32,10 @@ pub fn check(spec: &ChecklistSpec, doc: &Document, findings: &mut Findings<'_>) 
     }
     for item in &spec.items {
         let wanted = normalize_title(item);
-        if !tasks.iter().any(|task| normalize_title(&task.text).starts_with(&wanted)) {
+        if !tasks
+            .iter()
+            .any(|task| normalize_title(&task.text).starts_with(&wanted))
+        {
             findings
                 .report(place, format!("missing checklist item \"{item}\""))
                 .help = Some(format!("add `- [ ] {item}`"));

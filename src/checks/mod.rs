@@ -77,7 +77,13 @@ impl<'a> Findings<'a> {
     /// Reports a finding at a position, with the check's severity.
     pub fn report(&mut self, position: Position, message: impl Into<String>) -> &mut Diagnostic {
         self.findings.push(
-            Diagnostic::new(self.check.id.as_str(), self.check.severity, self.path, message).at(position),
+            Diagnostic::new(
+                self.check.id.as_str(),
+                self.check.severity,
+                self.path,
+                message,
+            )
+            .at(position),
         );
         self.findings.last_mut().expect("just pushed")
     }
@@ -104,7 +110,11 @@ impl<'a> Findings<'a> {
         CheckOutcome {
             check: self.check.id.clone(),
             kind: self.check.kind.name(),
-            status: if failed { CheckStatus::Failed } else { CheckStatus::Passed },
+            status: if failed {
+                CheckStatus::Failed
+            } else {
+                CheckStatus::Passed
+            },
             findings: self.findings,
             evidence: self.evidence,
         }
@@ -144,7 +154,10 @@ pub fn run_builtin(check: &Check, artifact: &Artifact<'_>, path: &str) -> CheckO
             findings.report(Position::START, "the file does not exist");
         }
         (Artifact::Unreadable(why), _) => {
-            findings.report(Position::START, format!("the file cannot be checked: {why}"));
+            findings.report(
+                Position::START,
+                format!("the file cannot be checked: {why}"),
+            );
         }
     }
     findings.finish()
@@ -171,7 +184,8 @@ fn run_kind(kind: &CheckKind, doc: &Document, findings: &mut Findings<'_>) {
 /// Whether a heading or column title matches a wanted title or an alias.
 pub fn title_matches(normalized: &str, wanted: &str, aliases: &[String]) -> bool {
     use crate::markdown::normalize_title;
-    normalized == normalize_title(wanted) || aliases.iter().any(|a| normalized == normalize_title(a))
+    normalized == normalize_title(wanted)
+        || aliases.iter().any(|a| normalized == normalize_title(a))
 }
 
 /// "1 row", "2 rows".

@@ -18,7 +18,10 @@ pub fn check(spec: &PatternSpec, doc: &Document, findings: &mut Findings<'_>) {
     let regex = match spec.compiled() {
         Ok(regex) => regex,
         Err(error) => {
-            findings.report(Position::START, format!("the regular expression does not compile: {error}"));
+            findings.report(
+                Position::START,
+                format!("the regular expression does not compile: {error}"),
+            );
             return;
         }
     };
@@ -31,7 +34,13 @@ pub fn check(spec: &PatternSpec, doc: &Document, findings: &mut Findings<'_>) {
     }
 }
 
-fn lines(spec: &PatternSpec, regex: &Regex, doc: &Document, section: Option<usize>, findings: &mut Findings<'_>) {
+fn lines(
+    spec: &PatternSpec,
+    regex: &Regex,
+    doc: &Document,
+    section: Option<usize>,
+    findings: &mut Findings<'_>,
+) {
     let mut matched = doc
         .prose_lines(section)
         .filter_map(|line| regex.find(&line.text).map(|m| (line, m)));
@@ -50,15 +59,27 @@ fn lines(spec: &PatternSpec, regex: &Regex, doc: &Document, section: Option<usiz
                 let column = line.text[..found.start()].chars().count() + 1;
                 let end = column + found.as_str().chars().count();
                 findings
-                    .report(Position::new(line.number, column), format!("\"{}\" must not appear", found.as_str()))
+                    .report(
+                        Position::new(line.number, column),
+                        format!("\"{}\" must not appear", found.as_str()),
+                    )
                     .end = Some(Position::new(line.number, end));
             }
         }
     }
 }
 
-fn last_line(spec: &PatternSpec, regex: &Regex, doc: &Document, section: Option<usize>, findings: &mut Findings<'_>) {
-    let last = doc.prose_lines(section).filter(|line| !line.text.trim().is_empty()).last();
+fn last_line(
+    spec: &PatternSpec,
+    regex: &Regex,
+    doc: &Document,
+    section: Option<usize>,
+    findings: &mut Findings<'_>,
+) {
+    let last = doc
+        .prose_lines(section)
+        .filter(|line| !line.text.trim().is_empty())
+        .last();
     let Some(last) = last else {
         findings.report(Position::START, "the document has no closing line");
         return;
@@ -72,16 +93,27 @@ fn last_line(spec: &PatternSpec, regex: &Regex, doc: &Document, section: Option<
                 .find(|line| line.number != last.number && regex.is_match(&line.text));
             let finding = findings.report(
                 Position::new(last.number, 1),
-                format!("the last line is \"{}\"; it must match `{}`", last.text.trim(), spec.regex),
+                format!(
+                    "the last line is \"{}\"; it must match `{}`",
+                    last.text.trim(),
+                    spec.regex
+                ),
             );
             if let Some(line) = elsewhere {
-                finding.help = Some(format!("line {} matches, but it is not the last line", line.number));
+                finding.help = Some(format!(
+                    "line {} matches, but it is not the last line",
+                    line.number
+                ));
             }
         }
         (Expect::Absent, true) => {
             findings.report(
                 Position::new(last.number, 1),
-                format!("the last line \"{}\" must not match `{}`", last.text.trim(), spec.regex),
+                format!(
+                    "the last line \"{}\" must not match `{}`",
+                    last.text.trim(),
+                    spec.regex
+                ),
             );
         }
         (Expect::Absent, false) => findings.evidence(last.text.trim(), last.number, last.number),

@@ -80,8 +80,14 @@ fn value_offset(field: &str, markers: &[String]) -> usize {
     let mut rest = field.trim_start();
     loop {
         let before = rest.len();
-        rest = rest.trim_start_matches(['#', '>', '-', '+', '*']).trim_start();
-        if let Some(after) = rest.strip_prefix("[ ]").or_else(|| rest.strip_prefix("[x]")).or_else(|| rest.strip_prefix("[X]")) {
+        rest = rest
+            .trim_start_matches(['#', '>', '-', '+', '*'])
+            .trim_start();
+        if let Some(after) = rest
+            .strip_prefix("[ ]")
+            .or_else(|| rest.strip_prefix("[x]"))
+            .or_else(|| rest.strip_prefix("[X]"))
+        {
             rest = after.trim_start();
         }
         let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
@@ -95,7 +101,11 @@ fn value_offset(field: &str, markers: &[String]) -> usize {
     }
     if let Some(colon) = rest.find(": ") {
         let label = &rest[..colon];
-        let plain_label = label.chars().count() <= 60 && !markers.iter().any(|m| label.contains(m.as_str()) || m.starts_with(label.trim_start_matches(['[', '*', '`'])));
+        let plain_label = label.chars().count() <= 60
+            && !markers.iter().any(|m| {
+                label.contains(m.as_str())
+                    || m.starts_with(label.trim_start_matches(['[', '*', '`']))
+            });
         if plain_label {
             rest = &rest[colon + 1..];
         }
@@ -110,19 +120,25 @@ fn is_placeholder(value: &str, at: usize, marker: &str) -> bool {
     let bracketed = value[start..].starts_with('[');
     let before = value[..start].trim_end_matches(WRAPPERS);
     let after = value[end..].trim_start_matches(WRAPPERS);
-    let after_is_empty = after.trim_end_matches(['.', '!', '?', ',', ';']).trim().is_empty();
+    let after_is_empty = after
+        .trim_end_matches(['.', '!', '?', ',', ';'])
+        .trim()
+        .is_empty();
     let whole = before.trim().is_empty() && after_is_empty;
     let ends_after_separator = after_is_empty && before.trim_end().ends_with(SEPARATORS);
     let question = bracketed && value[at + marker.len()..end].trim_start().starts_with(':');
     let in_path = bracketed && (before.ends_with('/') || after.starts_with('/'));
-    let opens_with_colon = before.trim().is_empty() && (marker.ends_with(':') || after.starts_with(':'));
+    let opens_with_colon =
+        before.trim().is_empty() && (marker.ends_with(':') || after.starts_with(':'));
     whole || ends_after_separator || question || in_path || opens_with_colon
 }
 
 /// The span a marker stands for: the `[...]` group around it when there is
 /// one (not a link's text), else the marker itself.
 fn group(value: &str, start: usize, end: usize) -> (usize, usize) {
-    let open = value[..start].rfind('[').filter(|&open| !value[open..start].contains(']'));
+    let open = value[..start]
+        .rfind('[')
+        .filter(|&open| !value[open..start].contains(']'));
     let open = open.or_else(|| value[start..].starts_with('[').then_some(start));
     let Some(open) = open else {
         return (start, end);
@@ -150,7 +166,9 @@ mod tests {
         fields(line).any(|(start, field)| {
             let value_start = start + value_offset(field, &markers);
             let value = &line[value_start..start + field.len()];
-            value.match_indices(marker).any(|(at, _)| is_placeholder(value, at, marker))
+            value
+                .match_indices(marker)
+                .any(|(at, _)| is_placeholder(value, at, marker))
         })
     }
 
@@ -158,15 +176,36 @@ mod tests {
     fn values_are_placeholders() {
         for (line, marker) in [
             ("**Testing**: NEEDS CLARIFICATION", "NEEDS CLARIFICATION"),
-            ("**Storage**: [NEEDS CLARIFICATION or N/A]", "NEEDS CLARIFICATION"),
-            ("**Language**: [e.g., Python 3.11 or NEEDS CLARIFICATION]", "NEEDS CLARIFICATION"),
-            ("**Deps**: FastAPI, SQLModel - NEEDS CLARIFICATION", "NEEDS CLARIFICATION"),
+            (
+                "**Storage**: [NEEDS CLARIFICATION or N/A]",
+                "NEEDS CLARIFICATION",
+            ),
+            (
+                "**Language**: [e.g., Python 3.11 or NEEDS CLARIFICATION]",
+                "NEEDS CLARIFICATION",
+            ),
+            (
+                "**Deps**: FastAPI, SQLModel - NEEDS CLARIFICATION",
+                "NEEDS CLARIFICATION",
+            ),
             ("NEEDS CLARIFICATION", "NEEDS CLARIFICATION"),
             ("# Implementation Plan: [FEATURE]", "[FEATURE]"),
-            ("**Branch**: `[###-feature-name]` | **Date**: [DATE]", "[DATE]"),
-            ("**Branch**: `[###-feature-name]` | **Date**: [DATE]", "[###-feature-name]"),
-            ("- FR-006: System MUST use [NEEDS CLARIFICATION: auth method?]", "NEEDS CLARIFICATION"),
-            ("**Input**: spec from `/specs/[###-feature-name]/spec.md`", "[###-feature-name]"),
+            (
+                "**Branch**: `[###-feature-name]` | **Date**: [DATE]",
+                "[DATE]",
+            ),
+            (
+                "**Branch**: `[###-feature-name]` | **Date**: [DATE]",
+                "[###-feature-name]",
+            ),
+            (
+                "- FR-006: System MUST use [NEEDS CLARIFICATION: auth method?]",
+                "NEEDS CLARIFICATION",
+            ),
+            (
+                "**Input**: spec from `/specs/[###-feature-name]/spec.md`",
+                "[###-feature-name]",
+            ),
             ("TODO: write the rollback plan", "TODO:"),
             ("| [e.g., 4th project] | [why] |", "[e.g.,"),
         ] {
@@ -177,12 +216,30 @@ mod tests {
     #[test]
     fn mentions_are_not() {
         for (line, marker) in [
-            ("No NEEDS CLARIFICATION markers remain.", "NEEDS CLARIFICATION"),
-            ("Inga `NEEDS CLARIFICATION` återstår från spec", "NEEDS CLARIFICATION"),
-            ("  - ✅ [NEEDS CLARIFICATION]マーカーは0個", "NEEDS CLARIFICATION"),
-            ("- [ ] All NEEDS CLARIFICATION resolved", "NEEDS CLARIFICATION"),
-            ("2. Fill Technical Context (scan for NEEDS CLARIFICATION)", "NEEDS CLARIFICATION"),
-            ("See [FEATURE](https://example.com) for details", "[FEATURE]"),
+            (
+                "No NEEDS CLARIFICATION markers remain.",
+                "NEEDS CLARIFICATION",
+            ),
+            (
+                "Inga `NEEDS CLARIFICATION` återstår från spec",
+                "NEEDS CLARIFICATION",
+            ),
+            (
+                "  - ✅ [NEEDS CLARIFICATION]マーカーは0個",
+                "NEEDS CLARIFICATION",
+            ),
+            (
+                "- [ ] All NEEDS CLARIFICATION resolved",
+                "NEEDS CLARIFICATION",
+            ),
+            (
+                "2. Fill Technical Context (scan for NEEDS CLARIFICATION)",
+                "NEEDS CLARIFICATION",
+            ),
+            (
+                "See [FEATURE](https://example.com) for details",
+                "[FEATURE]",
+            ),
         ] {
             assert!(!flagged(line, marker), "{line}");
         }

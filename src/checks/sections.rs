@@ -68,14 +68,25 @@ fn find(entry: &SectionEntry, doc: &Document, findings: &mut Findings<'_>) -> Op
                 entry.title, wrong.level
             ),
         )
-        .help = Some(format!("write it as `{} {}`", "#".repeat(level.into()), wrong.title));
+        .help = Some(format!(
+        "write it as `{} {}`",
+        "#".repeat(level.into()),
+        wrong.title
+    ));
     None
 }
 
-fn judge_body(entry: &SectionEntry, section: &crate::markdown::Section, findings: &mut Findings<'_>) {
+fn judge_body(
+    entry: &SectionEntry,
+    section: &crate::markdown::Section,
+    findings: &mut Findings<'_>,
+) {
     if section.empty {
         findings
-            .report(section.position, format!("section \"{}\" is empty", entry.title))
+            .report(
+                section.position,
+                format!("section \"{}\" is empty", entry.title),
+            )
             .help = Some("write its content under the heading".into());
         return;
     }
@@ -96,7 +107,12 @@ fn judge_body(entry: &SectionEntry, section: &crate::markdown::Section, findings
     findings.evidence(&entry.title, section.position.line, section.end_line);
 }
 
-fn check_order(spec: &SectionsSpec, found: &[Option<usize>], doc: &Document, findings: &mut Findings<'_>) {
+fn check_order(
+    spec: &SectionsSpec,
+    found: &[Option<usize>],
+    doc: &Document,
+    findings: &mut Findings<'_>,
+) {
     let mut previous: Option<(usize, &str)> = None;
     for (entry, index) in spec.sections.iter().zip(found) {
         let Some(index) = *index else { continue };

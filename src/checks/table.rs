@@ -25,22 +25,33 @@ pub fn check(spec: &TableSpec, doc: &Document, findings: &mut Findings<'_>) {
     let columns_of = |table: &Table| -> Vec<Option<usize>> {
         wanted
             .iter()
-            .map(|w| table.header.iter().position(|cell| normalize_title(&cell.text) == *w))
+            .map(|w| {
+                table
+                    .header
+                    .iter()
+                    .position(|cell| normalize_title(&cell.text) == *w)
+            })
             .collect()
     };
     let best = tables
         .iter()
         .map(|table| (*table, columns_of(table)))
-        .max_by_key(|(table, found)| (found.iter().flatten().count(), std::cmp::Reverse(table.position)));
+        .max_by_key(|(table, found)| {
+            (
+                found.iter().flatten().count(),
+                std::cmp::Reverse(table.position),
+            )
+        });
     let where_ = match &spec.under {
         Some(under) => format!(" under \"{under}\""),
         None => String::new(),
     };
     let Some((table, found)) = best else {
         let place = section.map_or(Position::START, |s| doc.sections[s].position);
-        findings
-            .report(place, format!("no table{where_}"))
-            .help = Some(format!("add a table with the columns {}", spec.columns.join(" | ")));
+        findings.report(place, format!("no table{where_}")).help = Some(format!(
+            "add a table with the columns {}",
+            spec.columns.join(" | ")
+        ));
         return;
     };
     let missing: Vec<&str> = spec
@@ -70,7 +81,11 @@ pub fn check(spec: &TableSpec, doc: &Document, findings: &mut Findings<'_>) {
             ),
         );
     }
-    let allow_empty: Vec<String> = spec.allow_empty.iter().map(|c| normalize_title(c)).collect();
+    let allow_empty: Vec<String> = spec
+        .allow_empty
+        .iter()
+        .map(|c| normalize_title(c))
+        .collect();
     for row in &table.rows {
         let empty: Vec<&str> = spec
             .columns
@@ -87,11 +102,19 @@ pub fn check(spec: &TableSpec, doc: &Document, findings: &mut Findings<'_>) {
         if !empty.is_empty() {
             findings.report(
                 Position::new(row.line, 1),
-                format!("row {} leaves {} empty", row_label(row, &found), quoted(&empty)),
+                format!(
+                    "row {} leaves {} empty",
+                    row_label(row, &found),
+                    quoted(&empty)
+                ),
             );
         }
     }
-    findings.evidence(count(table.rows.len(), "row"), table.position.line, table.end_line);
+    findings.evidence(
+        count(table.rows.len(), "row"),
+        table.position.line,
+        table.end_line,
+    );
 }
 
 /// A row named by its first non-empty listed cell, as a reader finds it.
@@ -102,7 +125,10 @@ fn row_label(row: &crate::markdown::Row, found: &[Option<usize>]) -> String {
         .filter_map(|i| row.cells.get(*i))
         .map(|cell| cell.text.trim())
         .find(|text| !text.is_empty())
-        .map_or_else(|| format!("on line {}", row.line), |text| format!("\"{text}\""))
+        .map_or_else(
+            || format!("on line {}", row.line),
+            |text| format!("\"{text}\""),
+        )
 }
 
 fn quoted(names: &[&str]) -> String {

@@ -16,14 +16,24 @@ pub fn check(spec: &WordsSpec, doc: &Document, findings: &mut Findings<'_>) {
     let (words, position, end_line, what) = match section {
         Some(index) => {
             let section = &doc.sections[index];
-            (section.words, section.position, section.end_line, format!("section \"{}\"", section.title))
+            (
+                section.words,
+                section.position,
+                section.end_line,
+                format!("section \"{}\"", section.title),
+            )
         }
         None => {
             let words = doc
                 .prose_lines(None)
                 .map(|line| line.text.split_whitespace().count())
                 .sum();
-            (words, Position::START, doc.lines.len(), "the document".to_string())
+            (
+                words,
+                Position::START,
+                doc.lines.len(),
+                "the document".to_string(),
+            )
         }
     };
     if let Some(min) = spec.min
@@ -32,7 +42,10 @@ pub fn check(spec: &WordsSpec, doc: &Document, findings: &mut Findings<'_>) {
         findings.report_lines(
             position,
             end_line,
-            format!("{what} has {}; at least {min} are required", count(words, "word")),
+            format!(
+                "{what} has {}; at least {min} are required",
+                count(words, "word")
+            ),
         );
     } else if let Some(max) = spec.max
         && words > max
@@ -40,7 +53,10 @@ pub fn check(spec: &WordsSpec, doc: &Document, findings: &mut Findings<'_>) {
         findings.report_lines(
             position,
             end_line,
-            format!("{what} has {}; at most {max} are allowed", count(words, "word")),
+            format!(
+                "{what} has {}; at most {max} are allowed",
+                count(words, "word")
+            ),
         );
     } else {
         findings.evidence(format!("{words} words"), position.line, end_line);

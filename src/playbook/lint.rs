@@ -33,7 +33,12 @@ impl Playbook {
         let mut out = Vec::new();
         let mut active = Vec::new();
         if let Some(step) = self.steps.get(index) {
-            self.expand(&step.checks, &format!("/steps/{index}/checks"), &mut active, &mut out);
+            self.expand(
+                &step.checks,
+                &format!("/steps/{index}/checks"),
+                &mut active,
+                &mut out,
+            );
         }
         out
     }
@@ -83,7 +88,8 @@ pub fn lint(loaded: &LoadedPlaybook) -> Lint {
     };
     linter.run();
     let mut lint = linter.lint;
-    lint.diagnostics.sort_by(|a, b| (&a.path, a.start).cmp(&(&b.path, b.start)));
+    lint.diagnostics
+        .sort_by(|a, b| (&a.path, a.start).cmp(&(&b.path, b.start)));
     lint
 }
 
@@ -108,7 +114,13 @@ impl Linter<'_> {
         self.reachability();
     }
 
-    fn report(&mut self, code: &str, severity: Severity, pointer: &str, message: String) -> &mut Diagnostic {
+    fn report(
+        &mut self,
+        code: &str,
+        severity: Severity,
+        pointer: &str,
+        message: String,
+    ) -> &mut Diagnostic {
         let position = self.loaded.position(pointer);
         self.lint.diagnostics.push(
             Diagnostic::new(code, severity, self.loaded.display.as_str(), message).at_opt(position),
@@ -169,10 +181,22 @@ impl Linter<'_> {
         let artifacts: Vec<String> = self.playbook.artifacts.keys().cloned().collect();
         for (i, step) in self.playbook.steps.iter().enumerate() {
             for (key, phase) in [("from", &step.from), ("to", &step.to)] {
-                self.reference("unknown-phase", "phase", &format!("/steps/{i}/{key}"), phase, &phases);
+                self.reference(
+                    "unknown-phase",
+                    "phase",
+                    &format!("/steps/{i}/{key}"),
+                    phase,
+                    &phases,
+                );
             }
             if let Some(next) = &step.next {
-                self.reference("unknown-step", "step", &format!("/steps/{i}/next"), next, &steps);
+                self.reference(
+                    "unknown-step",
+                    "step",
+                    &format!("/steps/{i}/next"),
+                    next,
+                    &steps,
+                );
             }
             for (j, requirement) in step.requires.iter().enumerate() {
                 let pointer = format!("/steps/{i}/requires/{j}");
@@ -185,15 +209,29 @@ impl Linter<'_> {
                         &artifacts,
                     ),
                     Requirement::Approved(name) => {
-                        self.reference("unknown-step", "step", &format!("{pointer}/approved"), name, &steps);
-                        let gated = self.playbook.steps.iter().any(|s| &s.id == name && s.gate == Gate::Human);
+                        self.reference(
+                            "unknown-step",
+                            "step",
+                            &format!("{pointer}/approved"),
+                            name,
+                            &steps,
+                        );
+                        let gated = self
+                            .playbook
+                            .steps
+                            .iter()
+                            .any(|s| &s.id == name && s.gate == Gate::Human);
                         if steps.contains(name) && !gated {
                             self.warning(
                                 "approval-never-given",
                                 &format!("{pointer}/approved"),
-                                format!("step `{name}` has an automated gate, so it is never approved"),
+                                format!(
+                                    "step `{name}` has an automated gate, so it is never approved"
+                                ),
                             )
-                            .help = Some(format!("give step `{name}` `gate: human`, or require its artifact instead"));
+                            .help = Some(format!(
+                                "give step `{name}` `gate: human`, or require its artifact instead"
+                            ));
                         }
                     }
                 }
@@ -202,14 +240,20 @@ impl Linter<'_> {
                 self.warning(
                     "no-progress",
                     &format!("/steps/{i}/to"),
-                    format!("step `{}` leaves the subject in the phase it started in", step.id),
+                    format!(
+                        "step `{}` leaves the subject in the phase it started in",
+                        step.id
+                    ),
                 );
             }
             if step.gate == Gate::Automated && !step.review.is_empty() {
                 self.warning(
                     "review-without-human-gate",
                     &format!("/steps/{i}/review"),
-                    format!("step `{}` lists what to review, but its gate is automated", step.id),
+                    format!(
+                        "step `{}` lists what to review, but its gate is automated",
+                        step.id
+                    ),
                 )
                 .help = Some("set `gate: human`, or remove `review:`".into());
             }
@@ -225,7 +269,8 @@ impl Linter<'_> {
         } else {
             format!("known: {}", known.join(", "))
         };
-        self.error(code, pointer, format!("unknown {what} `{name}`")).help = Some(choices);
+        self.error(code, pointer, format!("unknown {what} `{name}`"))
+            .help = Some(choices);
     }
 
     fn check_lists(&mut self) {
@@ -239,7 +284,13 @@ impl Linter<'_> {
             collect_uses(list, &pointer, &mut uses);
         }
         for (pointer, name) in &uses {
-            self.reference("unknown-check-list", "check list", &format!("{pointer}/use"), name, &lists);
+            self.reference(
+                "unknown-check-list",
+                "check list",
+                &format!("{pointer}/use"),
+                name,
+                &lists,
+            );
         }
         for name in &lists {
             if includes_itself(self.playbook, name) {
@@ -261,7 +312,10 @@ impl Linter<'_> {
                 self.warning(
                     "gate-without-checks",
                     &format!("/steps/{index}/id"),
-                    format!("step `{}` has an automated gate and no checks, so it always passes", step.id),
+                    format!(
+                        "step `{}` has an automated gate and no checks, so it always passes",
+                        step.id
+                    ),
                 );
             }
             for (pointer, check) in checks {
@@ -274,21 +328,33 @@ impl Linter<'_> {
         match &check.artifact {
             Some(name) if !self.playbook.artifacts.contains_key(name) => {
                 let known: Vec<String> = self.playbook.artifacts.keys().cloned().collect();
-                self.reference("unknown-artifact", "artifact", &format!("{pointer}/artifact"), name, &known);
+                self.reference(
+                    "unknown-artifact",
+                    "artifact",
+                    &format!("{pointer}/artifact"),
+                    name,
+                    &known,
+                );
             }
             None if !matches!(check.kind, CheckKind::Plugin { .. }) => {
                 self.error(
                     "check-needs-artifact",
                     &format!("{pointer}/id"),
-                    format!("check `{}` reads no document: give it an `artifact:`", check.id),
+                    format!(
+                        "check `{}` reads no document: give it an `artifact:`",
+                        check.id
+                    ),
                 );
             }
             _ => {}
         }
         match &check.kind {
             CheckKind::Table(table) => {
-                let columns: BTreeSet<String> =
-                    table.columns.iter().map(|c| crate::markdown::normalize_title(c)).collect();
+                let columns: BTreeSet<String> = table
+                    .columns
+                    .iter()
+                    .map(|c| crate::markdown::normalize_title(c))
+                    .collect();
                 for (i, column) in table.allow_empty.iter().enumerate() {
                     if !columns.contains(&crate::markdown::normalize_title(column)) {
                         self.error(
@@ -313,7 +379,13 @@ impl Linter<'_> {
             CheckKind::Plugin { function, .. } => {
                 let name = function.split('.').next().unwrap_or_default();
                 let known: Vec<String> = self.playbook.plugins.keys().cloned().collect();
-                self.reference("unknown-plugin", "plugin", &format!("{pointer}/plugin"), name, &known);
+                self.reference(
+                    "unknown-plugin",
+                    "plugin",
+                    &format!("{pointer}/plugin"),
+                    name,
+                    &known,
+                );
             }
             _ => {}
         }
@@ -327,7 +399,10 @@ impl Linter<'_> {
                 self.error(
                     "missing-plugin-file",
                     &pointer,
-                    format!("plugin file `{path}` does not exist (looked for {})", file.display()),
+                    format!(
+                        "plugin file `{path}` does not exist (looked for {})",
+                        file.display()
+                    ),
                 )
                 .help = Some("plugin paths are relative to the playbook file".into());
             }
@@ -338,7 +413,11 @@ impl Linter<'_> {
         if let Some(pattern) = &self.playbook.subject.id_pattern
             && let Err(error) = regex::Regex::new(pattern)
         {
-            self.error("invalid-regex", "/subject/id_pattern", regex_message(&error));
+            self.error(
+                "invalid-regex",
+                "/subject/id_pattern",
+                regex_message(&error),
+            );
         }
         let mut patterns = Vec::new();
         for index in 0..self.playbook.steps.len() {
@@ -362,7 +441,8 @@ impl Linter<'_> {
                 "/state_dir",
                 format!("`{}` leaves the project root", self.playbook.state_dir),
             )
-            .help = Some("state lives inside the repository: use a relative path without `..`".into());
+            .help =
+                Some("state lives inside the repository: use a relative path without `..`".into());
         }
         let context = json!({
             "vars": self.playbook.vars,
@@ -371,14 +451,20 @@ impl Linter<'_> {
         });
         for (name, template) in &self.playbook.artifacts {
             let pointer = format!("/artifacts/{}", crate::yaml::pointer_segment(name));
-            let rendered = self.env.render_str(template, minijinja::value::Serde(&context)).unwrap_or_else(|_| template.clone());
+            let rendered = self
+                .env
+                .render_str(template, minijinja::value::Serde(&context))
+                .unwrap_or_else(|_| template.clone());
             if escapes(template) || escapes(&rendered) {
                 self.error(
                     "path-outside-root",
                     &pointer,
                     format!("artifact `{name}` resolves to `{rendered}`, outside the project root"),
                 )
-                .help = Some("artifact paths are relative to the project root and may not climb out of it".into());
+                .help = Some(
+                    "artifact paths are relative to the project root and may not climb out of it"
+                        .into(),
+                );
             }
         }
     }
@@ -390,14 +476,22 @@ impl Linter<'_> {
         }
         for (index, step) in self.playbook.steps.iter().enumerate() {
             if let Some(instructions) = &step.instructions {
-                self.inline_template(TemplateKind::Document, &format!("/steps/{index}/instructions"), instructions);
+                self.inline_template(
+                    TemplateKind::Document,
+                    &format!("/steps/{index}/instructions"),
+                    instructions,
+                );
             }
             if let Some(document) = &step.document {
                 self.document_template(&format!("/steps/{index}/document"), document);
             }
             for (pointer, check) in self.playbook.step_checks(index) {
                 if let Some(message) = &check.message {
-                    self.inline_template(TemplateKind::Message, &format!("{pointer}/message"), message);
+                    self.inline_template(
+                        TemplateKind::Message,
+                        &format!("{pointer}/message"),
+                        message,
+                    );
                 }
                 if let Some(when) = &check.when {
                     self.inline_template(TemplateKind::When, &format!("{pointer}/when"), when);
@@ -412,7 +506,8 @@ impl Linter<'_> {
         for issue in issues {
             let position = start.map(|start| inline_position(start, source, &issue));
             self.lint.diagnostics.push(
-                Diagnostic::error(issue.code, self.loaded.display.as_str(), issue.message).at_opt(position),
+                Diagnostic::error(issue.code, self.loaded.display.as_str(), issue.message)
+                    .at_opt(position),
             );
         }
     }
@@ -432,17 +527,30 @@ impl Linter<'_> {
         let text = match source::read_text(&file, MAX_TEMPLATE_BYTES) {
             Ok(text) => text,
             Err(error) => {
-                self.error("missing-template", pointer, format!("template `{document}`: {error}"))
-                    .help = Some(format!("looked for {}", file.display()));
+                self.error(
+                    "missing-template",
+                    pointer,
+                    format!("template `{document}`: {error}"),
+                )
+                .help = Some(format!("looked for {}", file.display()));
                 return;
             }
         };
-        let issues = render::inspect(&self.env, TemplateKind::Document, document, &text, &self.known);
+        let issues = render::inspect(
+            &self.env,
+            TemplateKind::Document,
+            document,
+            &text,
+            &self.known,
+        );
         for issue in issues {
-            let position = issue.range.as_ref().map(|range| position_in(&text, range.start));
-            self.lint
-                .diagnostics
-                .push(Diagnostic::error(issue.code, display.as_str(), issue.message).at_opt(position));
+            let position = issue
+                .range
+                .as_ref()
+                .map(|range| position_in(&text, range.start));
+            self.lint.diagnostics.push(
+                Diagnostic::error(issue.code, display.as_str(), issue.message).at_opt(position),
+            );
         }
         self.lint.extra_sources.push((display, text));
     }
@@ -512,8 +620,15 @@ fn includes_itself(playbook: &Playbook, name: &str) -> bool {
 
 fn regex_message(error: &regex::Error) -> String {
     let detail = error.to_string();
-    let last = detail.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("invalid");
-    format!("the regular expression does not compile: {}", last.trim().trim_start_matches("error: "))
+    let last = detail
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid");
+    format!(
+        "the regular expression does not compile: {}",
+        last.trim().trim_start_matches("error: ")
+    )
 }
 
 /// Whether a relative path leaves the folder it is relative to: absolute,
@@ -550,7 +665,10 @@ fn position_in(text: &str, offset: usize) -> Position {
     let offset = offset.min(text.len());
     let before = &text[..text.floor_char_boundary(offset)];
     let line = before.matches('\n').count() + 1;
-    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..].chars().count() + 1;
+    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
     Position::new(line, column)
 }
 
@@ -575,10 +693,22 @@ mod tests {
 
     #[test]
     fn paths_that_leave_the_root() {
-        for path in ["/etc/passwd", "../x", "a/../../x", "C:/x", "\\\\server\\x", "a\\..\\..\\x"] {
+        for path in [
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "C:/x",
+            "\\\\server\\x",
+            "a\\..\\..\\x",
+        ] {
             assert!(escapes(path), "{path}");
         }
-        for path in ["a/b.md", "a/../b.md", "./a", ".specify/specs/{{ subject.slug }}/plan.md"] {
+        for path in [
+            "a/b.md",
+            "a/../b.md",
+            "./a",
+            ".specify/specs/{{ subject.slug }}/plan.md",
+        ] {
             assert!(!escapes(path), "{path}");
         }
     }

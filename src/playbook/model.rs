@@ -472,10 +472,7 @@ fn one_check_kind(schema: &mut Schema) {
         .map(|key| json!({"required": [key]}))
         .collect();
     schema.insert("oneOf".into(), Json::Array(forms));
-    schema.insert(
-        "if".into(),
-        json!({"required": ["use"]}),
-    );
+    schema.insert("if".into(), json!({"required": ["use"]}));
     schema.insert("then".into(), json!({"maxProperties": 1}));
     schema.insert("else".into(), json!({"required": ["id"]}));
     schema.insert(

@@ -71,11 +71,7 @@ fn type_name(name: &str) -> &str {
 fn translate(error: &ValidationError, spans: &SpanIndex, path: &str, out: &mut Vec<Diagnostic>) {
     let pointer = error.instance_path().as_str();
     let at_value = spans.value(pointer);
-    let at_key = |key: &str| {
-        spans
-            .key(&format!("{pointer}/{}", pointer_segment(key)))
-            
-    };
+    let at_key = |key: &str| spans.key(&format!("{pointer}/{}", pointer_segment(key)));
     let instance = error.instance();
     let keyword_parent = schema_node(error.schema_path().as_str(), 1);
     let diagnostic = match error.kind() {
@@ -139,7 +135,11 @@ fn translate(error: &ValidationError, spans: &SpanIndex, path: &str, out: &mut V
                     show(instance)
                 )
             } else {
-                format!("expected {}, found {}", show(expected_value), show(instance))
+                format!(
+                    "expected {}, found {}",
+                    show(expected_value),
+                    show(instance)
+                )
             };
             Diagnostic::error("invalid-value", path, message).at_opt(at_value)
         }
@@ -178,22 +178,20 @@ fn translate(error: &ValidationError, spans: &SpanIndex, path: &str, out: &mut V
             format!("needs at least {limit} character{}", plural(*limit)),
         )
         .at_opt(at_value),
-        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
-            Diagnostic::error(
-                "out-of-range",
-                path,
-                format!("{} is below the minimum of {limit}", show(instance)),
-            )
-            .at_opt(at_value)
-        }
-        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
-            Diagnostic::error(
-                "out-of-range",
-                path,
-                format!("{} is above the maximum of {limit}", show(instance)),
-            )
-            .at_opt(at_value)
-        }
+        ValidationErrorKind::Minimum { limit }
+        | ValidationErrorKind::ExclusiveMinimum { limit } => Diagnostic::error(
+            "out-of-range",
+            path,
+            format!("{} is below the minimum of {limit}", show(instance)),
+        )
+        .at_opt(at_value),
+        ValidationErrorKind::Maximum { limit }
+        | ValidationErrorKind::ExclusiveMaximum { limit } => Diagnostic::error(
+            "out-of-range",
+            path,
+            format!("{} is above the maximum of {limit}", show(instance)),
+        )
+        .at_opt(at_value),
         ValidationErrorKind::MaxProperties { .. } => Diagnostic::error(
             "use-stands-alone",
             path,
@@ -206,7 +204,10 @@ fn translate(error: &ValidationError, spans: &SpanIndex, path: &str, out: &mut V
             Diagnostic::error(
                 "conflicting-keys",
                 path,
-                format!("{} cannot be used together", backticked(&keys).join(" and ")),
+                format!(
+                    "{} cannot be used together",
+                    backticked(&keys).join(" and ")
+                ),
             )
             .at_opt(keys.last().and_then(|key| at_key(key)).or(at_value))
         }
@@ -234,7 +235,8 @@ fn translate(error: &ValidationError, spans: &SpanIndex, path: &str, out: &mut V
             }
         }
         ValidationErrorKind::OneOfMultipleValid { .. } => {
-            let forms = forms_required(keyword_parent, error.schema_path().as_str()).unwrap_or_default();
+            let forms =
+                forms_required(keyword_parent, error.schema_path().as_str()).unwrap_or_default();
             let present: Vec<String> = forms
                 .into_iter()
                 .filter(|key| instance.get(key).is_some())
@@ -275,12 +277,17 @@ fn property_names(node: Option<&Json>) -> Vec<String> {
 /// the instance that needs the missing one.
 fn dependent_trigger(keyword_path: &str, instance: &Json, missing: &str) -> Option<String> {
     let (parent, _) = keyword_path.split_once("/dependentRequired")?;
-    let dependencies = schema().pointer(parent)?.get("dependentRequired")?.as_object()?;
+    let dependencies = schema()
+        .pointer(parent)?
+        .get("dependentRequired")?
+        .as_object()?;
     dependencies
         .iter()
         .find(|(key, needs)| {
             instance.get(key.as_str()).is_some()
-                && needs.as_array().is_some_and(|n| n.iter().any(|k| k == missing))
+                && needs
+                    .as_array()
+                    .is_some_and(|n| n.iter().any(|k| k == missing))
         })
         .map(|(key, _)| key.clone())
 }
@@ -303,7 +310,11 @@ fn required_keys(schema: &Json) -> Vec<String> {
     schema
         .get("required")
         .and_then(Json::as_array)
-        .map(|keys| keys.iter().filter_map(|k| k.as_str().map(String::from)).collect())
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|k| k.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -355,4 +366,3 @@ fn backticked(keys: &[String]) -> Vec<String> {
 fn plural(count: u64) -> &'static str {
     if count == 1 { "" } else { "s" }
 }
-
