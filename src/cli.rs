@@ -46,12 +46,24 @@ pub struct GlobalArgs {
     /// The project root [default: the nearest folder upward that holds .git, else the current folder]
     #[arg(long, global = true, value_name = "DIR")]
     pub root: Option<PathBuf>,
+    /// Set a playbook variable, overriding its default in `vars:` (repeatable); values that read as JSON (`true`, `3`) keep that type
+    #[arg(long = "var", global = true, value_name = "KEY=VALUE", value_parser = parse_var)]
+    pub vars: Vec<(String, serde_json::Value)>,
     /// When to colour the output
     #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
     /// Print only what failed, and no summary
     #[arg(long, short, global = true)]
     pub quiet: bool,
+}
+
+fn parse_var(text: &str) -> Result<(String, serde_json::Value), String> {
+    let (key, value) = text
+        .split_once('=')
+        .ok_or_else(|| format!("`{text}` is not KEY=VALUE"))?;
+    let value =
+        serde_json::from_str(value).unwrap_or_else(|_| serde_json::Value::String(value.into()));
+    Ok((key.to_string(), value))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -152,6 +164,7 @@ pub fn run(cli: Cli) -> i32 {
 struct Context {
     root: PathBuf,
     playbook: PathBuf,
+    vars: Vec<(String, serde_json::Value)>,
     color: ColorChoice,
     quiet: bool,
 }
@@ -173,6 +186,7 @@ impl Context {
         Self {
             root,
             playbook,
+            vars: global.vars.clone(),
             color,
             quiet: global.quiet,
         }
@@ -285,7 +299,8 @@ fn print_lint_text(
 /// diagnostics are printed and the exit code returned.
 fn load_playbook(context: &Context) -> Result<LoadedPlaybook, i32> {
     let display = display_path(&context.playbook);
-    LoadedPlaybook::load(&context.playbook, &display).map_err(|error| {
+    let mut loaded = LoadedPlaybook::load(&context.playbook, &display).map_err(|error| {
+        let display = display.clone();
         let mut sources = Sources::default();
         if let Some(text) = error.text {
             sources.insert(display, text);
@@ -297,7 +312,11 @@ fn load_playbook(context: &Context) -> Result<LoadedPlaybook, i32> {
             "tollgate: the playbook does not load; run `tollgate lint` for details"
         );
         EXIT_UNUSABLE
-    })
+    })?;
+    for (key, value) in &context.vars {
+        loaded.playbook.vars.insert(key.clone(), value.clone());
+    }
+    Ok(loaded)
 }
 
 fn check_command(context: &Context, args: &CheckArgs) -> i32 {

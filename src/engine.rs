@@ -265,6 +265,7 @@ impl<'a> StatelessRun<'a> {
             step => context! { id => self.step.id.clone(), title => self.step.title.clone() },
             subject => Value::from(()),
             vars => Value::from(minijinja::value::Serde(&self.playbook.vars)),
+            artifacts => context! {},
         }
     }
 

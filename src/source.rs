@@ -50,14 +50,26 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, SourceError> {
             let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
             // Everything before the bad byte is valid, so this cannot fail.
             let before = std::str::from_utf8(valid).unwrap_or_default();
-            let line = before.matches('\n').count() + 1;
-            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-            let column = before[line_start..].chars().count() + 1;
             Err(SourceError::NotUtf8 {
-                position: Position::new(line, column),
+                position: position_at(before, before.len()),
             })
         }
     }
+}
+
+/// The line and column of a byte offset into `text`; an offset past the
+/// end or inside a character is moved back to the nearest boundary.
+pub fn position_at(text: &str, offset: usize) -> Position {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    Position::new(
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
 }
 
 #[cfg(test)]

@@ -121,14 +121,17 @@ impl<'a> Findings<'a> {
     }
 }
 
+/// The section named by `under:` is missing, and a finding already says so.
+#[derive(Debug)]
+pub struct MissingSection;
+
 /// The lines an `under:` option selects: a section (with its subsections),
-/// or the whole document when `under` is absent. `Err` carries a finding
-/// already reported, for a section that is not there.
+/// or the whole document when `under` is absent.
 pub fn resolve_under(
     doc: &Document,
     under: Option<&str>,
     findings: &mut Findings<'_>,
-) -> Result<Option<usize>, ()> {
+) -> Result<Option<usize>, MissingSection> {
     let Some(title) = under else {
         return Ok(None);
     };
@@ -138,7 +141,7 @@ pub fn resolve_under(
             findings
                 .report(Position::START, format!("missing section \"{title}\""))
                 .help = Some(format!("add a heading `## {title}`"));
-            Err(())
+            Err(MissingSection)
         }
     }
 }

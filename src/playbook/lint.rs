@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::diagnostic::{Diagnostic, Position, Severity};
 use crate::render::{self, KnownNames, TemplateIssue, TemplateKind};
-use crate::source;
+use crate::source::{self, SourceError};
 
 use super::{Check, CheckItem, CheckKind, Gate, LoadedPlaybook, Playbook, Requirement};
 
@@ -122,6 +122,16 @@ impl Linter<'_> {
         message: String,
     ) -> &mut Diagnostic {
         let position = self.loaded.position(pointer);
+        self.report_at(code, severity, position, message)
+    }
+
+    fn report_at(
+        &mut self,
+        code: &str,
+        severity: Severity,
+        position: Option<Position>,
+        message: String,
+    ) -> &mut Diagnostic {
         self.lint.diagnostics.push(
             Diagnostic::new(code, severity, self.loaded.display.as_str(), message).at_opt(position),
         );
@@ -140,11 +150,11 @@ impl Linter<'_> {
         let phases: Vec<(String, String)> = (self.playbook.phases.iter().enumerate())
             .map(|(i, p)| (format!("/phases/{i}/id"), p.id.clone()))
             .collect();
-        self.duplicates("phase", phases);
+        self.duplicates("phase", "", phases);
         let steps: Vec<(String, String)> = (self.playbook.steps.iter().enumerate())
             .map(|(i, s)| (format!("/steps/{i}/id"), s.id.clone()))
             .collect();
-        self.duplicates("step", steps);
+        self.duplicates("step", "", steps);
         for (index, step) in self.playbook.steps.iter().enumerate() {
             let checks = self
                 .playbook
@@ -152,11 +162,13 @@ impl Linter<'_> {
                 .into_iter()
                 .map(|(pointer, check)| (format!("{pointer}/id"), check.id.clone()))
                 .collect();
-            self.duplicates(&format!("check in step `{}`", step.id), checks);
+            self.duplicates("check", &format!(" in step `{}`", step.id), checks);
         }
     }
 
-    fn duplicates(&mut self, what: &str, ids: Vec<(String, String)>) {
+    /// Reports each id of `ids` seen before. `scope` says where ids must be
+    /// unique (" in step `plan`"); empty, the whole playbook.
+    fn duplicates(&mut self, what: &str, scope: &str, ids: Vec<(String, String)>) {
         let mut seen: HashMap<String, String> = HashMap::new();
         for (pointer, id) in ids {
             match seen.get(&id) {
@@ -165,7 +177,7 @@ impl Linter<'_> {
                     self.error(
                         "duplicate-id",
                         &pointer,
-                        format!("duplicate {what} id `{id}` (first defined on line {line})"),
+                        format!("duplicate {what} id `{id}`{scope} (first defined on line {line})"),
                     );
                 }
                 None => {
@@ -247,9 +259,12 @@ impl Linter<'_> {
                 );
             }
             if step.gate == Gate::Automated && !step.review.is_empty() {
-                self.warning(
+                // At `review:` itself: its value starts at the first item.
+                let at = self.loaded.spans.key(&format!("/steps/{i}/review"));
+                self.report_at(
                     "review-without-human-gate",
-                    &format!("/steps/{i}/review"),
+                    Severity::Warning,
+                    at,
                     format!(
                         "step `{}` lists what to review, but its gate is automated",
                         step.id
@@ -292,15 +307,28 @@ impl Linter<'_> {
                 &lists,
             );
         }
+        // Each cycle once, at the `use:` that leaves the list written
+        // first, not again from every other list along it.
+        let mut reported: HashSet<&str> = HashSet::new();
         for name in &lists {
-            if includes_itself(self.playbook, name) {
-                let pointer = format!("/checks/{}", crate::yaml::pointer_segment(name));
-                self.error(
-                    "check-list-cycle",
-                    &pointer,
-                    format!("check list `{name}` includes itself through `use:`"),
-                );
+            if reported.contains(name.as_str()) {
+                continue;
             }
+            let Some(cycle) = cycle_from(self.playbook, name) else {
+                continue;
+            };
+            let index = self.playbook.checks[name]
+                .iter()
+                .position(|item| matches!(item, CheckItem::Use(next) if next == cycle[1]))
+                .unwrap_or_default();
+            let path: Vec<String> = cycle.iter().map(|list| format!("`{list}`")).collect();
+            self.error(
+                "check-list-cycle",
+                &format!("/checks/{}/{index}/use", crate::yaml::pointer_segment(name)),
+                format!("check list `{name}` includes itself: {}", path.join(" → ")),
+            )
+            .help = Some("a check list may include others, but none that leads back to it".into());
+            reported.extend(cycle);
         }
     }
 
@@ -371,7 +399,7 @@ impl Linter<'_> {
                 {
                     self.error(
                         "empty-range",
-                        &format!("{pointer}/words"),
+                        &format!("{pointer}/words/min"),
                         format!("`min: {min}` is above `max: {max}`: no document can pass"),
                     );
                 }
@@ -399,12 +427,12 @@ impl Linter<'_> {
                 self.error(
                     "missing-plugin-file",
                     &pointer,
-                    format!(
-                        "plugin file `{path}` does not exist (looked for {})",
-                        file.display()
-                    ),
+                    format!("plugin file `{path}` does not exist"),
                 )
-                .help = Some("plugin paths are relative to the playbook file".into());
+                .help = Some(format!(
+                    "looked for {}; plugin paths are relative to the playbook file",
+                    file.display()
+                ));
             }
         }
     }
@@ -439,7 +467,10 @@ impl Linter<'_> {
             self.error(
                 "path-outside-root",
                 "/state_dir",
-                format!("`{}` leaves the project root", self.playbook.state_dir),
+                format!(
+                    "the state folder `{}` is outside the project root",
+                    self.playbook.state_dir
+                ),
             )
             .help =
                 Some("state lives inside the repository: use a relative path without `..`".into());
@@ -455,17 +486,19 @@ impl Linter<'_> {
                 .env
                 .render_str(template, minijinja::value::Serde(&context))
                 .unwrap_or_else(|_| template.clone());
-            if escapes(template) || escapes(&rendered) {
-                self.error(
-                    "path-outside-root",
-                    &pointer,
-                    format!("artifact `{name}` resolves to `{rendered}`, outside the project root"),
-                )
-                .help = Some(
-                    "artifact paths are relative to the project root and may not climb out of it"
-                        .into(),
-                );
-            }
+            // The path as written when that already leaves; else what it
+            // becomes once filled in (for an example subject).
+            let message = if escapes(template) {
+                format!("artifact `{name}` is outside the project root")
+            } else if escapes(&rendered) {
+                format!("artifact `{name}` leads outside the project root: it becomes `{rendered}`")
+            } else {
+                continue;
+            };
+            self.error("path-outside-root", &pointer, message).help = Some(
+                "artifact paths are relative to the project root and may not climb out of it"
+                    .into(),
+            );
         }
     }
 
@@ -504,7 +537,8 @@ impl Linter<'_> {
         let issues = render::inspect(&self.env, kind, pointer, source, &self.known);
         let start = self.loaded.position(pointer);
         for issue in issues {
-            let position = start.map(|start| inline_position(start, source, &issue));
+            let position =
+                start.map(|start| inline_position(&self.loaded.source, start, source, &issue));
             self.lint.diagnostics.push(
                 Diagnostic::error(issue.code, self.loaded.display.as_str(), issue.message)
                     .at_opt(position),
@@ -527,12 +561,16 @@ impl Linter<'_> {
         let text = match source::read_text(&file, MAX_TEMPLATE_BYTES) {
             Ok(text) => text,
             Err(error) => {
-                self.error(
-                    "missing-template",
-                    pointer,
-                    format!("template `{document}`: {error}"),
-                )
-                .help = Some(format!("looked for {}", file.display()));
+                let message = match error {
+                    SourceError::Io(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                        format!("template `{document}` does not exist")
+                    }
+                    error => format!("template `{document}` cannot be used: {error}"),
+                };
+                self.error("missing-template", pointer, message).help = Some(format!(
+                    "looked for {}; templates are relative to the playbook file",
+                    file.display()
+                ));
                 return;
             }
         };
@@ -547,7 +585,7 @@ impl Linter<'_> {
             let position = issue
                 .range
                 .as_ref()
-                .map(|range| position_in(&text, range.start));
+                .map(|range| source::position_at(&text, range.start));
             self.lint.diagnostics.push(
                 Diagnostic::error(issue.code, display.as_str(), issue.message).at_opt(position),
             );
@@ -599,23 +637,32 @@ fn collect_uses(items: &[CheckItem], pointer: &str, out: &mut Vec<(String, Strin
     }
 }
 
-/// Whether following `use:` from list `name` comes back to it.
-fn includes_itself(playbook: &Playbook, name: &str) -> bool {
-    let mut seen = HashSet::new();
-    let mut stack = vec![name];
-    while let Some(current) = stack.pop() {
+/// The shortest way that following `use:` from list `name` comes back to
+/// it, as the lists passed (`[name, ..., name]`), if there is one.
+fn cycle_from<'a>(playbook: &'a Playbook, name: &'a str) -> Option<Vec<&'a str>> {
+    // Breadth first, each list remembering the list that first led to it.
+    let mut came_from: HashMap<&str, &str> = HashMap::new();
+    let mut queue = VecDeque::from([name]);
+    while let Some(current) = queue.pop_front() {
         for item in playbook.checks.get(current).into_iter().flatten() {
-            if let CheckItem::Use(next) = item {
-                if next == name {
-                    return true;
+            let CheckItem::Use(next) = item else {
+                continue;
+            };
+            if next == name {
+                let mut cycle = vec![name, current];
+                while let Some(&previous) = came_from.get(cycle[cycle.len() - 1]) {
+                    cycle.push(previous);
                 }
-                if seen.insert(next.as_str()) {
-                    stack.push(next);
-                }
+                cycle.reverse();
+                return Some(cycle);
+            }
+            if !came_from.contains_key(next.as_str()) {
+                came_from.insert(next, current);
+                queue.push_back(next);
             }
         }
     }
-    false
+    None
 }
 
 fn regex_message(error: &regex::Error) -> String {
@@ -660,31 +707,40 @@ fn display_beside(display: &str, relative: &str) -> String {
     }
 }
 
-/// The line and column of a byte offset.
-fn position_in(text: &str, offset: usize) -> Position {
-    let offset = offset.min(text.len());
-    let before = &text[..text.floor_char_boundary(offset)];
-    let line = before.matches('\n').count() + 1;
-    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
-        .chars()
-        .count()
-        + 1;
-    Position::new(line, column)
-}
-
-/// Where an issue in an inline template sits in the YAML: exact for a
-/// template on one line, else the line within a block scalar.
-fn inline_position(start: Position, source: &str, issue: &TemplateIssue) -> Position {
+/// Where an issue in an inline template sits in the YAML. Exact where the
+/// template's line is written verbatim: on the value's own line (after an
+/// opening quote), or as a line of a literal block scalar (`|`) after its
+/// indentation. Otherwise (folded or escaped text) the start of the value.
+fn inline_position(yaml: &str, start: Position, template: &str, issue: &TemplateIssue) -> Position {
     let Some(range) = &issue.range else {
         return start;
     };
-    let within = position_in(source, range.start);
-    if source.contains('\n') {
-        // A block scalar's text starts on the line after its indicator.
-        Position::new(start.line + within.line, 1)
+    let within = source::position_at(template, range.start);
+    let wanted = template.lines().nth(within.line - 1).unwrap_or_default();
+    let yaml_line = |number: usize| yaml.lines().nth(number - 1).unwrap_or_default();
+    if template.contains('\n') {
+        // saphyr places a block scalar at its first line of text.
+        let line = yaml_line(start.line + within.line - 1);
+        if let Some(indent) = line.strip_suffix(wanted)
+            && indent.chars().all(char::is_whitespace)
+        {
+            let column = indent.chars().count() + within.column;
+            return Position::new(start.line + within.line - 1, column);
+        }
     } else {
-        Position::new(start.line, start.column + within.column - 1)
+        let value: String = yaml_line(start.line)
+            .chars()
+            .skip(start.column - 1)
+            .collect();
+        let quoted = value.starts_with(['"', '\'']);
+        if value[usize::from(quoted)..].starts_with(wanted) {
+            return Position::new(
+                start.line,
+                start.column + usize::from(quoted) + within.column - 1,
+            );
+        }
     }
+    start
 }
 
 #[cfg(test)]
