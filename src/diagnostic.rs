@@ -2,10 +2,12 @@
 //! and the file and position they are about. Lint diagnostics and check
 //! findings share it, so text, JSON and code frames are rendered in one place.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::ops::Range;
 
 use codespan_reporting::diagnostic::{Diagnostic as Frame, Label};
-use codespan_reporting::files::SimpleFile;
+use codespan_reporting::files::{self, Files, SimpleFile};
 use codespan_reporting::term::{self, Config, termcolor::WriteColor};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -176,16 +178,66 @@ impl Diagnostic {
             Some(help) => frame.with_notes(vec![format!("help: {help}")]),
             None => frame,
         };
-        let file = SimpleFile::new(self.path.as_str(), source.unwrap_or(""));
-        let frame = match (self.start, source) {
+        let (text, frame) = match (self.start, source) {
             (Some(start), Some(text)) => {
                 let range = byte_range(text, start, self.end);
-                frame.with_labels(vec![Label::primary((), range)])
+                let (text, range) = match crop_long_line(text, &range) {
+                    Some((cropped, range)) => (Cow::Owned(cropped), range),
+                    None => (Cow::Borrowed(text), range),
+                };
+                (text, frame.with_labels(vec![Label::primary((), range)]))
             }
-            _ => frame.with_notes_prefixed_by_location(self),
+            _ => (
+                Cow::Borrowed(""),
+                frame.with_notes_prefixed_by_location(self),
+            ),
+        };
+        let file = FramedFile {
+            file: SimpleFile::new(self.path.as_str(), text.as_ref()),
+            start: self.start,
         };
         term::emit_to_write_style(out, &Config::default(), &file, &frame)
             .map_err(|error| std::io::Error::other(error.to_string()))
+    }
+}
+
+/// The file a frame is drawn from. Its header names the position the
+/// diagnostic states, not one counted in the text, which may be a cropped
+/// line (see [`crop_long_line`]).
+struct FramedFile<'a> {
+    file: SimpleFile<&'a str, &'a str>,
+    start: Option<Position>,
+}
+
+impl<'a> Files<'a> for FramedFile<'a> {
+    type FileId = ();
+    type Name = &'a str;
+    type Source = &'a str;
+
+    fn name(&'a self, (): ()) -> Result<&'a str, files::Error> {
+        Files::name(&self.file, ())
+    }
+
+    fn source(&'a self, (): ()) -> Result<&'a str, files::Error> {
+        Files::source(&self.file, ())
+    }
+
+    fn line_index(&'a self, (): (), byte_index: usize) -> Result<usize, files::Error> {
+        self.file.line_index((), byte_index)
+    }
+
+    fn line_range(&'a self, (): (), line_index: usize) -> Result<Range<usize>, files::Error> {
+        self.file.line_range((), line_index)
+    }
+
+    fn location(&'a self, (): (), byte_index: usize) -> Result<files::Location, files::Error> {
+        match self.start {
+            Some(start) => Ok(files::Location {
+                line_number: start.line,
+                column_number: start.column,
+            }),
+            None => self.file.location((), byte_index),
+        }
     }
 }
 
@@ -223,23 +275,91 @@ pub fn byte_offset(text: &str, position: Position) -> usize {
 /// The byte range a label covers: to `end` when given, else the token at
 /// `start`: up to the end of its line, a `: ` or ` #`, or a flow
 /// delimiter; at least one character, so the frame always points.
-fn byte_range(text: &str, start: Position, end: Option<Position>) -> std::ops::Range<usize> {
+fn byte_range(text: &str, start: Position, end: Option<Position>) -> Range<usize> {
     let from = byte_offset(text, start);
     let to = match end {
         Some(end) if end > start => byte_offset(text, end),
         _ => {
             let rest = &text[from..];
             let line = rest.split(['\n', '\r']).next().unwrap_or("");
-            let token = [": ", " #", ", ", "]", "}"]
-                .iter()
-                .filter_map(|stop| line.find(stop))
-                .min()
-                .unwrap_or(line.len());
-            let token = line[..token].trim_end().trim_end_matches(':').len();
+            let token = quoted_len(line).unwrap_or_else(|| {
+                let token = [": ", " #", ", ", "]", "}"]
+                    .iter()
+                    .filter_map(|stop| line.find(stop))
+                    .min()
+                    .unwrap_or(line.len());
+                line[..token].trim_end().trim_end_matches(':').len()
+            });
             from + token.max(rest.chars().next().map_or(0, char::len_utf8))
         }
     };
     from..to.max(from)
+}
+
+/// The length of a quoted YAML scalar that `line` starts with, closing
+/// quote included: `: ` and `, ` inside the quotes do not end it. None
+/// when `line` does not start with a quote or the quote does not close.
+fn quoted_len(line: &str) -> Option<usize> {
+    let quote = line.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+    let mut chars = line.char_indices().skip(1);
+    while let Some((i, c)) = chars.next() {
+        match c {
+            // `\"` in double quotes; `''` in single quotes is one quote.
+            '\\' if quote == '"' => {
+                chars.next();
+            }
+            _ if c == quote => {
+                if quote == '\'' && line[i + 1..].starts_with('\'') {
+                    chars.next();
+                } else {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Longer lines are cut around the label in a code frame, so that a
+/// minified or hostile file does not print megabytes.
+const MAX_FRAME_LINE: usize = 160;
+
+/// For a label on a very long line: a text with the same line number that
+/// holds only a window of that line around the label, and the label
+/// moved into it.
+fn crop_long_line(text: &str, range: &Range<usize>) -> Option<(String, Range<usize>)> {
+    let line_start = text[..range.start].rfind('\n').map_or(0, |i| i + 1);
+    let line_end = text[range.start..]
+        .find('\n')
+        .map_or(text.len(), |i| range.start + i);
+    if line_end - line_start <= MAX_FRAME_LINE {
+        return None;
+    }
+    let boundary = |mut offset: usize| {
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        offset
+    };
+    let from = boundary(
+        range
+            .start
+            .saturating_sub(MAX_FRAME_LINE / 4)
+            .max(line_start),
+    );
+    let to = boundary((from + MAX_FRAME_LINE).min(line_end));
+    let mut cropped = "\n".repeat(text[..line_start].matches('\n').count());
+    if from > line_start {
+        cropped.push('…');
+    }
+    let label =
+        cropped.len() + range.start - from..cropped.len() + range.end.clamp(range.start, to) - from;
+    cropped.push_str(&text[from..to]);
+    if to < line_end {
+        cropped.push('…');
+    }
+    Some((cropped, label))
 }
 
 #[cfg(test)]
@@ -253,5 +373,28 @@ mod tests {
         assert_eq!(byte_offset(text, Position::new(3, 1)), 10);
         assert_eq!(byte_offset(text, Position::new(99, 99)), text.len());
         assert_eq!(byte_offset(text, Position::new(1, 99)), 2);
+    }
+
+    #[test]
+    fn a_quoted_scalar_is_one_token() {
+        assert_eq!(quoted_len(r#""a: b, c" # note"#), Some(9));
+        assert_eq!(quoted_len("'it''s: x' y"), Some(10));
+        assert_eq!(quoted_len(r#""a \" b": c"#), Some(8));
+        assert_eq!(quoted_len("\"never closed"), None);
+        assert_eq!(quoted_len("plain: x"), None);
+    }
+
+    #[test]
+    fn a_long_line_is_framed_in_part_at_the_stated_column() {
+        let text = format!("first\n{}bad{}\n", "x".repeat(5_000), "y".repeat(5_000));
+        let diagnostic = Diagnostic::error("code", "f.yaml", "words").at(Position::new(2, 5_001));
+        let mut out = codespan_reporting::term::termcolor::NoColor::new(Vec::new());
+        diagnostic.render(Some(&text), &mut out).unwrap();
+        let out = String::from_utf8(out.into_inner()).unwrap();
+        assert!(out.contains("f.yaml:2:5001"), "{out}");
+        // A quarter of the window before the label, the rest after it.
+        let window = format!("…{}bad{}…", "x".repeat(40), "y".repeat(117));
+        assert!(out.contains(&window), "{out}");
+        assert!(out.len() < 1_000, "{out}");
     }
 }

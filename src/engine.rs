@@ -164,12 +164,14 @@ impl<'a> StatelessRun<'a> {
             .map(|text| Document::parse_str(display, text));
         let problem = match &loaded {
             Err(SourceError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => None,
-            Err(error) => Some(error.to_string()),
+            // The finding points at the first bad byte, as an editor shows it.
+            Err(error @ SourceError::NotUtf8 { position }) => Some((error.to_string(), *position)),
+            Err(error) => Some((error.to_string(), Position::START)),
             Ok(_) => None,
         };
         let artifact = match (&document, &problem) {
             (Some(doc), _) => Artifact::Loaded(doc),
-            (None, Some(why)) => Artifact::Unreadable(why),
+            (None, Some((why, at))) => Artifact::Unreadable(why, *at),
             (None, None) => Artifact::Missing,
         };
         let outcomes = self.run_checks(&artifact, display);

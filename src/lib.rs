@@ -12,4 +12,5 @@ pub mod playbook;
 pub mod render;
 pub mod report;
 pub mod source;
+pub mod state;
 pub mod yaml;

@@ -2,6 +2,8 @@
 //! and `when:` expressions are evaluated in: strict about undefined names,
 //! and bounded so that a bad template ends with an error, never a hang.
 
+pub mod step;
+
 use std::collections::BTreeSet;
 use std::ops::Range;
 
@@ -182,7 +184,7 @@ mod tests {
             &known(),
         );
         assert_eq!(bad.len(), 2, "{bad:?}");
-        assert_eq!(bad[0].range, Some(24..28));
+        assert_eq!(bad[0].range, Some(23..27), "`step` is not in an artifact path");
         let syntax = inspect(&env, TemplateKind::Document, "d", "{% if %}", &known());
         assert_eq!(syntax[0].code, "template-syntax");
         let when = inspect(

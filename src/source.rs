@@ -33,12 +33,12 @@ pub fn read_text(path: &Path, limit: usize) -> Result<String, SourceError> {
             limit,
         });
     }
-    decode(bytes)
+    decode(bytes).map_err(|position| SourceError::NotUtf8 { position })
 }
 
-/// UTF-8 text without a byte-order mark, or where the first bad byte is.
-/// The column of a bad byte counts the characters before it, plus one.
-pub fn decode(bytes: Vec<u8>) -> Result<String, SourceError> {
+/// UTF-8 text without a byte-order mark, or the position of the first byte
+/// that is not UTF-8.
+pub fn decode(bytes: Vec<u8>) -> Result<String, Position> {
     match String::from_utf8(bytes) {
         Ok(mut text) => {
             if text.starts_with('\u{feff}') {
@@ -50,26 +50,34 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, SourceError> {
             let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
             // Everything before the bad byte is valid, so this cannot fail.
             let before = std::str::from_utf8(valid).unwrap_or_default();
-            Err(SourceError::NotUtf8 {
-                position: position_at(before, before.len()),
-            })
+            Err(position_at(before, before.len()))
         }
     }
 }
 
-/// The line and column of a byte offset into `text`; an offset past the
-/// end or inside a character is moved back to the nearest boundary.
+/// The line and column (in characters) of a byte offset into `text`, as an
+/// editor shows it: `\r\n`, `\r` and `\n` each end a line, and a leading
+/// byte-order mark takes no column. An offset past the end or inside a
+/// character is moved back to the nearest boundary.
 pub fn position_at(text: &str, offset: usize) -> Position {
     let mut offset = offset.min(text.len());
     while !text.is_char_boundary(offset) {
         offset -= 1;
     }
-    let before = &text[..offset];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    Position::new(
-        before.matches('\n').count() + 1,
-        before[line_start..].chars().count() + 1,
-    )
+    let before = text[..offset]
+        .strip_prefix('\u{feff}')
+        .unwrap_or(&text[..offset]);
+    let mut position = Position::START;
+    let mut after_cr = false;
+    for c in before.chars() {
+        match c {
+            '\n' if after_cr => {}
+            '\n' | '\r' => position = Position::new(position.line + 1, 1),
+            _ => position.column += 1,
+        }
+        after_cr = c == '\r';
+    }
+    position
 }
 
 #[cfg(test)]
@@ -78,9 +86,10 @@ mod tests {
 
     #[test]
     fn reports_the_first_bad_byte() {
-        let error = decode(b"ok\nab\xffc".to_vec()).unwrap_err();
-        assert!(
-            matches!(error, SourceError::NotUtf8 { position } if position == Position::new(2, 3))
+        assert_eq!(decode(b"ok\nab\xffc".to_vec()), Err(Position::new(2, 3)));
+        assert_eq!(
+            decode(b"\xef\xbb\xbfab\r\n\r\ncd\xc3".to_vec()),
+            Err(Position::new(3, 3))
         );
     }
 

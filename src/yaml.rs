@@ -9,7 +9,12 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value as Json};
-use serde_saphyr::{Budget, DuplicateKeyPolicy, Location, Options, Spanned};
+use serde_saphyr::budget::BudgetBreach;
+use serde_saphyr::granit_parser::ErrorKind;
+use serde_saphyr::{
+    Budget, DuplicateKeyPolicy, ExternalMessageSource, Location, MessageFormatter, Options,
+    Spanned, UserMessageFormatter,
+};
 
 use crate::diagnostic::Position;
 
@@ -17,6 +22,11 @@ use crate::diagnostic::Position;
 const MAX_DEPTH: usize = 64;
 /// Playbooks are small; anything past this is a mistake or an attack.
 pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
+/// Parser events (and alias replays) one playbook may produce: a thousand
+/// steps' worth, yet spent by an alias bomb in a fraction of a second.
+const MAX_EVENTS: usize = 200_000;
+/// Aliases one playbook may use; a few are handy, thousands are an attack.
+const MAX_ALIASES: usize = 1_000;
 
 /// Why a YAML text could not become a tree.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -112,18 +122,34 @@ pub fn parse(text: &str) -> Result<(Json, SpanIndex), YamlError> {
             position: None,
         });
     }
-    if text.trim().is_empty() {
+    // A file of comments alone parses as a null document, which would
+    // otherwise be reported as "not a mapping" at a position past its end.
+    if text
+        .lines()
+        .all(|line| line.trim().is_empty() || line.trim_start().starts_with('#'))
+    {
+        let message = if text.trim().is_empty() {
+            "the file is empty"
+        } else {
+            "the file holds only comments and blank lines"
+        };
         return Err(YamlError {
             kind: YamlErrorKind::Empty,
-            message: "the file is empty".into(),
+            message: message.into(),
             position: None,
         });
     }
     let root: Spanned<Value> =
-        serde_saphyr::from_str_with_options(text, options()).map_err(|error| YamlError {
-            kind: classify(&error),
-            message: describe(&error),
-            position: error.location().and_then(position),
+        serde_saphyr::from_str_with_options(text, options()).map_err(|error| {
+            let position = error.location().and_then(position);
+            YamlError {
+                kind: classify(&error),
+                message: describe(&error),
+                position: match scan_error(original(&error)) {
+                    Some(kind) if is_tab(kind) => position.map(|at| first_tab(text, at)),
+                    _ => position,
+                },
+            }
         })?;
     let mut index = SpanIndex::default();
     let json = into_json(root, String::new(), &mut index);
@@ -133,43 +159,134 @@ pub fn parse(text: &str) -> Result<(Json, SpanIndex), YamlError> {
 fn options() -> Options {
     let mut budget = Budget::default();
     budget.max_depth = MAX_DEPTH;
-    budget.max_aliases = 1_000;
-    budget.max_events = 200_000;
+    // The scanner counts flow nesting on its own, before the depth budget
+    // sees it: the same limit for `[[[...]]]` as for block nesting.
+    budget.flow_nesting_limit = MAX_DEPTH;
+    budget.max_aliases = MAX_ALIASES;
+    budget.max_events = MAX_EVENTS;
+    budget.max_recorded_anchor_events = MAX_EVENTS;
     let mut options = Options::default();
     options.budget = Some(budget);
+    // An alias bomb is stopped by what its aliases replay, long before the
+    // events it would produce are counted.
+    options.alias_limits.max_total_replayed_events = MAX_EVENTS;
     options.duplicate_keys = DuplicateKeyPolicy::Error;
     // YAML 1.2: `y`, `no` and `on` are strings, as a reader expects.
     options.strict_booleans = true;
     options
 }
 
+/// The error itself, without the snippet and alias wrappers that only add
+/// locations (an alias bomb is reported as an error inside an alias).
+fn original(error: &serde_saphyr::Error) -> &serde_saphyr::Error {
+    let mut error = error;
+    while let serde_saphyr::Error::WithSnippet { error: inner, .. }
+    | serde_saphyr::Error::AliasError { error: inner, .. } = error
+    {
+        error = inner;
+    }
+    error
+}
+
 fn classify(error: &serde_saphyr::Error) -> YamlErrorKind {
-    match error.without_snippet() {
-        serde_saphyr::Error::DuplicateMappingKey { .. } => YamlErrorKind::DuplicateKey,
-        serde_saphyr::Error::Budget { .. } => YamlErrorKind::Budget,
+    use serde_saphyr::Error;
+    match original(error) {
+        Error::DuplicateMappingKey { .. } => YamlErrorKind::DuplicateKey,
+        Error::Budget { .. }
+        | Error::AliasReplayCounterOverflow { .. }
+        | Error::AliasReplayLimitExceeded { .. }
+        | Error::AliasExpansionLimitExceeded { .. }
+        | Error::AliasReplayStackDepthExceeded { .. } => YamlErrorKind::Budget,
+        error if too_deep_for_scanner(error) => YamlErrorKind::Budget,
         _ => YamlErrorKind::Syntax,
     }
 }
 
-/// serde-saphyr's messages carry their own location and snippet; ours are
-/// framed by the caller, so keep only the words.
-fn describe(error: &serde_saphyr::Error) -> String {
-    let error = error.without_snippet();
-    if let serde_saphyr::Error::DuplicateMappingKey { key, .. } = error {
-        return match key {
-            Some(key) => format!("duplicate key `{key}`"),
-            None => "duplicate key".into(),
-        };
+/// The scanner's own nesting limit, which flow collections reach first.
+fn too_deep_for_scanner(error: &serde_saphyr::Error) -> bool {
+    matches!(scan_error(error), Some(ErrorKind::RecursionLimitExceeded))
+}
+
+/// What the YAML scanner found wrong, when the error is the scanner's.
+fn scan_error(error: &serde_saphyr::Error) -> Option<&ErrorKind> {
+    match error {
+        serde_saphyr::Error::ExternalMessage { source, .. } => match source.as_ref() {
+            ExternalMessageSource::Parser(scan) => Some(scan.kind()),
+            _ => None,
+        },
+        _ => None,
     }
-    let text = error.to_string();
-    let first = text.lines().next().unwrap_or("invalid YAML").trim();
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    // "line 1 column 4: unclosed bracket" -> "unclosed bracket"
-    let words = match first.strip_prefix("line ") {
-        Some(rest) => rest.split_once(": ").map_or(first, |(_, words)| words),
-        None => first,
-    };
-    words.trim_end_matches('.').to_string()
+}
+
+/// The scanner's ways of refusing a tab, the commonest YAML mistake.
+fn is_tab(kind: &ErrorKind) -> bool {
+    matches!(
+        kind,
+        ErrorKind::TabNotAllowed
+            | ErrorKind::TabInBlockIndentation
+            | ErrorKind::TabAtBlockScalarStart
+            | ErrorKind::TabInIndentation
+            | ErrorKind::TabInPlainScalar
+    )
+}
+
+/// The first tab from the line of `at` on: the scanner reports where the
+/// node it was reading began, which may be a line above the tab itself.
+fn first_tab(text: &str, at: Position) -> Position {
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(at.line - 1)
+        .map(str::len)
+        .sum();
+    text[line_start..]
+        .find('\t')
+        .map_or(at, |tab| crate::source::position_at(text, line_start + tab))
+}
+
+/// The words of an error. The caller frames them with the file and
+/// position, so serde-saphyr's own location suffixes and snippets go, and
+/// the limits are said in a playbook author's terms.
+fn describe(error: &serde_saphyr::Error) -> String {
+    use serde_saphyr::Error;
+    let too_deep = format!("the YAML is nested more than {MAX_DEPTH} levels deep");
+    let too_many = format!(
+        "the YAML expands to more than {MAX_EVENTS} nodes (aliases such as `*name` repeat what they point to)"
+    );
+    match original(error) {
+        Error::DuplicateMappingKey { key: Some(key), .. } => format!("duplicate key `{key}`"),
+        Error::DuplicateMappingKey { key: None, .. } => "duplicate key".into(),
+        Error::MultipleDocuments { .. } => {
+            "a playbook is one YAML document, but a `---` line starts another here".into()
+        }
+        Error::Budget { breach, .. } => match breach {
+            BudgetBreach::Depth { .. } => too_deep,
+            BudgetBreach::Events { .. }
+            | BudgetBreach::Nodes { .. }
+            | BudgetBreach::RecordedAnchorEvents { .. } => too_many,
+            BudgetBreach::Aliases { .. } | BudgetBreach::AliasAnchorRatio { .. } => format!(
+                "the YAML uses too many aliases (`*name`): more than {MAX_ALIASES}, or ten for each anchor (`&name`)"
+            ),
+            other => format!("the YAML is too large or too complex ({other:?})"),
+        },
+        Error::AliasReplayCounterOverflow { .. }
+        | Error::AliasReplayLimitExceeded { .. }
+        | Error::AliasExpansionLimitExceeded { .. }
+        | Error::AliasReplayStackDepthExceeded { .. } => too_many,
+        error if too_deep_for_scanner(error) => too_deep,
+        error if scan_error(error).is_some_and(is_tab) => {
+            "a tab where YAML allows only spaces: indent with spaces".into()
+        }
+        error => match scan_error(error) {
+            // The scanner's own words quote it as `x'.
+            Some(ErrorKind::UnexpectedCharacter { character }) => {
+                format!("unexpected character `{}`", character.escape_default())
+            }
+            _ => UserMessageFormatter
+                .format_message(error)
+                .trim_end_matches('.')
+                .to_string(),
+        },
+    }
 }
 
 fn position(location: Location) -> Option<Position> {

@@ -7,6 +7,7 @@
 //! comment is not a box.
 
 use super::{Findings, resolve_under};
+use crate::diagnostic::Position;
 use crate::markdown::{Document, normalize_title};
 use crate::playbook::ChecklistSpec;
 
@@ -19,15 +20,13 @@ pub fn check(spec: &ChecklistSpec, doc: &Document, findings: &mut Findings<'_>) 
         .iter()
         .filter(|task| section.is_none_or(|s| doc.section_contains(s, task.section)))
         .collect();
-    let place = section.map_or(crate::diagnostic::Position::START, |s| {
-        doc.sections[s].position
-    });
     if tasks.is_empty() {
         let message = match &spec.under {
             Some(under) => format!("no task list under \"{under}\""),
             None => "no task list in the document".to_string(),
         };
-        findings.report(place, message).help = Some("write the items as `- [ ] item`".into());
+        findings.report_under(doc, section, message).help =
+            Some("write the items as `- [ ] item`".into());
         return;
     }
     for item in &spec.items {
@@ -37,15 +36,17 @@ pub fn check(spec: &ChecklistSpec, doc: &Document, findings: &mut Findings<'_>) 
             .any(|task| normalize_title(&task.text).starts_with(&wanted))
         {
             findings
-                .report(place, format!("missing checklist item \"{item}\""))
+                .report_under(doc, section, format!("missing checklist item \"{item}\""))
                 .help = Some(format!("add `- [ ] {item}`"));
         }
     }
     if spec.all_checked {
         for task in tasks.iter().filter(|task| !task.checked) {
-            findings
-                .report(task.position, format!("box not ticked: \"{}\"", task.text))
-                .help = Some("tick it (`[x]`) once it holds".into());
+            let finding =
+                findings.report(task.position, format!("box not ticked: \"{}\"", task.text));
+            // The label covers the whole box, `[ ]`.
+            finding.end = Some(Position::new(task.position.line, task.position.column + 3));
+            finding.help = Some("tick it (`[x]`) once it holds".into());
         }
     }
     let first = tasks.first().map_or(1, |t| t.position.line);

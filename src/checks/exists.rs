@@ -13,8 +13,8 @@ pub fn check(artifact: &Artifact<'_>, findings: &mut Findings<'_>) {
                 .report(Position::START, "the file does not exist")
                 .help = Some("create it: this step must produce it".into());
         }
-        Artifact::Unreadable(why) => {
-            findings.report(Position::START, format!("the file cannot be read: {why}"));
+        Artifact::Unreadable(why, at) => {
+            findings.report(*at, *why);
         }
         Artifact::Loaded(doc) if doc.text.trim().is_empty() => {
             findings.report(Position::START, "the file is empty");

@@ -23,8 +23,9 @@ use crate::playbook::{Check, CheckKind};
 pub enum Artifact<'a> {
     Loaded(&'a Document),
     Missing,
-    /// The file exists but could not be read as text; the message says why.
-    Unreadable(&'a str),
+    /// The file exists but could not be read as text: why, and where (the
+    /// first bad byte of a file that is not UTF-8, else the start).
+    Unreadable(&'a str, Position),
 }
 
 /// Where a check found what it looked for: the evidence a step document
@@ -88,13 +89,53 @@ impl<'a> Findings<'a> {
         self.findings.last_mut().expect("just pushed")
     }
 
-    /// Reports a finding that spans lines `start..=end_line`.
-    pub fn report_lines(&mut self, start: Position, end_line: usize, message: impl Into<String>) {
-        let end = Position::new(end_line.max(start.line), 1);
+    /// Reports a finding about a line (a heading, a table row, a closing
+    /// line) from `start` to the end of the line's text, so that a code
+    /// frame underlines all of it.
+    pub fn report_line(
+        &mut self,
+        doc: &Document,
+        start: Position,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        let end = line_end(doc, start.line);
         let finding = self.report(start, message);
-        if end.line > start.line {
-            finding.end = Some(end);
+        finding.end = Some(end).filter(|&end| end > start);
+        finding
+    }
+
+    /// Reports a finding at the heading of a section (`under:`), or at the
+    /// start of the document when there is none.
+    pub fn report_under(
+        &mut self,
+        doc: &Document,
+        section: Option<usize>,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        match section.and_then(|index| doc.sections.get(index)) {
+            Some(section) => self.report_line(doc, section.position, message),
+            None => self.report(Position::START, message),
         }
+    }
+
+    /// Reports a finding that spans lines `start..=end_line`, up to the end
+    /// of the last of them that is not blank.
+    pub fn report_lines(
+        &mut self,
+        doc: &Document,
+        start: Position,
+        end_line: usize,
+        message: impl Into<String>,
+    ) {
+        let last = (start.line..=end_line)
+            .rev()
+            .find(|&line| {
+                doc.line_text(line)
+                    .is_some_and(|text| !text.trim().is_empty())
+            })
+            .unwrap_or(start.line);
+        let end = line_end(doc, last);
+        self.report(start, message).end = Some(end).filter(|&end| end > start);
     }
 
     pub fn evidence(&mut self, label: impl Into<String>, line: usize, end_line: usize) {
@@ -156,11 +197,8 @@ pub fn run_builtin(check: &Check, artifact: &Artifact<'_>, path: &str) -> CheckO
         (Artifact::Missing, _) => {
             findings.report(Position::START, "the file does not exist");
         }
-        (Artifact::Unreadable(why), _) => {
-            findings.report(
-                Position::START,
-                format!("the file cannot be checked: {why}"),
-            );
+        (Artifact::Unreadable(why, at), _) => {
+            findings.report(*at, *why);
         }
     }
     findings.finish()
@@ -182,6 +220,15 @@ fn run_kind(kind: &CheckKind, doc: &Document, findings: &mut Findings<'_>) {
             );
         }
     }
+}
+
+/// Where the text of a line ends: just after its last character that is not
+/// whitespace.
+fn line_end(doc: &Document, line: usize) -> Position {
+    let width = doc
+        .line_text(line)
+        .map_or(0, |text| text.trim_end().chars().count());
+    Position::new(line, width + 1)
 }
 
 /// Whether a heading or column title matches a wanted title or an alias.

@@ -5,13 +5,14 @@
 //! reports every line that does. `scope: last_line` looks only at the last
 //! non-blank line outside code, for a closing line such as
 //! `^Gate: (PASS|FAIL — .+)$`. Lines inside code blocks, HTML blocks and
-//! comments are never looked at.
+//! comments are never looked at, and trailing whitespace is not part of a
+//! line.
 
 use regex::Regex;
 
 use super::{Findings, resolve_under};
 use crate::diagnostic::Position;
-use crate::markdown::Document;
+use crate::markdown::{Document, Line};
 use crate::playbook::{Expect, PatternSpec, Scope};
 
 pub fn check(spec: &PatternSpec, doc: &Document, findings: &mut Findings<'_>) {
@@ -43,14 +44,13 @@ fn lines(
 ) {
     let mut matched = doc
         .prose_lines(section)
-        .filter_map(|line| regex.find(&line.text).map(|m| (line, m)));
+        .filter_map(|line| regex.find(text(line)).map(|m| (line, m)));
     match spec.expect {
         Expect::Match => match matched.next() {
             Some((line, _)) => findings.evidence(line.text.trim(), line.number, line.number),
             None => {
-                let place = section.map_or(Position::START, |s| doc.sections[s].position);
                 findings
-                    .report(place, format!("no line matches `{}`", spec.regex))
+                    .report_under(doc, section, format!("no line matches `{}`", spec.regex))
                     .help = Some("write the line this pattern expects".into());
             }
         },
@@ -84,14 +84,15 @@ fn last_line(
         findings.report(Position::START, "the document has no closing line");
         return;
     };
-    let is_match = regex.is_match(&last.text);
+    let is_match = regex.is_match(text(last));
     match (spec.expect, is_match) {
         (Expect::Match, true) => findings.evidence(last.text.trim(), last.number, last.number),
         (Expect::Match, false) => {
             let elsewhere = doc
                 .prose_lines(section)
-                .find(|line| line.number != last.number && regex.is_match(&line.text));
-            let finding = findings.report(
+                .find(|line| line.number != last.number && regex.is_match(text(line)));
+            let finding = findings.report_line(
+                doc,
                 Position::new(last.number, 1),
                 format!(
                     "the last line is \"{}\"; it must match `{}`",
@@ -107,7 +108,8 @@ fn last_line(
             }
         }
         (Expect::Absent, true) => {
-            findings.report(
+            findings.report_line(
+                doc,
                 Position::new(last.number, 1),
                 format!(
                     "the last line \"{}\" must not match `{}`",
@@ -118,4 +120,10 @@ fn last_line(
         }
         (Expect::Absent, false) => findings.evidence(last.text.trim(), last.number, last.number),
     }
+}
+
+/// A line's text as a pattern sees it: without trailing whitespace, which is
+/// invisible (a hard line break, or where an inline comment was blanked out).
+fn text(line: &Line) -> &str {
+    line.text.trim_end()
 }

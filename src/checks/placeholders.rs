@@ -12,7 +12,9 @@
 //! when it:
 //! - is the whole value (`**Testing**: NEEDS CLARIFICATION`, `[DATE]`);
 //! - ends the value after a separator (`Python - NEEDS CLARIFICATION`);
-//! - is a bracket group carrying a question (`[NEEDS CLARIFICATION: which auth?]`);
+//! - is a bracket group carrying a question (`[NEEDS CLARIFICATION: which auth?]`),
+//!   unless the group is quoted as code in a sentence (``no `[NEEDS
+//!   CLARIFICATION: …]` remains``);
 //! - is a bracket group glued to a path (`specs/[###-feature]/plan.md`);
 //! - or is a marker ending in `:` that opens the value (`TODO: write this`).
 //!
@@ -126,7 +128,9 @@ fn is_placeholder(value: &str, at: usize, marker: &str) -> bool {
         .is_empty();
     let whole = before.trim().is_empty() && after_is_empty;
     let ends_after_separator = after_is_empty && before.trim_end().ends_with(SEPARATORS);
-    let question = bracketed && value[at + marker.len()..end].trim_start().starts_with(':');
+    let quoted = value[..start].ends_with('`') && value[end..].starts_with('`');
+    let question =
+        bracketed && !quoted && value[at + marker.len()..end].trim_start().starts_with(':');
     let in_path = bracketed && (before.ends_with('/') || after.starts_with('/'));
     let opens_with_colon =
         before.trim().is_empty() && (marker.ends_with(':') || after.starts_with(':'));
@@ -239,6 +243,10 @@ mod tests {
             (
                 "See [FEATURE](https://example.com) for details",
                 "[FEATURE]",
+            ),
+            (
+                "- [x] No `[NEEDS CLARIFICATION: ...]` markers remain",
+                "NEEDS CLARIFICATION",
             ),
         ] {
             assert!(!flagged(line, marker), "{line}");

@@ -9,39 +9,47 @@
 //! `order: true` requires the listed order.
 //!
 //! A missing section is reported at line 1, or with `order: true` where it
-//! should be: before the next listed section that is present.
+//! should be: before the next listed section that is present. A section at
+//! the wrong level is reported at its heading, once, and not as missing.
 
 use super::{Findings, count};
 use crate::diagnostic::Position;
-use crate::markdown::Document;
+use crate::markdown::{Document, Section};
 use crate::playbook::{SectionEntry, SectionsSpec};
 
 pub fn check(spec: &SectionsSpec, doc: &Document, findings: &mut Findings<'_>) {
     let found: Vec<Option<usize>> = spec
         .sections
         .iter()
-        .map(|entry| find(entry, doc, findings))
+        .map(|entry| {
+            doc.find_section(&entry.title, &entry.aliases, entry.level)
+                .map(|(index, _)| index)
+        })
         .collect();
     for (i, (entry, index)) in spec.sections.iter().zip(&found).enumerate() {
         match index {
-            Some(index) => judge_body(entry, &doc.sections[*index], findings),
+            Some(index) => judge_body(entry, &doc.sections[*index], doc, findings),
+            None if wrong_level(entry, doc, findings) => {}
             None => {
-                let position = if spec.order {
-                    found[i + 1..]
-                        .iter()
-                        .flatten()
-                        .next()
-                        .map_or(Position::START, |next| doc.sections[*next].position)
-                } else {
-                    Position::START
+                let message = format!("missing section \"{}\"", entry.title);
+                let next = found[i + 1..]
+                    .iter()
+                    .flatten()
+                    .next()
+                    .filter(|_| spec.order);
+                let finding = match next {
+                    Some(next) => findings.report_line(doc, doc.sections[*next].position, message),
+                    None => findings.report(Position::START, message),
                 };
-                findings
-                    .report(position, format!("missing section \"{}\"", entry.title))
-                    .help = Some(match entry.aliases.as_slice() {
-                    [] => format!("add a heading `## {}` with its content", entry.title),
+                let heading = format!(
+                    "{} {}",
+                    "#".repeat(entry.level.unwrap_or(2).into()),
+                    entry.title
+                );
+                finding.help = Some(match entry.aliases.as_slice() {
+                    [] => format!("add a heading `{heading}` with its content"),
                     aliases => format!(
-                        "add a heading `## {}` (or one of: {}) with its content",
-                        entry.title,
+                        "add a heading `{heading}` (or one of: {}) with its content",
                         aliases.join(", ")
                     ),
                 });
@@ -53,15 +61,18 @@ pub fn check(spec: &SectionsSpec, doc: &Document, findings: &mut Findings<'_>) {
     }
 }
 
-/// The section for `entry`; a heading at the wrong level is reported here.
-fn find(entry: &SectionEntry, doc: &Document, findings: &mut Findings<'_>) -> Option<usize> {
-    if let Some((index, _)) = doc.find_section(&entry.title, &entry.aliases, entry.level) {
-        return Some(index);
-    }
-    let level = entry.level?;
-    let (_, wrong) = doc.find_section(&entry.title, &entry.aliases, None)?;
+/// Reports the heading of `entry` written at another level than the one it
+/// requires; whether there was one.
+fn wrong_level(entry: &SectionEntry, doc: &Document, findings: &mut Findings<'_>) -> bool {
+    let Some(level) = entry.level else {
+        return false;
+    };
+    let Some((_, wrong)) = doc.find_section(&entry.title, &entry.aliases, None) else {
+        return false;
+    };
     findings
-        .report(
+        .report_line(
+            doc,
             wrong.position,
             format!(
                 "section \"{}\" is a level-{} heading; expected level {level}",
@@ -73,17 +84,19 @@ fn find(entry: &SectionEntry, doc: &Document, findings: &mut Findings<'_>) -> Op
         "#".repeat(level.into()),
         wrong.title
     ));
-    None
+    true
 }
 
 fn judge_body(
     entry: &SectionEntry,
-    section: &crate::markdown::Section,
+    section: &Section,
+    doc: &Document,
     findings: &mut Findings<'_>,
 ) {
     if section.empty {
         findings
-            .report(
+            .report_line(
+                doc,
                 section.position,
                 format!("section \"{}\" is empty", entry.title),
             )
@@ -94,6 +107,7 @@ fn judge_body(
         && section.words < min
     {
         findings.report_lines(
+            doc,
             section.position,
             section.end_line,
             format!(
@@ -120,7 +134,8 @@ fn check_order(
         if let Some((previous_line, previous_title)) = previous
             && line < previous_line
         {
-            findings.report(
+            findings.report_line(
+                doc,
                 doc.sections[index].position,
                 format!(
                     "section \"{}\" comes before \"{previous_title}\"; the playbook lists it after",

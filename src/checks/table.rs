@@ -4,8 +4,10 @@
 //! non-empty cell in every listed column of every row, except the columns in
 //! `allow_empty`.
 //!
-//! When several tables qualify, the first one is judged. An empty cell is
-//! reported at its row; a table in code or an HTML comment is not a table.
+//! The table holding the most listed columns (the first of equals) is
+//! judged; without `under:`, a table holding none of them is not looked at.
+//! An empty cell is reported at its row; a table in code or an HTML comment
+//! is not a table.
 
 use super::{Findings, count, resolve_under};
 use crate::diagnostic::Position;
@@ -41,14 +43,20 @@ pub fn check(spec: &TableSpec, doc: &Document, findings: &mut Findings<'_>) {
                 found.iter().flatten().count(),
                 std::cmp::Reverse(table.position),
             )
-        });
+        })
+        // Without `under:`, a table that holds none of the columns is
+        // another table, not a wrong one.
+        .filter(|(_, found)| spec.under.is_some() || found.iter().any(Option::is_some));
     let where_ = match &spec.under {
         Some(under) => format!(" under \"{under}\""),
         None => String::new(),
     };
     let Some((table, found)) = best else {
-        let place = section.map_or(Position::START, |s| doc.sections[s].position);
-        findings.report(place, format!("no table{where_}")).help = Some(format!(
+        let message = match &spec.under {
+            Some(under) => format!("no table under \"{under}\""),
+            None => "no table in the document".to_string(),
+        };
+        findings.report_under(doc, section, message).help = Some(format!(
             "add a table with the columns {}",
             spec.columns.join(" | ")
         ));
@@ -63,7 +71,8 @@ pub fn check(spec: &TableSpec, doc: &Document, findings: &mut Findings<'_>) {
         .collect();
     if !missing.is_empty() {
         findings
-            .report(
+            .report_line(
+                doc,
                 table.position,
                 format!("the table{where_} has no column {}", quoted(&missing)),
             )
@@ -72,10 +81,11 @@ pub fn check(spec: &TableSpec, doc: &Document, findings: &mut Findings<'_>) {
     }
     if table.rows.len() < spec.min_rows {
         findings.report_lines(
+            doc,
             table.position,
             table.end_line,
             format!(
-                "the table{where_} has {}; at least {} required",
+                "the table{where_} has {}; at least {} are required",
                 count(table.rows.len(), "row"),
                 spec.min_rows
             ),
@@ -100,8 +110,9 @@ pub fn check(spec: &TableSpec, doc: &Document, findings: &mut Findings<'_>) {
             .map(|(name, _)| name.as_str())
             .collect();
         if !empty.is_empty() {
-            findings.report(
-                Position::new(row.line, 1),
+            findings.report_line(
+                doc,
+                Position::new(row.line, table.position.column),
                 format!(
                     "row {} leaves {} empty",
                     row_label(row, &found),

@@ -1,8 +1,8 @@
 //! `words: {under, min, max}`: the word count of a section (subsections
 //! included) or of the whole document stays within bounds.
 //!
-//! Words are whitespace-separated tokens of the prose: code blocks, HTML
-//! blocks and comments do not count.
+//! Words are whitespace-separated tokens of the text a reader sees: markup
+//! (`#`, `|`, `-`, `**`), code blocks, HTML blocks and comments do not count.
 
 use super::{Findings, count, resolve_under};
 use crate::diagnostic::Position;
@@ -23,23 +23,18 @@ pub fn check(spec: &WordsSpec, doc: &Document, findings: &mut Findings<'_>) {
                 format!("section \"{}\"", section.title),
             )
         }
-        None => {
-            let words = doc
-                .prose_lines(None)
-                .map(|line| line.text.split_whitespace().count())
-                .sum();
-            (
-                words,
-                Position::START,
-                doc.lines.len(),
-                "the document".to_string(),
-            )
-        }
+        None => (
+            doc.words,
+            Position::START,
+            doc.lines.len(),
+            "the document".to_string(),
+        ),
     };
     if let Some(min) = spec.min
         && words < min
     {
         findings.report_lines(
+            doc,
             position,
             end_line,
             format!(
@@ -51,6 +46,7 @@ pub fn check(spec: &WordsSpec, doc: &Document, findings: &mut Findings<'_>) {
         && words > max
     {
         findings.report_lines(
+            doc,
             position,
             end_line,
             format!(

@@ -26,8 +26,8 @@ pub use crate::diagnostic::Position;
 /// Why a file could not be turned into a [`Document`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DocumentError {
-    /// The bytes are not UTF-8; carries the 1-based line and column (in
-    /// bytes, after any byte-order mark) of the first bad byte.
+    /// The bytes are not UTF-8; carries the 1-based line and column of the
+    /// first bad byte, as [`crate::source::position_at`] counts them.
     #[error("{path}:{line}:{column}: the file is not valid UTF-8")]
     NotUtf8 {
         path: String,
@@ -49,6 +49,10 @@ pub struct Document {
     pub text: String,
     /// Every line of the document, in order.
     pub lines: Vec<Line>,
+    /// Whitespace-separated words of the plain text of the whole document,
+    /// counted as for [`Section::words`]: headings included; markup, code
+    /// blocks, HTML blocks, HTML comments and front matter left out.
+    pub words: usize,
     /// Every heading (ATX and setext), in document order.
     pub sections: Vec<Section>,
     /// Every GFM table, in document order.
@@ -170,8 +174,13 @@ impl Document {
     /// [`DocumentError::NotUtf8`] when the bytes are not UTF-8.
     pub fn parse(path: impl Into<String>, bytes: &[u8]) -> Result<Document, DocumentError> {
         let path = path.into();
-        let text = source::decode(&path, bytes)?;
-        Ok(Self::parse_str(path, text))
+        let text =
+            crate::source::decode(bytes.to_vec()).map_err(|position| DocumentError::NotUtf8 {
+                path: path.clone(),
+                line: position.line,
+                column: position.column,
+            })?;
+        Ok(Self::parse_str(path, &text))
     }
 
     /// Parses text already known to be UTF-8.
@@ -200,8 +209,10 @@ impl Document {
     /// Whether section `inner` is section `outer` or one of its descendants;
     /// `false` for `None` (outside every section) and for unknown indices.
     pub fn section_contains(&self, outer: usize, inner: Option<usize>) -> bool {
-        let (Some(outer), Some(inner)) = (self.sections.get(outer), inner.and_then(|inner| self.sections.get(inner)))
-        else {
+        let (Some(outer), Some(inner)) = (
+            self.sections.get(outer),
+            inner.and_then(|inner| self.sections.get(inner)),
+        ) else {
             return false;
         };
         (outer.position.line..=outer.end_line).contains(&inner.position.line)

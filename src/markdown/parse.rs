@@ -50,6 +50,7 @@ pub(super) fn parse(path: String, text: String) -> Document {
         path,
         text,
         lines,
+        words: words.iter().sum(),
         sections,
         tables,
         tasks,
@@ -129,7 +130,9 @@ impl<'s, 't> Collector<'s, 't> {
             NodeValue::Heading(heading) => self.heading(node, heading, span),
             NodeValue::Paragraph | NodeValue::TableCell => {
                 self.mark_content(span.start);
-                self.count_words(span.start, &plain_text(node));
+                let mut count = WordCount::default();
+                for_each_text(node, |piece| count.add(piece));
+                self.add_words(span.start, count.words);
             }
             NodeValue::Table(_) => {
                 self.mark_content(span.start);
@@ -161,9 +164,9 @@ impl<'s, 't> Collector<'s, 't> {
         }
     }
 
-    fn count_words(&mut self, start: LineColumn, text: &str) {
+    fn add_words(&mut self, start: LineColumn, words: usize) {
         if let Some(count) = line_entry(&mut self.words, start.line) {
-            *count += text.split_whitespace().count();
+            *count += words;
         }
     }
 
@@ -186,8 +189,10 @@ impl<'s, 't> Collector<'s, 't> {
     }
 
     fn heading<'a>(&mut self, node: &'a AstNode<'a>, heading: &NodeHeading, span: Sourcepos) {
-        let title = plain_text(node).trim().to_owned();
-        self.count_words(span.start, &title);
+        let title = plain_text(node);
+        let mut count = WordCount::default();
+        count.add(&title);
+        self.add_words(span.start, count.words);
         self.headings.push(Heading {
             level: heading.level,
             title,
@@ -217,7 +222,11 @@ impl<'s, 't> Collector<'s, 't> {
         }
         self.tables.push(Table {
             position: self.source.position(span.start.line, span.start.column),
-            end_line: span.end.line.min(self.source.line_count()).max(span.start.line),
+            end_line: span
+                .end
+                .line
+                .min(self.source.line_count())
+                .max(span.start.line),
             header,
             rows,
             section: None,
@@ -232,7 +241,7 @@ impl<'s, 't> Collector<'s, 't> {
                 let span = cell.data().sourcepos;
                 let start = first_non_blank(text, span.start.column, span.end.column);
                 Cell {
-                    text: plain_text(cell).trim().to_owned(),
+                    text: plain_text(cell),
                     position: Position {
                         line,
                         column: cursor.column(start),
@@ -250,11 +259,15 @@ impl<'s, 't> Collector<'s, 't> {
         let opens_box = before_symbol
             .and_then(|index| self.source.line(symbol.line).as_bytes().get(index))
             == Some(&b'[');
-        let box_column = if opens_box { symbol.column - 1 } else { symbol.column };
+        let box_column = if opens_box {
+            symbol.column - 1
+        } else {
+            symbol.column
+        };
         let text = node
             .children()
             .find(|child| matches!(child.data().value, NodeValue::Paragraph))
-            .map(|paragraph| plain_text(paragraph).trim().to_owned())
+            .map(plain_text)
             .unwrap_or_default();
         self.tasks.push(Task {
             checked: item.symbol.is_some(),
@@ -292,7 +305,9 @@ impl<'s, 't> Collector<'s, 't> {
         }
         if end_line > start_line {
             let text = self.source.line(end_line);
-            let end = text.find("-->").map_or(text.len(), |index| index + "-->".len());
+            let end = text
+                .find("-->")
+                .map_or(text.len(), |index| index + "-->".len());
             self.push_blank(end_line, 0, end);
         }
     }
@@ -310,19 +325,47 @@ fn line_entry(counts: &mut [usize], line: usize) -> Option<&mut usize> {
     counts.get_mut(line.checked_sub(1)?)
 }
 
-/// The text a reader sees: text and code spans, with line breaks as spaces;
-/// HTML tags and comments are left out.
+/// The text a reader sees, trimmed: text and code spans, with line breaks as
+/// spaces; HTML tags and comments are left out.
 fn plain_text<'a>(node: &'a AstNode<'a>) -> String {
     let mut text = String::new();
+    for_each_text(node, |piece| text.push_str(piece));
+    text.truncate(text.trim_end().len());
+    text.drain(..text.len() - text.trim_start().len());
+    text
+}
+
+/// Calls `f` with each piece of [`plain_text`] of `node`, in order, without
+/// building the whole string.
+fn for_each_text<'a>(node: &'a AstNode<'a>, mut f: impl FnMut(&str)) {
     for descendant in node.descendants() {
         match &descendant.data().value {
-            NodeValue::Text(literal) => text.push_str(literal),
-            NodeValue::Code(code) => text.push_str(&code.literal),
-            NodeValue::SoftBreak | NodeValue::LineBreak => text.push(' '),
+            NodeValue::Text(literal) => f(literal),
+            NodeValue::Code(code) => f(&code.literal),
+            NodeValue::SoftBreak | NodeValue::LineBreak => f(" "),
             _ => {}
         }
     }
-    text
+}
+
+/// Counts whitespace-separated words of text that arrives in pieces; a word
+/// can span pieces, as in `foo**bar**`.
+#[derive(Default)]
+struct WordCount {
+    words: usize,
+    in_word: bool,
+}
+
+impl WordCount {
+    fn add(&mut self, text: &str) {
+        for c in text.chars() {
+            let blank = c.is_whitespace();
+            if !blank && !self.in_word {
+                self.words += 1;
+            }
+            self.in_word = !blank;
+        }
+    }
 }
 
 /// The 1-based byte column of the first character of a cell spanning
@@ -383,7 +426,7 @@ fn build_sections(
         while let Some(&top) = open.last()
             && sections[top].level >= heading.level
         {
-            sections[top].end_line = (line - 1).max(sections[top].position.line);
+            sections[top].end_line = line.saturating_sub(1).max(sections[top].position.line);
             open.pop();
         }
         let normalized = normalize_title(&heading.title);
@@ -412,7 +455,7 @@ fn build_sections(
         .collect();
     for (section, next_heading_line) in sections.iter_mut().zip(next_heading_lines) {
         let has_subsection = next_heading_line.is_some_and(|line| line <= section.end_line);
-        let own_end = next_heading_line.map_or(section.end_line, |line| line - 1);
+        let own_end = next_heading_line.map_or(section.end_line, |line| line.saturating_sub(1));
         section.own_content = content.sum(section.body_start_line, own_end) > 0;
         section.empty = !section.own_content && !has_subsection;
         section.words = words.sum(section.body_start_line, section.end_line);
@@ -447,7 +490,7 @@ impl PrefixSums {
 }
 
 /// The innermost section containing `line`: because sections nest, it is the
-/// one of the last heading at or before the line.
+/// section of the last heading at or before the line.
 fn innermost_section(sections: &[Section], line: usize) -> Option<usize> {
     sections
         .partition_point(|section| section.position.line <= line)
@@ -464,7 +507,10 @@ fn build_lines(source: &Source<'_>, in_code: &[bool], mut blanks: Vec<Blank>) ->
         .map(|(index, (text, &in_code))| {
             let number = index + 1;
             let first_blank = next_blank;
-            while blanks.get(next_blank).is_some_and(|blank| blank.line <= number) {
+            while blanks
+                .get(next_blank)
+                .is_some_and(|blank| blank.line <= number)
+            {
                 next_blank += 1;
             }
             let text = match &blanks[first_blank..next_blank] {

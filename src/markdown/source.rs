@@ -3,48 +3,9 @@
 
 use std::ops::Range;
 
-use super::{DocumentError, Position};
+use super::Position;
 
 const BOM: char = '\u{feff}';
-
-/// Decodes `bytes` as UTF-8, reporting the line and byte column of the first
-/// invalid byte as a text editor would count them (after any byte-order mark).
-pub(super) fn decode<'b>(path: &str, bytes: &'b [u8]) -> Result<&'b str, DocumentError> {
-    std::str::from_utf8(bytes).map_err(|error| {
-        let body = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
-        let offset = error.valid_up_to() - (bytes.len() - body.len());
-        let (line, column) = byte_line_column(body, offset);
-        DocumentError::NotUtf8 {
-            path: path.to_owned(),
-            line,
-            column,
-        }
-    })
-}
-
-/// The 1-based line and byte column of `offset`, where `\r\n`, `\r` and `\n`
-/// each end a line.
-fn byte_line_column(bytes: &[u8], offset: usize) -> (usize, usize) {
-    let mut line = 1;
-    let mut line_start = 0;
-    let mut index = 0;
-    while index < offset {
-        match bytes[index] {
-            b'\r' if bytes.get(index + 1) == Some(&b'\n') => {
-                index += 1;
-                line += 1;
-                line_start = index + 1;
-            }
-            b'\r' | b'\n' => {
-                line += 1;
-                line_start = index + 1;
-            }
-            _ => {}
-        }
-        index += 1;
-    }
-    (line, offset - line_start + 1)
-}
 
 /// Removes a leading byte-order mark and turns `\r\n` and lone `\r` line
 /// endings into `\n`, so that comrak and every later step see one line per

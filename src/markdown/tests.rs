@@ -24,7 +24,11 @@ fn parse(text: &str) -> Document {
 }
 
 fn titles(document: &Document) -> Vec<&str> {
-    document.sections.iter().map(|section| section.title.as_str()).collect()
+    document
+        .sections
+        .iter()
+        .map(|section| section.title.as_str())
+        .collect()
 }
 
 fn position(line: usize, column: usize) -> Position {
@@ -68,7 +72,11 @@ fn check_invariants(document: &Document) {
             assert_eq!(row.cells.len(), table.header.len());
             assert!(row.line > table.position.line && row.line <= table.end_line);
         }
-        for cell in table.header.iter().chain(table.rows.iter().flat_map(|row| &row.cells)) {
+        for cell in table
+            .header
+            .iter()
+            .chain(table.rows.iter().flat_map(|row| &row.cells))
+        {
             assert!(cell.position.column >= 1);
         }
         if let Some(section) = table.section {
@@ -169,7 +177,9 @@ fn fixture_summaries() {
             }
             Err(error) => format!("error: {error}\n"),
         };
-        insta::assert_snapshot!(rendered);
+        insta::with_settings!({ prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!(rendered);
+        });
     });
 }
 
@@ -196,7 +206,13 @@ fn setext_headings_are_sections() {
         .iter()
         .map(|section| {
             let start = section.position.line;
-            (section.level, section.title.as_str(), start, section.body_start_line, section.end_line)
+            (
+                section.level,
+                section.title.as_str(),
+                start,
+                section.body_start_line,
+                section.end_line,
+            )
         })
         .collect();
     assert_eq!(
@@ -215,8 +231,13 @@ fn setext_headings_are_sections() {
 #[test]
 fn crlf_line_endings_match_lf() {
     let bytes = fixture_bytes("crlf-line-endings.md");
-    assert!(bytes.windows(2).any(|pair| pair == b"\r\n"), "the fixture lost its CRLF line endings");
-    let lf = String::from_utf8(bytes.clone()).unwrap().replace("\r\n", "\n");
+    assert!(
+        bytes.windows(2).any(|pair| pair == b"\r\n"),
+        "the fixture lost its CRLF line endings"
+    );
+    let lf = String::from_utf8(bytes.clone())
+        .unwrap()
+        .replace("\r\n", "\n");
     let crlf = fixture("crlf-line-endings.md");
     assert_eq!(crlf, Document::parse_str("crlf-line-endings.md", &lf));
     assert_eq!(crlf.lines.len(), 14);
@@ -255,7 +276,10 @@ fn invalid_utf8_reports_first_bad_byte() {
             column: 6
         }
     );
-    assert_eq!(error.to_string(), "not-utf8.md:4:6: the file is not valid UTF-8");
+    assert_eq!(
+        error.to_string(),
+        "not-utf8.md:4:6: the file is not valid UTF-8"
+    );
 }
 
 #[test]
@@ -275,7 +299,9 @@ fn invalid_utf8_position_ignores_bom_and_counts_crlf_once() {
 fn empty_file_has_no_lines() {
     let document = fixture("empty.md");
     assert!(document.lines.is_empty());
-    assert!(document.sections.is_empty() && document.tables.is_empty() && document.tasks.is_empty());
+    assert!(
+        document.sections.is_empty() && document.tables.is_empty() && document.tasks.is_empty()
+    );
     assert_eq!(document.prose_lines(None).count(), 0);
     assert!(document.last_prose_line().is_none());
     assert_eq!(parse("\n").lines.len(), 1);
@@ -304,7 +330,10 @@ fn tasks_in_code_blocks_do_not_count() {
         .collect();
     assert_eq!(
         tasks,
-        [(false, "real task", position(3, 3)), (true, "real done", position(14, 3))]
+        [
+            (false, "real task", position(3, 3)),
+            (true, "real done", position(14, 3))
+        ]
     );
 }
 
@@ -380,7 +409,14 @@ fn comments_and_separators_are_not_content() {
     let flags: Vec<(&str, bool, bool, usize)> = document
         .sections
         .iter()
-        .map(|section| (section.title.as_str(), section.own_content, section.empty, section.words))
+        .map(|section| {
+            (
+                section.title.as_str(),
+                section.own_content,
+                section.empty,
+                section.words,
+            )
+        })
         .collect();
     assert_eq!(
         flags,
@@ -400,7 +436,10 @@ fn inline_comments_are_blanked_in_line_text() {
     let document = fixture("inline-comments.md");
     let line = |number: usize| document.line_text(number).unwrap();
     assert_eq!(document.sections[0].title, "Notes");
-    assert_eq!(line(3), format!("Status: draft {} for now.", " ".repeat(21)));
+    assert_eq!(
+        line(3),
+        format!("Status: draft {} for now.", " ".repeat(21))
+    );
     assert_eq!(line(5), format!("Spans {}", " ".repeat(6)));
     assert_eq!(line(6), format!("{} end.", " ".repeat(22)));
     assert_eq!(line(8), "Code `<!-- not a comment -->` stays.");
@@ -425,7 +464,11 @@ fn ragged_rows_are_padded_and_truncated() {
         .collect();
     assert_eq!(
         texts,
-        [vec!["lint", "ok", ""], vec!["tests", "ok", "all green"], vec!["", "", ""]]
+        [
+            vec!["lint", "ok", ""],
+            vec!["tests", "ok", "all green"],
+            vec!["", "", ""]
+        ]
     );
     assert_eq!(table.header[1].position, position(3, 11));
     assert_eq!(table.rows[1].cells[1].position, position(6, 11));
@@ -468,7 +511,9 @@ fn find_section_matches_titles_aliases_and_levels() {
     let document = parse("# Plan\n## **2. Risks**:\n### Risks\n## Testing Strategy\n");
     let found = |title: &str, aliases: &[&str], level: Option<u8>| {
         let aliases: Vec<String> = aliases.iter().map(ToString::to_string).collect();
-        document.find_section(title, &aliases, level).map(|(index, _)| index)
+        document
+            .find_section(title, &aliases, level)
+            .map(|(index, _)| index)
     };
     assert_eq!(found("risks", &[], None), Some(1));
     assert_eq!(found("Risks", &[], Some(3)), Some(2));
@@ -504,7 +549,8 @@ fn last_prose_line_skips_trailing_code_and_comments() {
 
 #[test]
 fn headings_in_containers_and_html_blocks() {
-    let document = parse("<details>\n\n## Inside details\n\n</details>\n\n<div>\n## In html block\n</div>\n");
+    let document =
+        parse("<details>\n\n## Inside details\n\n</details>\n\n<div>\n## In html block\n</div>\n");
     assert_eq!(titles(&document), ["Inside details"]);
     assert!(document.lines[7].in_code);
 }
@@ -514,7 +560,9 @@ fn pathological_inputs_do_not_panic() {
     let inputs = [
         ">".repeat(20_000),
         "- ".repeat(5_000) + "[ ] deep",
-        (0..3_000).map(|depth| format!("{}- [x] item\n", "  ".repeat(depth))).collect(),
+        (0..3_000)
+            .map(|depth| format!("{}- [x] item\n", "  ".repeat(depth)))
+            .collect(),
         "[".repeat(20_000) + &"]".repeat(20_000),
         "*".repeat(20_000) + "a" + &"_".repeat(20_000),
         "`".repeat(20_000),
@@ -522,7 +570,12 @@ fn pathological_inputs_do_not_panic() {
         "x <!-- c --> ".repeat(20_000),
         "é".repeat(200_000),
         "# ".repeat(10_000),
-        format!("{}|\n{}|\n{}|\n", "| é ".repeat(5_000), "|---".repeat(5_000), "| \\| ".repeat(5_000)),
+        format!(
+            "{}|\n{}|\n{}|\n",
+            "| é ".repeat(5_000),
+            "|---".repeat(5_000),
+            "| \\| ".repeat(5_000)
+        ),
         "---\n".to_owned(),
         "---\n---\n".to_owned(),
         "---\na: b\n---".to_owned(),
@@ -575,14 +628,16 @@ fn real_corpus_parses() {
             if path.is_dir() {
                 stack.push(path);
             } else if path.extension().is_some_and(|extension| extension == "md") {
-                let document = Document::parse(path.display().to_string(), &std::fs::read(&path).unwrap())
-                    .expect("corpus files are UTF-8");
+                let document =
+                    Document::parse(path.display().to_string(), &std::fs::read(&path).unwrap())
+                        .expect("corpus files are UTF-8");
                 check_invariants(&document);
                 for section in &document.sections {
                     let line = document.line_text(section.position.line).unwrap();
                     let underline = document.line_text(section.position.line + 1).unwrap_or("");
                     assert!(
-                        line.trim_start().starts_with('#') || underline.trim_start().starts_with(['=', '-']),
+                        line.trim_start().starts_with('#')
+                            || underline.trim_start().starts_with(['=', '-']),
                         "{}:{}: {line:?}",
                         document.path,
                         section.position.line

@@ -9,17 +9,39 @@
 /// number such as `3.`, `3`, `3.1`, `6.2.` or `3)` removed when whitespace
 /// follows it.
 ///
+/// Spaces around a `/` go too, since authors write both `API/Interface` and
+/// `API / Interface`.
+///
 /// `"**3.1 Failure Modes**:"` becomes `"failure modes"`, and
-/// `"API/Interface design"` becomes `"api/interface design"`.
+/// `"API / Interface design"` becomes `"api/interface design"`.
 pub fn normalize_title(title: &str) -> String {
-    let unmarked: String = title
-        .chars()
-        .filter(|c| !matches!(c, '*' | '_' | '`' | '~'))
-        .flat_map(char::to_lowercase)
-        .collect();
-    let collapsed = unmarked.split_whitespace().collect::<Vec<_>>().join(" ");
-    let without_colon = collapsed.strip_suffix(':').unwrap_or(&collapsed).trim_end();
-    strip_leading_number(without_colon).to_owned()
+    let mut key = String::with_capacity(title.len());
+    let mut pending_space = false;
+    for c in title.chars() {
+        if c.is_whitespace() {
+            pending_space = !key.is_empty();
+        } else if !matches!(c, '*' | '_' | '`' | '~') {
+            if pending_space {
+                key.push(' ');
+                pending_space = false;
+            }
+            if c.is_ascii() {
+                key.push(c.to_ascii_lowercase());
+            } else {
+                key.extend(c.to_lowercase());
+            }
+        }
+    }
+    if key.contains(" /") || key.contains("/ ") {
+        key = key.replace(" /", "/").replace("/ ", "/");
+    }
+    if key.ends_with(':') {
+        key.pop();
+        key.truncate(key.trim_end().len());
+    }
+    let number_len = key.len() - strip_leading_number(&key).len();
+    key.drain(..number_len);
+    key
 }
 
 /// Removes `3`, `3.`, `3.1`, `6.2.` or `3)` and the single space after it;

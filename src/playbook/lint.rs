@@ -10,7 +10,7 @@ use minijinja::Environment;
 use serde_json::json;
 
 use crate::diagnostic::{Diagnostic, Position, Severity};
-use crate::render::{self, KnownNames, TemplateIssue, TemplateKind};
+use crate::render::{self, KnownNames, TemplateKind};
 use crate::source::{self, SourceError};
 
 use super::{Check, CheckItem, CheckKind, Gate, LoadedPlaybook, Playbook, Requirement};
@@ -147,12 +147,12 @@ impl Linter<'_> {
     }
 
     fn duplicate_ids(&mut self) {
-        let phases: Vec<(String, String)> = (self.playbook.phases.iter().enumerate())
-            .map(|(i, p)| (format!("/phases/{i}/id"), p.id.clone()))
+        let phases: Vec<_> = (self.playbook.phases.iter().enumerate())
+            .map(|(i, p)| (format!("/phases/{i}/id"), p.id.clone(), None))
             .collect();
         self.duplicates("phase", "", phases);
-        let steps: Vec<(String, String)> = (self.playbook.steps.iter().enumerate())
-            .map(|(i, s)| (format!("/steps/{i}/id"), s.id.clone()))
+        let steps: Vec<_> = (self.playbook.steps.iter().enumerate())
+            .map(|(i, s)| (format!("/steps/{i}/id"), s.id.clone(), None))
             .collect();
         self.duplicates("step", "", steps);
         for (index, step) in self.playbook.steps.iter().enumerate() {
@@ -160,17 +160,28 @@ impl Linter<'_> {
                 .playbook
                 .step_checks(index)
                 .into_iter()
-                .map(|(pointer, check)| (format!("{pointer}/id"), check.id.clone()))
+                .map(|(pointer, check)| {
+                    // A check of a named list is written away from the step
+                    // it joins, so say how it got there.
+                    let joined = pointer.starts_with("/checks/").then(|| {
+                        format!(
+                            "this check comes from a check list that step `{}` includes with `use:`",
+                            step.id
+                        )
+                    });
+                    (format!("{pointer}/id"), check.id.clone(), joined)
+                })
                 .collect();
             self.duplicates("check", &format!(" in step `{}`", step.id), checks);
         }
     }
 
-    /// Reports each id of `ids` seen before. `scope` says where ids must be
-    /// unique (" in step `plan`"); empty, the whole playbook.
-    fn duplicates(&mut self, what: &str, scope: &str, ids: Vec<(String, String)>) {
+    /// Reports each id of `ids` (pointer, id, help) seen before. `scope`
+    /// says where ids must be unique (" in step `plan`"); empty, the whole
+    /// playbook.
+    fn duplicates(&mut self, what: &str, scope: &str, ids: Vec<(String, String, Option<String>)>) {
         let mut seen: HashMap<String, String> = HashMap::new();
-        for (pointer, id) in ids {
+        for (pointer, id, help) in ids {
             match seen.get(&id) {
                 Some(first) => {
                     let line = self.loaded.position(first).map_or(0, |p| p.line);
@@ -178,7 +189,8 @@ impl Linter<'_> {
                         "duplicate-id",
                         &pointer,
                         format!("duplicate {what} id `{id}`{scope} (first defined on line {line})"),
-                    );
+                    )
+                    .help = help;
                 }
                 None => {
                     seen.insert(id, pointer);
@@ -279,10 +291,11 @@ impl Linter<'_> {
         if known.iter().any(|k| k == name) {
             return;
         }
-        let choices = if known.is_empty() {
-            format!("no {what} is defined")
-        } else {
-            format!("known: {}", known.join(", "))
+        let choices = match super::schema::closest(name, known) {
+            _ if known.is_empty() => format!("no {what} is defined"),
+            Some(near) if known.len() == 1 => format!("did you mean `{near}`?"),
+            Some(near) => format!("did you mean `{near}`? known: {}", known.join(", ")),
+            None => format!("known: {}", known.join(", ")),
         };
         self.error(code, pointer, format!("unknown {what} `{name}`"))
             .help = Some(choices);
@@ -537,12 +550,17 @@ impl Linter<'_> {
         let issues = render::inspect(&self.env, kind, pointer, source, &self.known);
         let start = self.loaded.position(pointer);
         for issue in issues {
-            let position =
-                start.map(|start| inline_position(&self.loaded.source, start, source, &issue));
-            self.lint.diagnostics.push(
-                Diagnostic::error(issue.code, self.loaded.display.as_str(), issue.message)
-                    .at_opt(position),
-            );
+            let at = |offset| {
+                start.map(|start| inline_position(&self.loaded.source, start, source, offset))
+            };
+            let mut diagnostic =
+                Diagnostic::error(issue.code, self.loaded.display.as_str(), issue.message);
+            diagnostic.start = start;
+            if let Some(range) = &issue.range {
+                diagnostic.start = at(range.start);
+                diagnostic.end = at(range.end);
+            }
+            self.lint.diagnostics.push(diagnostic);
         }
     }
 
@@ -582,13 +600,12 @@ impl Linter<'_> {
             &self.known,
         );
         for issue in issues {
-            let position = issue
-                .range
-                .as_ref()
-                .map(|range| source::position_at(&text, range.start));
-            self.lint.diagnostics.push(
-                Diagnostic::error(issue.code, display.as_str(), issue.message).at_opt(position),
-            );
+            let mut diagnostic = Diagnostic::error(issue.code, display.as_str(), issue.message);
+            if let Some(range) = &issue.range {
+                diagnostic.start = Some(source::position_at(&text, range.start));
+                diagnostic.end = Some(source::position_at(&text, range.end));
+            }
+            self.lint.diagnostics.push(diagnostic);
         }
         self.lint.extra_sources.push((display, text));
     }
@@ -707,15 +724,13 @@ fn display_beside(display: &str, relative: &str) -> String {
     }
 }
 
-/// Where an issue in an inline template sits in the YAML. Exact where the
-/// template's line is written verbatim: on the value's own line (after an
-/// opening quote), or as a line of a literal block scalar (`|`) after its
-/// indentation. Otherwise (folded or escaped text) the start of the value.
-fn inline_position(yaml: &str, start: Position, template: &str, issue: &TemplateIssue) -> Position {
-    let Some(range) = &issue.range else {
-        return start;
-    };
-    let within = source::position_at(template, range.start);
+/// Where byte `offset` of an inline template, whose value starts at `start`,
+/// sits in the YAML. Exact where the template's line is written verbatim:
+/// on the value's own line (after an opening quote), or as a line of a
+/// literal block scalar (`|`) after its indentation. Otherwise (folded or
+/// escaped text) the start of the value.
+fn inline_position(yaml: &str, start: Position, template: &str, offset: usize) -> Position {
+    let within = source::position_at(template, offset);
     let wanted = template.lines().nth(within.line - 1).unwrap_or_default();
     let yaml_line = |number: usize| yaml.lines().nth(number - 1).unwrap_or_default();
     if template.contains('\n') {

@@ -5,6 +5,7 @@ pub mod lint;
 mod model;
 pub mod schema;
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub use model::*;
@@ -69,14 +70,31 @@ impl LoadedPlaybook {
     /// Reads, parses and validates a playbook file. `display` is the path to
     /// show in messages (relative to the working folder, usually).
     pub fn load(file: &Path, display: &str) -> Result<Self, LoadError> {
-        let text = source::read_text(file, yaml::MAX_FILE_BYTES).map_err(|error| {
-            let diagnostic = match &error {
-                SourceError::NotUtf8 { position } => {
-                    Diagnostic::error("not-utf8", display, error.to_string()).at(*position)
-                }
-                _ => Diagnostic::error("unreadable", display, error.to_string()),
-            };
-            LoadError::unusable(display, None, diagnostic)
+        let text = source::read_text(file, yaml::MAX_FILE_BYTES).map_err(|error| match error {
+            SourceError::NotUtf8 { position } => {
+                // The frame shows the bad bytes as `�`, at the line and
+                // column the diagnostic names.
+                let shown = std::fs::File::open(file).ok().and_then(|opened| {
+                    let mut bytes = Vec::new();
+                    let limit = yaml::MAX_FILE_BYTES as u64;
+                    opened.take(limit).read_to_end(&mut bytes).ok()?;
+                    Some(String::from_utf8_lossy(&bytes).into_owned())
+                });
+                let diagnostic =
+                    Diagnostic::error("not-utf8", display, "the file is not valid UTF-8")
+                        .at(position)
+                        .to(Position::new(position.line, position.column + 1))
+                        .with_help("save the file with the UTF-8 encoding");
+                LoadError::unusable(display, shown, diagnostic)
+            }
+            SourceError::TooLarge { .. } => {
+                let diagnostic = Diagnostic::error("too-large", display, error.to_string());
+                LoadError::unusable(display, None, diagnostic)
+            }
+            SourceError::Io(_) => {
+                let diagnostic = Diagnostic::error("unreadable", display, error.to_string());
+                LoadError::unusable(display, None, diagnostic)
+            }
         })?;
         Self::from_source(file, display, text)
     }

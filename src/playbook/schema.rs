@@ -192,13 +192,22 @@ fn translate(error: &ValidationError, spans: &SpanIndex, path: &str, out: &mut V
             format!("{} is above the maximum of {limit}", show(instance)),
         )
         .at_opt(at_value),
-        ValidationErrorKind::MaxProperties { .. } => Diagnostic::error(
-            "use-stands-alone",
-            path,
-            "`use:` includes a named check list and takes no other keys",
-        )
-        .at_opt(at_value)
-        .with_help("give the extra keys to the checks inside the list, or write the check out"),
+        ValidationErrorKind::MaxProperties { .. } => {
+            let extra: Vec<String> = instance
+                .as_object()
+                .map(|object| object.keys().filter(|key| *key != "use").cloned().collect())
+                .unwrap_or_default();
+            Diagnostic::error(
+                "use-stands-alone",
+                path,
+                format!(
+                    "`use:` includes a named check list and takes no other keys, not {}",
+                    backticked(&extra).join(" or ")
+                ),
+            )
+            .at_opt(extra.first().and_then(|key| at_key(key)).or(at_value))
+            .with_help("give the extra keys to the checks inside the list, or write the check out")
+        }
         ValidationErrorKind::Not { schema } => {
             let keys = required_keys(schema);
             Diagnostic::error(
@@ -213,11 +222,20 @@ fn translate(error: &ValidationError, spans: &SpanIndex, path: &str, out: &mut V
         }
         ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
             let forms = forms_required(keyword_parent, error.schema_path().as_str());
+            let constants = constants(keyword_parent, error.schema_path().as_str());
             if let Some(forms) = forms {
                 Diagnostic::error(
                     "missing-kind",
                     path,
-                    format!("expected one of the keys {}", backticked(&forms).join(", ")),
+                    format!("needs one of the keys {}", backticked(&forms).join(", ")),
+                )
+                .at_opt(at_value)
+            } else if let Some(constants) = constants {
+                // A documented enum: one `const` branch per value.
+                Diagnostic::error(
+                    "invalid-value",
+                    path,
+                    format!("{} is not one of {}", show(instance), list(&constants)),
                 )
                 .at_opt(at_value)
             } else if let Some(branch) = best_branch(context, pointer) {
@@ -306,6 +324,17 @@ fn forms_required(parent: Option<&Json>, keyword_path: &str) -> Option<Vec<Strin
         .collect()
 }
 
+/// For a `oneOf` whose forms are each one constant, the constants.
+fn constants(parent: Option<&Json>, keyword_path: &str) -> Option<Json> {
+    let keyword = keyword_path.rsplit('/').next()?;
+    let forms = parent?.get(keyword)?.as_array()?;
+    forms
+        .iter()
+        .map(|form| form.get("const").cloned())
+        .collect::<Option<Vec<Json>>>()
+        .map(Json::Array)
+}
+
 fn required_keys(schema: &Json) -> Vec<String> {
     schema
         .get("required")
@@ -336,7 +365,7 @@ fn best_branch<'a>(
 }
 
 /// The allowed name nearest to a misspelt one, if it is near enough.
-fn closest(key: &str, allowed: &[String]) -> Option<String> {
+pub(super) fn closest(key: &str, allowed: &[String]) -> Option<String> {
     allowed
         .iter()
         .map(|name| (strsim::damerau_levenshtein(key, name), name))
