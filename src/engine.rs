@@ -1,7 +1,9 @@
-//! Runs a step's checks and judges its gate. This file holds the stateless
-//! mode of `tollgate check --step STEP FILE...`: each file is checked as the
-//! step's primary artifact, in parallel, and only findings are kept, so
-//! memory follows the defects, not the number of files.
+//! Runs a step's checks and judges its gate. [`StepRunner`] serves both
+//! modes: a subject's step (see [`crate::project`]) and the stateless
+//! `tollgate check --step STEP FILE...`, where each file is checked as the
+//! step's primary artifact, in parallel, and only findings and the texts
+//! they point into are kept, so memory follows the defects, not the number
+//! of files.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +16,7 @@ use crate::checks::{self, Artifact, CheckOutcome, CheckStatus, Findings};
 use crate::diagnostic::{Diagnostic, Position};
 use crate::markdown::Document;
 use crate::playbook::{Check, Gate, Playbook, Step};
-use crate::render;
+use crate::render::{self, step::SubjectView};
 use crate::source::{self, SourceError};
 
 /// Larger Markdown files than this are not planning documents.
@@ -62,9 +64,9 @@ pub struct StepResult {
     /// Artifact names and their paths, relative to the project root.
     pub artifacts: IndexMap<String, String>,
     pub outcomes: Vec<CheckOutcome>,
-    /// The primary artifact's text when there are findings, for code frames.
-    pub text: Option<String>,
-    /// The file could not be read at all: the input was unusable.
+    /// The text of each file with findings, by path, for code frames.
+    pub sources: Vec<(String, String)>,
+    /// A file could not be read at all: the input was unusable.
     pub unreadable: bool,
 }
 
@@ -80,15 +82,266 @@ pub struct Options {
     pub strict: bool,
 }
 
-/// What the checks of one step on one file need, prepared once per run.
-pub struct StatelessRun<'a> {
+/// A file a check may read, loaded once per step however many checks read it.
+#[derive(Debug)]
+pub struct LoadedArtifact {
+    /// The path as findings show it.
+    pub path: String,
+    text: Option<String>,
+    document: Option<Document>,
+    /// Why a file that exists could not be read, and where.
+    problem: Option<(String, Position)>,
+}
+
+impl LoadedArtifact {
+    pub fn load(file: &Path, path: &str) -> Self {
+        let (text, problem) = match source::read_text(file, MAX_DOCUMENT_BYTES) {
+            Ok(text) => (Some(text), None),
+            Err(SourceError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
+                (None, None)
+            }
+            // The finding points at the first bad byte, as an editor shows it.
+            Err(error @ SourceError::NotUtf8 { position }) => {
+                (None, Some((error.to_string(), position)))
+            }
+            Err(error) => (None, Some((error.to_string(), Position::START))),
+        };
+        Self {
+            path: path.to_string(),
+            document: text.as_deref().map(|text| Document::parse_str(path, text)),
+            text,
+            problem,
+        }
+    }
+
+    /// The document, or why there is none, as checks see it.
+    pub fn artifact(&self) -> Artifact<'_> {
+        match (&self.document, &self.problem) {
+            (Some(doc), _) => Artifact::Loaded(doc),
+            (None, Some((why, at))) => Artifact::Unreadable(why, *at),
+            (None, None) => Artifact::Missing,
+        }
+    }
+}
+
+/// The artifacts of one run by name; a check whose artifact is not in the
+/// set (stateless mode has only the primary one) is skipped.
+#[derive(Debug, Default)]
+pub struct ArtifactSet {
+    entries: IndexMap<String, LoadedArtifact>,
+}
+
+impl ArtifactSet {
+    /// Loads each artifact at its path under `root`.
+    pub fn load(root: &Path, paths: &IndexMap<String, String>) -> Self {
+        let entries = paths
+            .iter()
+            .map(|(name, path)| (name.clone(), LoadedArtifact::load(&root.join(path), path)))
+            .collect();
+        Self { entries }
+    }
+
+    pub fn single(name: &str, artifact: LoadedArtifact) -> Self {
+        Self {
+            entries: IndexMap::from([(name.to_string(), artifact)]),
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&LoadedArtifact> {
+        self.entries.get(name)
+    }
+
+    /// The texts of the files that `outcomes` found something in.
+    fn sources(&self, outcomes: &[CheckOutcome]) -> Vec<(String, String)> {
+        self.entries
+            .values()
+            .filter(|a| {
+                outcomes
+                    .iter()
+                    .flat_map(|o| &o.findings)
+                    .any(|f| f.path == a.path)
+            })
+            .filter_map(|a| Some((a.path.clone(), a.text.clone()?)))
+            .collect()
+    }
+}
+
+/// Runs the checks of one step: `when:` conditions, the built-in kinds,
+/// `message:` templates, and the gate's verdict.
+pub struct StepRunner<'a> {
     pub playbook: &'a Playbook,
     pub step: &'a Step,
     checks: Vec<&'a Check>,
-    /// The artifact each file stands for.
-    pub artifact: String,
     env: Environment<'static>,
     options: Options,
+}
+
+impl<'a> StepRunner<'a> {
+    pub fn new(playbook: &'a Playbook, step: &'a Step, options: Options) -> Self {
+        let index = playbook
+            .steps
+            .iter()
+            .position(|s| s.id == step.id)
+            .unwrap_or(0);
+        Self {
+            playbook,
+            step,
+            checks: playbook
+                .step_checks(index)
+                .into_iter()
+                .map(|(_, c)| c)
+                .collect(),
+            env: render::environment(),
+            options,
+        }
+    }
+
+    /// The outcome of every check, in order.
+    pub fn run(&self, artifacts: &ArtifactSet, subject: Option<&SubjectView>) -> Vec<CheckOutcome> {
+        let context = self.context(artifacts, subject);
+        let mut reported_missing: Vec<&str> = Vec::new();
+        self.checks
+            .iter()
+            .map(|check| {
+                let Some(loaded) = check
+                    .artifact
+                    .as_deref()
+                    .and_then(|name| artifacts.get(name))
+                else {
+                    return skipped(check);
+                };
+                if let Some(outcome) = self.when_outcome(check, &loaded.path, &context) {
+                    return outcome;
+                }
+                let artifact = loaded.artifact();
+                // A missing file is said once, by the first check that reads it.
+                if !matches!(artifact, Artifact::Loaded(_)) {
+                    if reported_missing.contains(&loaded.path.as_str()) {
+                        return skipped(check);
+                    }
+                    reported_missing.push(&loaded.path);
+                }
+                let mut outcome = checks::run_builtin(check, &artifact, &loaded.path);
+                if let Some(template) = &check.message {
+                    self.apply_message(template, check, &mut outcome, &context);
+                }
+                outcome
+            })
+            .collect()
+    }
+
+    /// Whether the outcomes fail the gate.
+    pub fn fails(&self, outcomes: &[CheckOutcome]) -> bool {
+        outcomes
+            .iter()
+            .flat_map(|o| &o.findings)
+            .any(|finding| finding.severity.fails(self.options.strict))
+    }
+
+    /// The verdict of a step whose prerequisites hold, when no approval is
+    /// recorded.
+    pub fn verdict(&self, outcomes: &[CheckOutcome]) -> Verdict {
+        match (self.fails(outcomes), self.step.gate) {
+            (true, _) => Verdict::Failed,
+            (false, Gate::Human) => Verdict::AwaitingApproval,
+            (false, Gate::Automated) => Verdict::Passed,
+        }
+    }
+
+    /// A result of this step with the texts its findings point into.
+    pub fn result(
+        &self,
+        subject: Option<String>,
+        verdict: Verdict,
+        paths: IndexMap<String, String>,
+        outcomes: Vec<CheckOutcome>,
+        artifacts: &ArtifactSet,
+    ) -> StepResult {
+        StepResult {
+            subject,
+            step: self.step.id.clone(),
+            verdict,
+            artifacts: paths,
+            sources: artifacts.sources(&outcomes),
+            unreadable: artifacts.entries.values().any(|a| a.problem.is_some()),
+            outcomes,
+        }
+    }
+
+    /// `Some` when the check must not run: its `when:` is false (skipped) or
+    /// cannot be evaluated (an error finding).
+    fn when_outcome(&self, check: &Check, path: &str, context: &Value) -> Option<CheckOutcome> {
+        let when = check.when.as_deref()?;
+        let result = self
+            .env
+            .compile_expression(when)
+            .and_then(|expression| expression.eval(context));
+        match result {
+            Ok(value) if value.is_true() => None,
+            Ok(_) => Some(skipped(check)),
+            Err(error) => {
+                let mut findings = Findings::new(check, path);
+                findings.report(
+                    Position::START,
+                    format!(
+                        "`when: {when}` cannot be evaluated: {}",
+                        error.detail().unwrap_or("invalid expression")
+                    ),
+                );
+                Some(findings.finish())
+            }
+        }
+    }
+
+    fn apply_message(
+        &self,
+        template: &str,
+        check: &Check,
+        outcome: &mut CheckOutcome,
+        base: &Value,
+    ) {
+        for finding in &mut outcome.findings {
+            let context = context! {
+                message => finding.message.clone(),
+                check => context! { id => check.id.clone(), artifact => check.artifact.clone() },
+                ..base.clone()
+            };
+            match self.env.render_str(template, context) {
+                Ok(message) => finding.message = message,
+                Err(error) => {
+                    finding.message = format!(
+                        "{} (the check's `message:` template failed: {})",
+                        finding.message,
+                        error.detail().unwrap_or("invalid template")
+                    )
+                }
+            }
+        }
+    }
+
+    /// What `when:` and `message:` templates see; without a subject (the
+    /// stateless mode) `subject` is none.
+    fn context(&self, artifacts: &ArtifactSet, subject: Option<&SubjectView>) -> Value {
+        let paths: IndexMap<&str, &str> = artifacts
+            .entries
+            .iter()
+            .map(|(name, a)| (name.as_str(), a.path.as_str()))
+            .collect();
+        context! {
+            playbook => context! { name => self.playbook.name.clone(), title => self.playbook.title.clone() },
+            step => context! { id => self.step.id.clone(), title => self.step.title.clone() },
+            subject => Value::from(minijinja::value::Serde(subject)),
+            vars => Value::from(minijinja::value::Serde(&self.playbook.vars)),
+            artifacts => Value::from(minijinja::value::Serde(paths)),
+        }
+    }
+}
+
+/// The stateless mode: each file is checked as one artifact of a step.
+pub struct StatelessRun<'a> {
+    runner: StepRunner<'a>,
+    /// The artifact each file stands for.
+    pub artifact: String,
 }
 
 /// Why a stateless run cannot start.
@@ -109,19 +362,15 @@ impl<'a> StatelessRun<'a> {
         artifact: Option<&str>,
         options: Options,
     ) -> Result<Self, RunError> {
-        let index = playbook
+        let step = playbook
             .steps
             .iter()
-            .position(|step| step.id == step_id)
+            .find(|step| step.id == step_id)
             .ok_or_else(|| RunError::UnknownStep {
                 step: step_id.to_string(),
                 known: join(playbook.steps.iter().map(|s| s.id.as_str())),
             })?;
-        let checks: Vec<&Check> = playbook
-            .step_checks(index)
-            .into_iter()
-            .map(|(_, c)| c)
-            .collect();
+        let runner = StepRunner::new(playbook, step, options);
         let artifact = match artifact {
             Some(name) if playbook.artifacts.contains_key(name) => name.to_string(),
             Some(name) => {
@@ -130,21 +379,15 @@ impl<'a> StatelessRun<'a> {
                     known: join(playbook.artifacts.keys().map(String::as_str)),
                 });
             }
-            None => checks
+            None => runner
+                .checks
                 .iter()
                 .find_map(|check| check.artifact.clone())
                 .ok_or_else(|| RunError::NoArtifact {
                     step: step_id.to_string(),
                 })?,
         };
-        Ok(Self {
-            playbook,
-            step: &playbook.steps[index],
-            checks,
-            artifact,
-            env: render::environment(),
-            options,
-        })
+        Ok(Self { runner, artifact })
     }
 
     /// Checks every file, in parallel, keeping the order given.
@@ -157,130 +400,19 @@ impl<'a> StatelessRun<'a> {
 
     /// Checks one file as the step's primary artifact.
     pub fn check_file(&self, file: &Path, display: &str) -> StepResult {
-        let loaded = source::read_text(file, MAX_DOCUMENT_BYTES);
-        let document = loaded
-            .as_ref()
-            .ok()
-            .map(|text| Document::parse_str(display, text));
-        let problem = match &loaded {
-            Err(SourceError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => None,
-            // The finding points at the first bad byte, as an editor shows it.
-            Err(error @ SourceError::NotUtf8 { position }) => Some((error.to_string(), *position)),
-            Err(error) => Some((error.to_string(), Position::START)),
-            Ok(_) => None,
-        };
-        let artifact = match (&document, &problem) {
-            (Some(doc), _) => Artifact::Loaded(doc),
-            (None, Some((why, at))) => Artifact::Unreadable(why, *at),
-            (None, None) => Artifact::Missing,
-        };
-        let outcomes = self.run_checks(&artifact, display);
-        let verdict = self.verdict(&outcomes);
-        let has_findings = outcomes.iter().any(|o| !o.findings.is_empty());
-        StepResult {
-            subject: None,
-            step: self.step.id.clone(),
-            verdict,
-            artifacts: IndexMap::from([(self.artifact.clone(), display.to_string())]),
-            outcomes,
-            text: loaded.ok().filter(|_| has_findings),
-            unreadable: !matches!(artifact, Artifact::Loaded(_)),
-        }
-    }
-
-    fn run_checks(&self, artifact: &Artifact<'_>, path: &str) -> Vec<CheckOutcome> {
-        let mut reported_missing = false;
-        self.checks
-            .iter()
-            .map(|check| {
-                let reads_primary = check.artifact.as_deref() == Some(self.artifact.as_str());
-                if !reads_primary {
-                    // Stateless: other artifacts have no path without a subject.
-                    return skipped(check);
-                }
-                if let Some(outcome) = self.when_outcome(check, path) {
-                    return outcome;
-                }
-                // A missing file is said once, by the first check that reads it.
-                let missing = !matches!(artifact, Artifact::Loaded(_));
-                if missing && std::mem::replace(&mut reported_missing, true) {
-                    return skipped(check);
-                }
-                let mut outcome = checks::run_builtin(check, artifact, path);
-                if let Some(template) = &check.message {
-                    self.apply_message(template, check, &mut outcome);
-                }
-                outcome
-            })
-            .collect()
-    }
-
-    /// `Some` when the check must not run: its `when:` is false (skipped) or
-    /// cannot be evaluated (an error finding).
-    fn when_outcome(&self, check: &Check, path: &str) -> Option<CheckOutcome> {
-        let when = check.when.as_deref()?;
-        let result = self
-            .env
-            .compile_expression(when)
-            .and_then(|expression| expression.eval(self.context()));
-        match result {
-            Ok(value) if value.is_true() => None,
-            Ok(_) => Some(skipped(check)),
-            Err(error) => {
-                let mut findings = Findings::new(check, path);
-                findings.report(
-                    Position::START,
-                    format!(
-                        "`when: {when}` cannot be evaluated: {}",
-                        error.detail().unwrap_or("invalid expression")
-                    ),
-                );
-                Some(findings.finish())
-            }
-        }
-    }
-
-    fn apply_message(&self, template: &str, check: &Check, outcome: &mut CheckOutcome) {
-        for finding in &mut outcome.findings {
-            let context = context! {
-                message => finding.message.clone(),
-                check => context! { id => check.id.clone(), artifact => check.artifact.clone() },
-                ..self.context()
-            };
-            match self.env.render_str(template, context) {
-                Ok(message) => finding.message = message,
-                Err(error) => {
-                    finding.message = format!(
-                        "{} (the check's `message:` template failed: {})",
-                        finding.message,
-                        error.detail().unwrap_or("invalid template")
-                    )
-                }
-            }
-        }
-    }
-
-    /// What `when:` and `message:` templates see in stateless mode: no subject.
-    fn context(&self) -> Value {
-        context! {
-            playbook => context! { name => self.playbook.name.clone(), title => self.playbook.title.clone() },
-            step => context! { id => self.step.id.clone(), title => self.step.title.clone() },
-            subject => Value::from(()),
-            vars => Value::from(minijinja::value::Serde(&self.playbook.vars)),
-            artifacts => context! {},
-        }
-    }
-
-    fn verdict(&self, outcomes: &[CheckOutcome]) -> Verdict {
-        let failed = outcomes
-            .iter()
-            .flat_map(|o| &o.findings)
-            .any(|finding| finding.severity.fails(self.options.strict));
-        match (failed, self.step.gate) {
-            (true, _) => Verdict::Failed,
-            (false, Gate::Human) => Verdict::AwaitingApproval,
-            (false, Gate::Automated) => Verdict::Passed,
-        }
+        let artifacts = ArtifactSet::single(&self.artifact, LoadedArtifact::load(file, display));
+        let outcomes = self.runner.run(&artifacts, None);
+        let verdict = self.runner.verdict(&outcomes);
+        let paths = IndexMap::from([(self.artifact.clone(), display.to_string())]);
+        let mut result = self
+            .runner
+            .result(None, verdict, paths, outcomes, &artifacts);
+        // A file named on the command line that is not there is unusable
+        // input, unlike a subject's artifact that is not written yet.
+        result.unreadable |= artifacts
+            .get(&self.artifact)
+            .is_some_and(|a| matches!(a.artifact(), Artifact::Missing));
+        result
     }
 }
 

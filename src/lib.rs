@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod engine;
 pub mod markdown;
 pub mod playbook;
+pub mod project;
 pub mod render;
 pub mod report;
 pub mod source;

@@ -25,6 +25,17 @@ impl Sources {
     }
 }
 
+impl StepResult {
+    /// The texts this result's findings point into, for code frames.
+    pub fn source_map(&self) -> Sources {
+        let mut sources = Sources::default();
+        for (path, text) in &self.sources {
+            sources.insert(path.clone(), text.clone());
+        }
+        sources
+    }
+}
+
 /// Writes each diagnostic with a code frame where its source is known.
 pub fn write_diagnostics(
     diagnostics: &[Diagnostic],
@@ -209,11 +220,7 @@ pub fn write_check_text(
         };
         writeln!(out, "{target}: {}", result.verdict.as_str())?;
         let findings: Vec<Diagnostic> = result.findings().cloned().collect();
-        let mut sources = Sources::default();
-        if let (Some(text), Some(first)) = (&result.text, findings.first()) {
-            sources.insert(first.path.clone(), text.clone());
-        }
-        write_diagnostics(&findings, &sources, out)?;
+        write_diagnostics(&findings, &result.source_map(), out)?;
     }
     if !quiet {
         writeln!(out, "{}", Summary::of(results).line())?;

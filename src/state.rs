@@ -352,8 +352,14 @@ mod tests {
 
     #[test]
     fn slugs_follow_the_format() {
-        assert_eq!(slug("F-11", "Vector Collector Service"), "f-11-vector-collector-service");
-        assert_eq!(slug("F-3", "  Concurrent   Write: Handling! "), "f-3-concurrent-write-handling");
+        assert_eq!(
+            slug("F-11", "Vector Collector Service"),
+            "f-11-vector-collector-service"
+        );
+        assert_eq!(
+            slug("F-3", "  Concurrent   Write: Handling! "),
+            "f-3-concurrent-write-handling"
+        );
         assert_eq!(slug("F-1", "Café déjà"), "f-1-caf-d-j");
     }
 
@@ -362,7 +368,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path(), ".maestro");
         store.create(&record("F-11"), "ana").unwrap();
-        assert!(matches!(store.create(&record("F-11"), "ana"), Err(StateError::Exists(_))));
+        assert!(matches!(
+            store.create(&record("F-11"), "ana"),
+            Err(StateError::Exists(_))
+        ));
         let updated = store
             .update::<StateError>("F-11", |r| {
                 r.phase = "specify".into();
@@ -398,7 +407,10 @@ mod tests {
         );
         let result = store.update::<StateError>("F-1", |_| Ok(None));
         assert!(result.is_err());
-        assert_eq!(fs::read_to_string(&file).unwrap(), "{\n  \"id\": \"F-1\",\n  oops\n}");
+        assert_eq!(
+            fs::read_to_string(&file).unwrap(),
+            "{\n  \"id\": \"F-1\",\n  oops\n}"
+        );
     }
 
     #[test]

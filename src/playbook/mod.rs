@@ -1,6 +1,7 @@
 //! Playbooks: the serde model, loading YAML with positions, JSON Schema
 //! validation, and the semantic lint.
 
+pub mod graph;
 pub mod lint;
 mod model;
 pub mod schema;

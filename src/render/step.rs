@@ -116,8 +116,16 @@ pub fn render(
     results: Option<&StepResult>,
 ) -> Result<String, RenderError> {
     let playbook = &loaded.playbook;
-    let index = playbook.steps.iter().position(|s| s.id == step.id).unwrap_or(0);
-    let checks: Vec<&Check> = playbook.step_checks(index).into_iter().map(|(_, c)| c).collect();
+    let index = playbook
+        .steps
+        .iter()
+        .position(|s| s.id == step.id)
+        .unwrap_or(0);
+    let checks: Vec<&Check> = playbook
+        .step_checks(index)
+        .into_iter()
+        .map(|(_, c)| c)
+        .collect();
     let label = |phase: &str| -> String {
         playbook
             .phases
@@ -158,7 +166,11 @@ pub fn render(
             to: &step.to,
             to_label: &to_label,
             objective: step.objective.as_deref(),
-            requires: step.requires.iter().map(|r| describe_requirement(r, artifacts)).collect(),
+            requires: step
+                .requires
+                .iter()
+                .map(|r| describe_requirement(r, artifacts))
+                .collect(),
             review: &step.review,
             next: step.next.as_deref(),
             outputs,
@@ -173,17 +185,26 @@ pub fn render(
         phases: playbook
             .phases
             .iter()
-            .map(|p| PhaseView { id: &p.id, label: p.label() })
+            .map(|p| PhaseView {
+                id: &p.id,
+                label: p.label(),
+            })
             .collect(),
         results: results.map(|r| ResultsView {
             verdict: r.verdict,
-            produced: !r.outcomes.iter().any(|o| o.kind == "exists" && o.status == CheckStatus::Failed),
+            produced: !r
+                .outcomes
+                .iter()
+                .any(|o| o.kind == "exists" && o.status == CheckStatus::Failed),
             checks_passed: r.outcomes.iter().all(|o| o.status != CheckStatus::Failed),
         }),
     };
     let (name, source) = match (&step.document, &step.instructions) {
         (Some(file), _) => (file.clone(), None),
-        (None, Some(inline)) => (format!("step `{}` instructions", step.id), Some(inline.as_str())),
+        (None, Some(inline)) => (
+            format!("step `{}` instructions", step.id),
+            Some(inline.as_str()),
+        ),
         (None, None) => ("built-in step document".to_string(), Some(DEFAULT_TEMPLATE)),
     };
     let env = document_environment(loaded);
@@ -197,7 +218,9 @@ pub fn render(
     rendered.map_err(|error| RenderError {
         template: error.name().unwrap_or(&name).to_string(),
         line: error.line(),
-        message: error.detail().map_or_else(|| error.to_string(), str::to_string),
+        message: error
+            .detail()
+            .map_or_else(|| error.to_string(), str::to_string),
     })
 }
 
@@ -219,7 +242,10 @@ fn document_environment(loaded: &LoadedPlaybook) -> Environment<'static> {
             )),
         }
     });
-    env.add_function("checkbox", |checked: bool| if checked { "[x]" } else { "[ ]" });
+    env.add_function(
+        "checkbox",
+        |checked: bool| if checked { "[x]" } else { "[ ]" },
+    );
     env
 }
 
@@ -233,7 +259,11 @@ fn describe_requirement(requirement: &Requirement, artifacts: &IndexMap<String, 
     }
 }
 
-fn check_view(check: &Check, artifacts: &IndexMap<String, String>, results: Option<&StepResult>) -> CheckView {
+fn check_view(
+    check: &Check,
+    artifacts: &IndexMap<String, String>,
+    results: Option<&StepResult>,
+) -> CheckView {
     let outcome = results.and_then(|r| r.outcomes.iter().find(|o| o.check == check.id));
     let items = match &check.kind {
         CheckKind::Sections(spec) => spec
@@ -241,15 +271,20 @@ fn check_view(check: &Check, artifacts: &IndexMap<String, String>, results: Opti
             .iter()
             .map(|entry| {
                 let quoted = format!("\"{}\"", entry.title);
-                let result = outcome.map(|o| {
-                    match o.evidence.iter().find(|e| e.label == entry.title) {
-                        Some(e) => format!("✅ {}", lines(e.line, e.end_line)),
-                        None => match o.findings.iter().find(|f| f.message.contains(&quoted)) {
-                            Some(f) => format!("❌ {} (line {})", f.message, f.start.map_or(1, |p| p.line)),
-                            None => outcome_summary(o),
+                let result =
+                    outcome.map(
+                        |o| match o.evidence.iter().find(|e| e.label == entry.title) {
+                            Some(e) => format!("✅ {}", lines(e.line, e.end_line)),
+                            None => match o.findings.iter().find(|f| f.message.contains(&quoted)) {
+                                Some(f) => format!(
+                                    "❌ {} (line {})",
+                                    f.message,
+                                    f.start.map_or(1, |p| p.line)
+                                ),
+                                None => outcome_summary(o),
+                            },
                         },
-                    }
-                });
+                    );
                 ItemView {
                     label: entry.title.clone(),
                     requirement: "section present, not empty".into(),
@@ -267,7 +302,11 @@ fn check_view(check: &Check, artifacts: &IndexMap<String, String>, results: Opti
         id: check.id.clone(),
         kind: check.kind.name(),
         artifact: check.artifact.clone(),
-        path: check.artifact.as_ref().and_then(|a| artifacts.get(a)).cloned(),
+        path: check
+            .artifact
+            .as_ref()
+            .and_then(|a| artifacts.get(a))
+            .cloned(),
         items,
     }
 }
@@ -278,15 +317,33 @@ fn requirement_label(kind: &CheckKind) -> String {
         CheckKind::Sections(_) => "sections".into(),
         CheckKind::Table(t) => format!(
             "a table{} with columns {}",
-            t.under.as_ref().map(|u| format!(" under \"{u}\"")).unwrap_or_default(),
+            t.under
+                .as_ref()
+                .map(|u| format!(" under \"{u}\""))
+                .unwrap_or_default(),
             t.columns.join(" / ")
         ),
         CheckKind::Checklist(c) => format!(
             "a task list{}{}",
-            c.under.as_ref().map(|u| format!(" under \"{u}\"")).unwrap_or_default(),
-            if c.all_checked { ", every box ticked" } else { "" }
+            c.under
+                .as_ref()
+                .map(|u| format!(" under \"{u}\""))
+                .unwrap_or_default(),
+            if c.all_checked {
+                ", every box ticked"
+            } else {
+                ""
+            }
         ),
-        CheckKind::Pattern(p) => format!("{} `{}`", if p.scope == crate::playbook::Scope::LastLine { "last line matches" } else { "a line matching" }, p.regex),
+        CheckKind::Pattern(p) => format!(
+            "{} `{}`",
+            if p.scope == crate::playbook::Scope::LastLine {
+                "last line matches"
+            } else {
+                "a line matching"
+            },
+            p.regex
+        ),
         CheckKind::Placeholders(markers) => format!("no placeholder left: {}", markers.join(", ")),
         CheckKind::Words(w) => format!(
             "word count{}{}",
@@ -298,12 +355,24 @@ fn requirement_label(kind: &CheckKind) -> String {
 }
 
 fn outcome_summary(outcome: &CheckOutcome) -> String {
-    match (outcome.status, outcome.findings.first(), outcome.evidence.first()) {
+    match (
+        outcome.status,
+        outcome.findings.first(),
+        outcome.evidence.first(),
+    ) {
         (CheckStatus::Skipped, ..) => "⏭ skipped".into(),
         (CheckStatus::Failed, Some(f), _) => {
             let more = outcome.findings.len() - 1;
-            let more = if more > 0 { format!(" (and {more} more)") } else { String::new() };
-            format!("❌ {} (line {}){more}", f.message, f.start.map_or(1, |p| p.line))
+            let more = if more > 0 {
+                format!(" (and {more} more)")
+            } else {
+                String::new()
+            };
+            format!(
+                "❌ {} (line {}){more}",
+                f.message,
+                f.start.map_or(1, |p| p.line)
+            )
         }
         (_, _, Some(e)) => format!("✅ {}: {}", e.label, lines(e.line, e.end_line)),
         _ => "✅ passed".into(),

@@ -1,0 +1,504 @@
+//! A playbook run over the subjects of one repository: where each subject
+//! stands, the step it takes next, that step's verdict, and the moves
+//! `advance` and `approve` make, recorded through [`crate::state`].
+
+use std::path::{Path, PathBuf};
+
+use indexmap::IndexMap;
+use sha2::{Digest, Sha256};
+
+use crate::checks::{CheckOutcome, CheckStatus};
+use crate::diagnostic::{Diagnostic, Position};
+use crate::engine::{ArtifactSet, Options, StepResult, StepRunner, Verdict};
+use crate::playbook::{Gate, LoadedPlaybook, Requirement, Step, lint::escapes};
+use crate::render::step::SubjectView;
+use crate::state::{
+    Approval, EventKind, HistoryEvent, PinnedArtifact, StateError, Store, SubjectRecord,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProjectError {
+    #[error(transparent)]
+    State(#[from] StateError),
+    #[error("`{id}` does not match the playbook's id pattern `{pattern}`")]
+    IdPattern { id: String, pattern: String },
+    #[error("the playbook has no step `{0}`")]
+    UnknownStep(String),
+    #[error("{id} is in phase `{phase}`, where no step starts: it has finished the playbook")]
+    NoStep { id: String, phase: String },
+    #[error("artifact `{name}` of {id} resolves to `{path}`, outside the project root")]
+    OutsideRoot {
+        id: String,
+        name: String,
+        path: String,
+    },
+    #[error("artifact `{name}`: {message}")]
+    ArtifactPath { name: String, message: String },
+    #[error("step `{step}` has an automated gate: it needs no approval; use `tollgate advance`")]
+    NotHumanGate { step: String },
+    #[error("{id} cannot take step `{step}` now: {verdict}")]
+    NotPassed {
+        id: String,
+        step: String,
+        verdict: &'static str,
+    },
+}
+
+/// One subject as `status` shows it.
+#[derive(Debug, Clone)]
+pub struct SubjectStatus {
+    pub record: SubjectRecord,
+    pub phase_label: String,
+    pub next_step: Option<String>,
+    pub result: Option<StepResult>,
+    /// Each approval with whether it is stale.
+    pub approvals: Vec<(Approval, bool)>,
+}
+
+pub struct Project<'a> {
+    pub root: PathBuf,
+    pub loaded: &'a LoadedPlaybook,
+    pub store: Store,
+    options: Options,
+}
+
+impl<'a> Project<'a> {
+    pub fn new(root: &Path, loaded: &'a LoadedPlaybook, options: Options) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            loaded,
+            store: Store::new(root, &loaded.playbook.state_dir),
+            options,
+        }
+    }
+
+    /// Registers a subject at the playbook's first phase.
+    pub fn register(
+        &self,
+        id: &str,
+        title: &str,
+        actor: &str,
+    ) -> Result<SubjectRecord, ProjectError> {
+        if let Some(pattern) = &self.loaded.playbook.subject.id_pattern {
+            let matches = regex::Regex::new(pattern).is_ok_and(|re| re.is_match(id));
+            if !matches {
+                return Err(ProjectError::IdPattern {
+                    id: id.to_string(),
+                    pattern: pattern.clone(),
+                });
+            }
+        }
+        let record = SubjectRecord {
+            id: id.to_string(),
+            title: title.to_string(),
+            slug: crate::state::slug(id, title),
+            phase: self.loaded.playbook.first_phase().to_string(),
+            created_at: now(),
+            approvals: Vec::new(),
+        };
+        self.store.create(&record, actor)?;
+        Ok(record)
+    }
+
+    pub fn load(&self, id: &str) -> Result<SubjectRecord, ProjectError> {
+        Ok(self
+            .store
+            .load(id)?
+            .ok_or_else(|| StateError::NotFound(id.to_string()))?)
+    }
+
+    pub fn phase_label(&self, phase: &str) -> String {
+        let phases = &self.loaded.playbook.phases;
+        phases
+            .iter()
+            .find(|p| p.id == phase)
+            .map_or(phase, |p| p.label())
+            .to_string()
+    }
+
+    pub fn subject_view(&self, record: &SubjectRecord) -> SubjectView {
+        SubjectView {
+            id: record.id.clone(),
+            title: record.title.clone(),
+            slug: record.slug.clone(),
+            phase: record.phase.clone(),
+            phase_label: self.phase_label(&record.phase),
+        }
+    }
+
+    /// The step a subject takes next: the first whose `from` is its phase.
+    pub fn current_step(&self, record: &SubjectRecord) -> Option<&'a Step> {
+        self.loaded
+            .playbook
+            .steps
+            .iter()
+            .find(|s| s.from == record.phase)
+    }
+
+    pub fn step(&self, id: &str) -> Result<&'a Step, ProjectError> {
+        self.loaded
+            .playbook
+            .steps
+            .iter()
+            .find(|s| s.id == id)
+            .ok_or_else(|| ProjectError::UnknownStep(id.to_string()))
+    }
+
+    /// Every artifact's path for a subject, relative to the project root.
+    pub fn artifact_paths(
+        &self,
+        record: &SubjectRecord,
+    ) -> Result<IndexMap<String, String>, ProjectError> {
+        let env = crate::render::environment();
+        let context = minijinja::context! {
+            subject => minijinja::Value::from(minijinja::value::Serde(self.subject_view(record))),
+            vars => minijinja::Value::from(minijinja::value::Serde(&self.loaded.playbook.vars)),
+            playbook => minijinja::context! { name => self.loaded.playbook.name.clone() },
+        };
+        let mut paths = IndexMap::new();
+        for (name, template) in &self.loaded.playbook.artifacts {
+            let path = env.render_str(template, context.clone()).map_err(|error| {
+                ProjectError::ArtifactPath {
+                    name: name.clone(),
+                    message: error.detail().unwrap_or("invalid template").to_string(),
+                }
+            })?;
+            if escapes(&path) || self.leaves_root(&path) {
+                return Err(ProjectError::OutsideRoot {
+                    id: record.id.clone(),
+                    name: name.clone(),
+                    path,
+                });
+            }
+            paths.insert(name.clone(), path);
+        }
+        Ok(paths)
+    }
+
+    /// Whether a relative path leads out of the root through a symlink.
+    fn leaves_root(&self, path: &str) -> bool {
+        let Ok(root) = self.root.canonicalize() else {
+            return false;
+        };
+        // The deepest existing ancestor decides where the path really leads.
+        let full = self.root.join(path);
+        full.ancestors()
+            .find_map(|ancestor| ancestor.canonicalize().ok())
+            .is_some_and(|real| !real.starts_with(&root))
+    }
+
+    /// Judges `step` for a subject: done, blocked, failed, awaiting
+    /// approval or passed, with the findings that say why.
+    pub fn judge(&self, record: &SubjectRecord, step: &Step) -> Result<StepResult, ProjectError> {
+        let paths = self.artifact_paths(record)?;
+        let runner = StepRunner::new(&self.loaded.playbook, step, self.options);
+        let artifacts = ArtifactSet::load(&self.root, &paths);
+        let subject = self.subject_view(record);
+        let mut outcomes = runner.run(&artifacts, Some(&subject));
+        let phase_index = |phase: &str| {
+            self.loaded
+                .playbook
+                .phases
+                .iter()
+                .position(|p| p.id == phase)
+        };
+        let done = matches!(
+            (phase_index(&record.phase), phase_index(&step.to)),
+            (Some(now), Some(to)) if now >= to
+        );
+        let blockers = if done {
+            Vec::new()
+        } else {
+            self.prerequisites(record, step, &paths)
+        };
+        let verdict = if done {
+            Verdict::Done
+        } else if !blockers.is_empty() {
+            Verdict::Blocked
+        } else if step.gate == Gate::Human && self.approved(record, &step.id, &paths) {
+            Verdict::Passed
+        } else {
+            runner.verdict(&outcomes)
+        };
+        if !blockers.is_empty() {
+            outcomes.insert(
+                0,
+                CheckOutcome {
+                    check: "requires".into(),
+                    kind: "requires",
+                    status: CheckStatus::Failed,
+                    findings: blockers,
+                    evidence: Vec::new(),
+                },
+            );
+        }
+        Ok(runner.result(
+            Some(record.id.clone()),
+            verdict,
+            paths,
+            outcomes,
+            &artifacts,
+        ))
+    }
+
+    /// What keeps a subject from taking `step`, as findings.
+    fn prerequisites(
+        &self,
+        record: &SubjectRecord,
+        step: &Step,
+        paths: &IndexMap<String, String>,
+    ) -> Vec<Diagnostic> {
+        let state_file = format!(
+            "{}/subjects/{}.json",
+            self.loaded.playbook.state_dir, record.id
+        );
+        let mut blockers = Vec::new();
+        if record.phase != step.from {
+            blockers.push(Diagnostic::error(
+                "requires",
+                state_file.as_str(),
+                format!(
+                    "{} is in phase `{}`; step `{}` starts from `{}`",
+                    record.id,
+                    self.phase_label(&record.phase),
+                    step.id,
+                    self.phase_label(&step.from)
+                ),
+            ));
+        }
+        for requirement in &step.requires {
+            match requirement {
+                Requirement::ArtifactExists(name) => {
+                    let path = paths.get(name).cloned().unwrap_or_default();
+                    let present = std::fs::metadata(self.root.join(&path))
+                        .is_ok_and(|m| m.is_file() && m.len() > 0);
+                    if !present {
+                        blockers.push(
+                            Diagnostic::error(
+                                "requires",
+                                path.as_str(),
+                                format!("the {name} `{path}` does not exist"),
+                            )
+                            .at(Position::START),
+                        );
+                    }
+                }
+                Requirement::Approved(other) => {
+                    if !self.approved(record, other, paths) {
+                        blockers.push(Diagnostic::error(
+                            "requires",
+                            state_file.as_str(),
+                            format!("step `{other}` has no current approval"),
+                        ));
+                    }
+                }
+            }
+        }
+        blockers
+    }
+
+    /// Whether `step` holds an approval that is not stale.
+    pub fn approved(
+        &self,
+        record: &SubjectRecord,
+        step: &str,
+        paths: &IndexMap<String, String>,
+    ) -> bool {
+        record
+            .approvals
+            .iter()
+            .rev()
+            .find(|a| a.step == step)
+            .is_some_and(|approval| !self.is_stale(approval, paths))
+    }
+
+    /// An approval is stale when a file it pinned changed, appeared or went.
+    pub fn is_stale(&self, approval: &Approval, paths: &IndexMap<String, String>) -> bool {
+        approval.artifacts.iter().any(|(name, pinned)| {
+            let path = paths.get(name).unwrap_or(&pinned.path);
+            path != &pinned.path || hash_file(&self.root.join(path)) != pinned.sha256
+        })
+    }
+
+    /// Every subject with its next step's verdict.
+    pub fn status(&self, only: Option<&str>) -> Result<Vec<SubjectStatus>, ProjectError> {
+        let records = match only {
+            Some(id) => vec![self.load(id)?],
+            None => self.store.list()?,
+        };
+        records
+            .into_iter()
+            .map(|record| {
+                let step = self.current_step(&record);
+                let result = step.map(|s| self.judge(&record, s)).transpose()?;
+                let paths = self.artifact_paths(&record)?;
+                let approvals = record
+                    .approvals
+                    .iter()
+                    .map(|a| (a.clone(), self.is_stale(a, &paths)))
+                    .collect();
+                Ok(SubjectStatus {
+                    phase_label: self.phase_label(&record.phase),
+                    next_step: step.map(|s| s.id.clone()),
+                    result,
+                    approvals,
+                    record,
+                })
+            })
+            .collect()
+    }
+
+    /// Judges the current step and, on `passed`, moves the subject to the
+    /// step's `to` phase. Returns the verdict and the subject as it is now.
+    pub fn advance(
+        &self,
+        id: &str,
+        actor: &str,
+    ) -> Result<(StepResult, SubjectRecord), ProjectError> {
+        let record = self.load(id)?;
+        let step = self
+            .current_step(&record)
+            .ok_or_else(|| ProjectError::NoStep {
+                id: id.to_string(),
+                phase: record.phase.clone(),
+            })?;
+        self.transition(id, step, actor, None)
+    }
+
+    /// Records an approval of `step` (default: the current one), pinned to
+    /// the SHA-256 of every artifact the step checks, then advances.
+    pub fn approve(
+        &self,
+        id: &str,
+        step: Option<&str>,
+        by: &str,
+        note: Option<&str>,
+    ) -> Result<(StepResult, SubjectRecord), ProjectError> {
+        let record = self.load(id)?;
+        let step = match step {
+            Some(step) => self.step(step)?,
+            None => self
+                .current_step(&record)
+                .ok_or_else(|| ProjectError::NoStep {
+                    id: id.to_string(),
+                    phase: record.phase.clone(),
+                })?,
+        };
+        if step.gate != Gate::Human {
+            return Err(ProjectError::NotHumanGate {
+                step: step.id.clone(),
+            });
+        }
+        self.transition(id, step, by, Some(note.unwrap_or_default()))
+    }
+
+    /// Under the state lock: judge again, record the approval (when
+    /// `approval_note` is given) and move on when the verdict allows.
+    fn transition(
+        &self,
+        id: &str,
+        step: &Step,
+        actor: &str,
+        approval_note: Option<&str>,
+    ) -> Result<(StepResult, SubjectRecord), ProjectError> {
+        let mut verdict_result = None;
+        let record = self.store.update::<ProjectError>(id, |record| {
+            let mut result = self.judge(record, step)?;
+            let approving = approval_note.is_some();
+            let ready = match result.verdict {
+                Verdict::Passed => true,
+                Verdict::AwaitingApproval => approving,
+                _ => false,
+            };
+            if !ready {
+                let verdict = result.verdict.as_str();
+                verdict_result = Some(result);
+                return Err(ProjectError::NotPassed {
+                    id: id.to_string(),
+                    step: step.id.clone(),
+                    verdict,
+                });
+            }
+            let at = now();
+            if let Some(note) = approval_note {
+                let artifacts = self.pin(step, &result.artifacts);
+                record.approvals.push(Approval {
+                    step: step.id.clone(),
+                    by: actor.to_string(),
+                    at: at.clone(),
+                    note: (!note.is_empty()).then(|| note.to_string()),
+                    artifacts,
+                });
+                result.verdict = Verdict::Passed;
+            }
+            let from = std::mem::replace(&mut record.phase, step.to.clone());
+            verdict_result = Some(result);
+            Ok(Some(HistoryEvent {
+                at,
+                actor: actor.to_string(),
+                subject: id.to_string(),
+                event: if approving {
+                    EventKind::Approved
+                } else {
+                    EventKind::Advanced
+                },
+                step: Some(step.id.clone()),
+                from: Some(from),
+                to: Some(step.to.clone()),
+                note: approval_note.filter(|n| !n.is_empty()).map(str::to_string),
+            }))
+        });
+        match (record, verdict_result) {
+            (Ok(record), Some(result)) => Ok((result, record)),
+            (Err(error), _) => Err(error),
+            (Ok(_), None) => unreachable!("a successful update always judged the step"),
+        }
+    }
+
+    /// The SHA-256 of every artifact the step's checks read.
+    fn pin(
+        &self,
+        step: &Step,
+        paths: &IndexMap<String, String>,
+    ) -> IndexMap<String, PinnedArtifact> {
+        let index = self
+            .loaded
+            .playbook
+            .steps
+            .iter()
+            .position(|s| s.id == step.id)
+            .unwrap_or(0);
+        let mut pinned = IndexMap::new();
+        for (_, check) in self.loaded.playbook.step_checks(index) {
+            if let Some(name) = &check.artifact
+                && let Some(path) = paths.get(name)
+            {
+                pinned
+                    .entry(name.clone())
+                    .or_insert_with(|| PinnedArtifact {
+                        path: path.clone(),
+                        sha256: hash_file(&self.root.join(path)),
+                    });
+            }
+        }
+        pinned
+    }
+}
+
+/// Hex SHA-256 of a file's bytes; `None` when it cannot be read.
+pub fn hash_file(path: &Path) -> Option<String> {
+    let bytes = std::fs::read(path).ok()?;
+    let digest = Sha256::digest(&bytes);
+    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The current time in RFC 3339, UTC; `TOLLGATE_NOW` fixes it, so that
+/// documents and tests can be reproduced.
+pub fn now() -> String {
+    match std::env::var("TOLLGATE_NOW") {
+        Ok(fixed) if !fixed.is_empty() => fixed,
+        _ => jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+    }
+}

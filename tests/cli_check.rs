@@ -1,0 +1,418 @@
+//! `tollgate check --step STEP FILE...` through the real binary: exit codes,
+//! text and JSON output, `--strict`, `--artifact`, `--var`, human gates, and
+//! many files at once.
+//!
+//! Every run uses the fixture playbook and the fixtures of
+//! `tests/fixtures/checks/`, by paths relative to the crate, from the crate's
+//! folder, so the output is the same on every machine.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const PLAYBOOK: &str = "tests/fixtures/checks/playbook.yaml";
+
+fn fixture(name: &str) -> String {
+    format!("tests/fixtures/checks/{name}")
+}
+
+/// Runs `tollgate --root . --color never --playbook PLAYBOOK ARGS...`.
+fn tollgate(args: &[&str]) -> Output {
+    tollgate_with(PLAYBOOK, args)
+}
+
+fn tollgate_with(playbook: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("TOLLGATE_PLAYBOOK")
+        .args(["--root", ".", "--color", "never", "--playbook", playbook])
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+/// Checks `files` against `step`; extra arguments come first.
+fn check(step: &str, extra: &[&str], files: &[&str]) -> Output {
+    let paths: Vec<String> = files.iter().map(|name| fixture(name)).collect();
+    let mut args = vec!["check", "--step", step];
+    args.extend(extra);
+    args.extend(paths.iter().map(String::as_str));
+    tollgate(&args)
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8(output.stderr.clone()).expect("stderr is UTF-8")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().expect("the process exited")
+}
+
+fn json(output: &Output) -> serde_json::Value {
+    serde_json::from_slice(&output.stdout).expect("stdout is JSON")
+}
+
+/// `(path, verdict)` of every result, in order.
+fn verdicts(value: &serde_json::Value) -> Vec<(String, String)> {
+    value["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .map(|result| {
+            let path = result["artifacts"]
+                .as_object()
+                .unwrap()
+                .values()
+                .next()
+                .unwrap();
+            (
+                path.as_str().unwrap().to_string(),
+                result["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn all_files_passing_exit_0() {
+    let output = check("plan", &[], &["plan-complete.md", "section-aliases.md"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    assert_eq!(
+        stdout(&output),
+        "tests/fixtures/checks/plan-complete.md: passed\n\
+         tests/fixtures/checks/section-aliases.md: passed\n\
+         2 passed, 0 failed, 0 blocked, 0 awaiting approval, 0 done\n"
+    );
+}
+
+#[test]
+fn one_failing_file_exits_1() {
+    let output = check(
+        "plan",
+        &[],
+        &["plan-complete.md", "plan-missing-failure-modes.md"],
+    );
+    assert_eq!(code(&output), 1, "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("tests/fixtures/checks/plan-complete.md: passed\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("tests/fixtures/checks/plan-missing-failure-modes.md: failed\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("1 passed, 1 failed, 0 blocked, 0 awaiting approval, 0 done\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn text_output_groups_findings_under_each_file_with_the_offending_line() {
+    let output = check(
+        "readiness",
+        &[],
+        &[
+            "open-box-in-readiness-checklist.md",
+            "readiness-complete.md",
+            "missing-checklist-item.md",
+        ],
+    );
+    assert_eq!(code(&output), 1);
+    let text = stdout(&output);
+    // The first file's findings come before the next file's header.
+    let first = text
+        .find("open-box-in-readiness-checklist.md: failed")
+        .unwrap();
+    let open_box = text.find("8 │ - [ ] Telemetry").unwrap();
+    let second = text.find("readiness-complete.md: passed").unwrap();
+    let third = text.find("missing-checklist-item.md: failed").unwrap();
+    let heading = text.find("3 │ ## Readiness Checklist").unwrap();
+    assert!(
+        first < open_box && open_box < second && second < third && third < heading,
+        "{text}"
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn json_output_shape() {
+    let output = check(
+        "plan",
+        &["--format", "json"],
+        &["plan-complete.md", "empty-section.md", "not-utf8.md"],
+    );
+    assert_eq!(code(&output), 2);
+    let value = json(&output);
+    assert_eq!(value["tollgate"], 1);
+    assert_eq!(value["playbook"], "check-fixtures");
+    assert_eq!(value["summary"]["failed"], 2);
+    insta::assert_snapshot!(stdout(&output));
+}
+
+#[test]
+fn unreadable_files_exit_2_and_the_others_are_still_checked() {
+    let output = check(
+        "plan",
+        &["--format", "json"],
+        &[
+            "not-utf8.md",
+            "plan-complete.md",
+            "no-such-file.md",
+            "plan-missing-failure-modes.md",
+        ],
+    );
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    let value = json(&output);
+    assert_eq!(
+        verdicts(&value),
+        [
+            (
+                "tests/fixtures/checks/not-utf8.md".to_string(),
+                "failed".to_string()
+            ),
+            (
+                "tests/fixtures/checks/plan-complete.md".to_string(),
+                "passed".to_string()
+            ),
+            (
+                "tests/fixtures/checks/no-such-file.md".to_string(),
+                "failed".to_string()
+            ),
+            (
+                "tests/fixtures/checks/plan-missing-failure-modes.md".to_string(),
+                "failed".to_string()
+            ),
+        ]
+    );
+    // The bad byte and the missing file are named where they are.
+    let not_utf8 = &value["results"][0]["findings"][0];
+    assert_eq!(
+        (not_utf8["line"].as_u64(), not_utf8["column"].as_u64()),
+        (Some(5), Some(4))
+    );
+    assert!(
+        not_utf8["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid UTF-8")
+    );
+    let missing = &value["results"][2]["findings"];
+    assert_eq!(
+        missing.as_array().unwrap().len(),
+        1,
+        "a missing file is said once"
+    );
+    assert_eq!(missing[0]["message"], "the file does not exist");
+}
+
+#[test]
+fn a_folder_given_as_a_file_exits_2() {
+    let output = check("plan", &[], &["", "plan-complete.md"]);
+    assert_eq!(code(&output), 2);
+    let text = stdout(&output);
+    assert!(text.contains("tests/fixtures/checks: failed"), "{text}");
+    assert!(
+        text.contains("tests/fixtures/checks/plan-complete.md: passed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_step_exits_2_and_names_the_steps() {
+    let output = check("plann", &[], &["plan-complete.md"]);
+    assert_eq!(code(&output), 2);
+    assert!(output.stdout.is_empty());
+    let message = stderr(&output);
+    assert!(
+        message.contains("the playbook has no step `plann`"),
+        "{message}"
+    );
+    assert!(message.contains("specify, plan, outline"), "{message}");
+}
+
+#[test]
+fn unknown_artifact_exits_2() {
+    let output = check("plan", &["--artifact", "design"], &["plan-complete.md"]);
+    assert_eq!(code(&output), 2);
+    let message = stderr(&output);
+    assert!(
+        message.contains("no artifact `design` (artifacts: spec, plan, tasks)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn playbook_that_does_not_load_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "tollgate: 1\nname: Not A Name\nphases: []\nsteps: []\n",
+    )
+    .unwrap();
+    let output = tollgate_with(
+        broken.to_str().unwrap(),
+        &["check", "--step", "plan", &fixture("plan-complete.md")],
+    );
+    assert_eq!(code(&output), 2);
+    assert!(output.stdout.is_empty());
+    let message = stderr(&output);
+    assert!(message.contains("broken.yaml:2:"), "{message}");
+    assert!(message.contains("the playbook does not load"), "{message}");
+
+    let missing = dir.path().join("missing.yaml");
+    let output = tollgate_with(
+        missing.to_str().unwrap(),
+        &["check", "--step", "plan", &fixture("plan-complete.md")],
+    );
+    assert_eq!(code(&output), 2);
+    assert!(
+        stderr(&output).contains("missing.yaml"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn strict_turns_a_warning_into_a_failure() {
+    let output = check("gate", &[], &["tbd-remains.md"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(text.contains("tbd-remains.md: passed"), "{text}");
+    assert!(
+        text.contains("warning[no-tbd]: \"TBD\" must not appear"),
+        "{text}"
+    );
+
+    let output = check("gate", &["--strict"], &["tbd-remains.md"]);
+    assert_eq!(code(&output), 1);
+    assert!(stdout(&output).contains("tbd-remains.md: failed"));
+}
+
+#[test]
+fn artifact_chooses_what_the_files_stand_for() {
+    let output = check(
+        "plan",
+        &["--artifact", "spec", "--format", "json"],
+        &["spec-problem-statement.md", "plan-complete.md"],
+    );
+    assert_eq!(code(&output), 1);
+    let value = json(&output);
+    let first = &value["results"][0];
+    assert_eq!(
+        first["artifacts"]["spec"],
+        "tests/fixtures/checks/spec-problem-statement.md"
+    );
+    assert_eq!(first["verdict"], "passed");
+    // The plan's checks do not read the spec; the spec's check does.
+    let findings = value["results"][1]["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1);
+    assert_eq!(findings[0]["check"], "spec-has-problem");
+    assert_eq!(
+        findings[0]["message"],
+        "missing section \"Problem statement\""
+    );
+}
+
+#[test]
+fn human_gate_with_passing_checks_awaits_approval_and_exits_0() {
+    let output = check("review", &["--format", "json"], &["review-ready.md"]);
+    assert_eq!(code(&output), 0);
+    let value = json(&output);
+    assert_eq!(value["results"][0]["verdict"], "awaiting_approval");
+    assert_eq!(value["results"][0]["subject"], serde_json::Value::Null);
+    assert_eq!(value["summary"]["awaiting_approval"], 1);
+
+    let output = check("review", &[], &["review-ready.md"]);
+    assert_eq!(code(&output), 0);
+    assert!(
+        stdout(&output).starts_with("tests/fixtures/checks/review-ready.md: awaiting_approval\n")
+    );
+}
+
+#[test]
+fn var_turns_on_a_check_with_when() {
+    let output = check("length", &[], &["words-in-code-not-counted.md"]);
+    assert_eq!(code(&output), 0, "{}", stdout(&output));
+    let output = check(
+        "length",
+        &["--var", "strict_mode=true", "--format", "json"],
+        &["words-in-code-not-counted.md"],
+    );
+    assert_eq!(code(&output), 1);
+    let value = json(&output);
+    let checks: Vec<&str> = value["results"][0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|finding| finding["check"].as_str().unwrap())
+        .collect();
+    // `when: vars.strict_mode` now holds; `when: not vars.strict_mode` does not.
+    assert_eq!(checks, ["document-length-strict"]);
+}
+
+#[test]
+fn quiet_prints_only_what_failed() {
+    let output = check(
+        "plan",
+        &["--quiet"],
+        &["plan-complete.md", "plan-missing-failure-modes.md"],
+    );
+    assert_eq!(code(&output), 1);
+    let text = stdout(&output);
+    assert!(!text.contains("plan-complete.md"), "{text}");
+    assert!(
+        text.starts_with("tests/fixtures/checks/plan-missing-failure-modes.md: failed\n"),
+        "{text}"
+    );
+    assert!(!text.contains("passed,"), "{text}");
+}
+
+#[test]
+fn many_files_are_all_reported_in_the_order_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let complete = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture("plan-complete.md")),
+    )
+    .unwrap();
+    let missing = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join(fixture("plan-missing-failure-modes.md")),
+    )
+    .unwrap();
+    // Names out of alphabetical order, every third file failing.
+    let files: Vec<(String, bool)> = (0..50)
+        .map(|i| {
+            let path = dir.path().join(format!("plan-{:02}.md", (i * 37) % 50));
+            let fails = i % 3 == 0;
+            std::fs::write(&path, if fails { &missing } else { &complete }).unwrap();
+            (path.to_str().unwrap().to_string(), fails)
+        })
+        .collect();
+    let mut args = vec!["check", "--step", "plan", "--format", "json"];
+    args.extend(files.iter().map(|(path, _)| path.as_str()));
+    let output = tollgate(&args);
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let expected: Vec<(String, String)> = files
+        .iter()
+        .map(|(path, fails)| {
+            (
+                path.clone(),
+                if *fails { "failed" } else { "passed" }.to_string(),
+            )
+        })
+        .collect();
+    let value = json(&output);
+    assert_eq!(verdicts(&value), expected);
+    assert_eq!(value["summary"]["failed"], 17);
+    assert_eq!(value["summary"]["passed"], 33);
+    for (result, (path, _)) in value["results"].as_array().unwrap().iter().zip(&files) {
+        for finding in result["findings"].as_array().unwrap() {
+            assert_eq!(finding["path"].as_str(), Some(path.as_str()));
+        }
+    }
+}
