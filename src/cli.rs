@@ -13,6 +13,11 @@ use crate::engine::{Options, StatelessRun};
 use crate::playbook::{LoadStage, LoadedPlaybook, lint, schema};
 use crate::report::{self, Counts, Sources};
 
+mod subjects;
+pub use subjects::{
+    AdvanceArgs, ApproveArgs, GraphArgs, GraphFormat, NewArgs, ShowArgs, StatusArgs,
+};
+
 /// Nothing failed.
 pub const EXIT_OK: i32 = 0;
 /// Something failed a gate, or lint found an error.
@@ -80,15 +85,42 @@ pub enum Command {
         after_help = "Examples:\n  tollgate lint\n  tollgate lint playbooks/*.yaml --format json"
     )]
     Lint(LintArgs),
-    /// Check documents against a step's gate
+    /// Check subjects' current (or named) step, or documents against a step's gate
     #[command(
-        after_help = "Examples:\n  tollgate check --step plan specs/*/plan.md\n  \
+        after_help = "Examples:\n  tollgate check F-11            the current step of feature F-11\n  \
+tollgate check --all           every registered subject\n  \
+tollgate check --step plan specs/*/plan.md\n  \
 tollgate check --step plan --format json --strict docs/plan.md\n\n\
-With --step and files, each file is checked as the step's primary artifact (the first \
-artifact its checks read; --artifact chooses another), with no subject: prerequisites are not \
-evaluated, and a human gate whose checks pass reports awaiting_approval."
+Arguments that name files (a path with `/`, a `.md` file, or a file that exists) are checked \
+as the step's primary artifact (the first artifact its checks read; --artifact chooses \
+another), with no subject: prerequisites are not evaluated, and a human gate whose checks \
+pass reports awaiting_approval. Other arguments are subject ids."
     )]
     Check(CheckArgs),
+    /// Register a subject (a feature) at the playbook's first phase
+    #[command(after_help = "Example:\n  tollgate new F-11 --title \"Vector Collector Service\"")]
+    New(NewArgs),
+    /// Each subject's phase, next step and that step's verdict
+    #[command(after_help = "Examples:\n  tollgate status\n  tollgate status F-11 --format json")]
+    Status(StatusArgs),
+    /// Render a step's document (Markdown), optionally with each check's verdict and evidence
+    #[command(
+        after_help = "Examples:\n  tollgate show plan\n  tollgate show plan --subject F-11 --with-results"
+    )]
+    Show(ShowArgs),
+    /// Check a subject's current step and, when it passes, move it to the next phase
+    #[command(after_help = "Example:\n  tollgate advance F-11")]
+    Advance(AdvanceArgs),
+    /// Record an approval of a human gate, pinned to the SHA-256 of the step's documents, then advance
+    #[command(
+        after_help = "Example:\n  tollgate approve F-11 --step plan --by ana --note \"architecture reviewed\""
+    )]
+    Approve(ApproveArgs),
+    /// Draw the playbook's phases and steps as a diagram
+    #[command(
+        after_help = "Examples:\n  tollgate graph\n  tollgate graph --format dot | dot -Tsvg > playbook.svg"
+    )]
+    Graph(GraphArgs),
     /// Print the playbook JSON Schema (draft 2020-12)
     #[command(
         after_help = "Editors pick the schema up from a first line such as:\n  \
@@ -108,12 +140,18 @@ pub struct LintArgs {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// The step whose checks to run
+    /// Subject ids, or files to check as the step's primary artifact (files need --step)
+    #[arg(value_name = "ID|FILE")]
+    pub targets: Vec<String>,
+    /// The step whose checks to run [default: each subject's current step]
     #[arg(long, value_name = "STEP")]
-    pub step: String,
-    /// Files to check as the step's primary artifact
-    #[arg(required = true, value_name = "FILE")]
-    pub files: Vec<PathBuf>,
+    pub step: Option<String>,
+    /// Check every registered subject
+    #[arg(long, conflicts_with = "targets")]
+    pub all: bool,
+    /// A human gate awaiting approval fails too (exit 1)
+    #[arg(long)]
+    pub require_approval: bool,
     /// The artifact the files stand for [default: the first one the step's checks read]
     #[arg(long, value_name = "NAME")]
     pub artifact: Option<String>,
@@ -153,6 +191,12 @@ pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Command::Lint(args) => lint_command(&context, &args),
         Command::Check(args) => check_command(&context, &args),
+        Command::New(args) => subjects::new(&context, &args),
+        Command::Status(args) => subjects::status(&context, &args),
+        Command::Show(args) => subjects::show(&context, &args),
+        Command::Advance(args) => subjects::advance(&context, &args),
+        Command::Approve(args) => subjects::approve(&context, &args),
+        Command::Graph(args) => subjects::graph(&context, &args),
         Command::Schema => {
             print!("{}", schema::schema_text());
             EXIT_OK
@@ -261,9 +305,8 @@ fn lint_command(context: &Context, args: &LintArgs) -> i32 {
             )
         }
     };
-    if let Err(error) = written {
-        eprintln!("tollgate: cannot write the output: {error}");
-        return EXIT_UNUSABLE;
+    if let Some(code) = output_failed(written) {
+        return code;
     }
     if unusable {
         EXIT_UNUSABLE
@@ -327,12 +370,19 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
     let options = Options {
         strict: args.strict,
     };
-    let run = match StatelessRun::new(
-        &loaded.playbook,
-        &args.step,
-        args.artifact.as_deref(),
-        options,
-    ) {
+    let files = args.targets.iter().filter(|t| names_a_file(t)).count();
+    if files == 0 {
+        return subjects::check(context, &loaded, args, options);
+    }
+    if files != args.targets.len() {
+        eprintln!("tollgate: give either subject ids or files to `check`, not both");
+        return EXIT_UNUSABLE;
+    }
+    let Some(step) = &args.step else {
+        eprintln!("tollgate: checking files needs --step STEP: which step's gate do they face?");
+        return EXIT_UNUSABLE;
+    };
+    let run = match StatelessRun::new(&loaded.playbook, step, args.artifact.as_deref(), options) {
         Ok(run) => run,
         Err(error) => {
             eprintln!("tollgate: {}: {error}", loaded.display);
@@ -340,27 +390,60 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
         }
     };
     let files: Vec<(PathBuf, String)> = args
-        .files
+        .targets
         .iter()
-        .map(|file| (file.clone(), root_relative(&context.root, file)))
+        .map(|file| {
+            (
+                PathBuf::from(file),
+                root_relative(&context.root, Path::new(file)),
+            )
+        })
         .collect();
     let results = run.check_files(&files);
+    report_results(context, &loaded, &results, args)
+}
+
+/// Whether a `check` argument names a file rather than a subject.
+fn names_a_file(target: &str) -> bool {
+    target.contains(['/', '\\']) || target.ends_with(".md") || Path::new(target).is_file()
+}
+
+/// Prints check results in the chosen format; the exit code they mean.
+fn report_results(
+    context: &Context,
+    loaded: &LoadedPlaybook,
+    results: &[crate::engine::StepResult],
+    args: &CheckArgs,
+) -> i32 {
     let written = match args.format {
-        LintFormat::Json => print_json(&report::check_json(&loaded.playbook.name, &results)),
-        LintFormat::Text => {
-            report::write_check_text(&results, context.quiet, &mut context.stdout())
-        }
+        LintFormat::Json => print_json(&report::check_json(&loaded.playbook.name, results)),
+        LintFormat::Text => report::write_check_text(results, context.quiet, &mut context.stdout()),
     };
-    if let Err(error) = written {
-        eprintln!("tollgate: cannot write the output: {error}");
-        return EXIT_UNUSABLE;
+    if let Some(code) = output_failed(written) {
+        return code;
     }
+    let awaiting = |r: &&crate::engine::StepResult| {
+        args.require_approval && r.verdict == crate::engine::Verdict::AwaitingApproval
+    };
     if results.iter().any(|r| r.unreadable) {
         EXIT_UNUSABLE
-    } else if results.iter().any(|r| r.verdict.fails()) {
+    } else if results.iter().any(|r| r.verdict.fails()) || results.iter().any(|r| awaiting(&r)) {
         EXIT_FAILED
     } else {
         EXIT_OK
+    }
+}
+
+/// `Some(exit code)` when writing the output failed. A closed pipe (`| head`)
+/// is not an error: the reader has what it wanted.
+fn output_failed(written: std::io::Result<()>) -> Option<i32> {
+    match written {
+        Ok(()) => None,
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => None,
+        Err(error) => {
+            eprintln!("tollgate: cannot write the output: {error}");
+            Some(EXIT_UNUSABLE)
+        }
     }
 }
 

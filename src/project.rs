@@ -36,11 +36,11 @@ pub enum ProjectError {
     ArtifactPath { name: String, message: String },
     #[error("step `{step}` has an automated gate: it needs no approval; use `tollgate advance`")]
     NotHumanGate { step: String },
-    #[error("{id} cannot take step `{step}` now: {verdict}")]
+    #[error("{id} cannot take step `{step}` now: it is {}", result.verdict.as_str())]
     NotPassed {
         id: String,
         step: String,
-        verdict: &'static str,
+        result: Box<StepResult>,
     },
 }
 
@@ -401,7 +401,7 @@ impl<'a> Project<'a> {
         actor: &str,
         approval_note: Option<&str>,
     ) -> Result<(StepResult, SubjectRecord), ProjectError> {
-        let mut verdict_result = None;
+        let mut judged = None;
         let record = self.store.update::<ProjectError>(id, |record| {
             let mut result = self.judge(record, step)?;
             let approving = approval_note.is_some();
@@ -411,12 +411,10 @@ impl<'a> Project<'a> {
                 _ => false,
             };
             if !ready {
-                let verdict = result.verdict.as_str();
-                verdict_result = Some(result);
                 return Err(ProjectError::NotPassed {
                     id: id.to_string(),
                     step: step.id.clone(),
-                    verdict,
+                    result: Box::new(result),
                 });
             }
             let at = now();
@@ -432,7 +430,7 @@ impl<'a> Project<'a> {
                 result.verdict = Verdict::Passed;
             }
             let from = std::mem::replace(&mut record.phase, step.to.clone());
-            verdict_result = Some(result);
+            judged = Some(result);
             Ok(Some(HistoryEvent {
                 at,
                 actor: actor.to_string(),
@@ -448,11 +446,9 @@ impl<'a> Project<'a> {
                 note: approval_note.filter(|n| !n.is_empty()).map(str::to_string),
             }))
         });
-        match (record, verdict_result) {
-            (Ok(record), Some(result)) => Ok((result, record)),
-            (Err(error), _) => Err(error),
-            (Ok(_), None) => unreachable!("a successful update always judged the step"),
-        }
+        let record = record?;
+        let result = judged.expect("a successful update judged the step");
+        Ok((result, record))
     }
 
     /// The SHA-256 of every artifact the step's checks read.
