@@ -22,8 +22,8 @@ pub enum ProjectError {
     State(#[from] StateError),
     #[error("`{id}` does not match the playbook's id pattern `{pattern}`")]
     IdPattern { id: String, pattern: String },
-    #[error("the playbook has no step `{0}`")]
-    UnknownStep(String),
+    #[error("the playbook has no step `{step}` (steps: {known})")]
+    UnknownStep { step: String, known: String },
     #[error("{id} is in phase `{phase}`, where no step starts: it has finished the playbook")]
     NoStep { id: String, phase: String },
     #[error("artifact `{name}` of {id} resolves to `{path}`, outside the project root")]
@@ -141,7 +141,14 @@ impl<'a> Project<'a> {
             .steps
             .iter()
             .find(|s| s.id == id)
-            .ok_or_else(|| ProjectError::UnknownStep(id.to_string()))
+            .ok_or_else(|| {
+                let steps = &self.loaded.playbook.steps;
+                let known: Vec<&str> = steps.iter().map(|s| s.id.as_str()).collect();
+                ProjectError::UnknownStep {
+                    step: id.to_string(),
+                    known: known.join(", "),
+                }
+            })
     }
 
     /// Every artifact's path for a subject, relative to the project root.
@@ -284,13 +291,18 @@ impl<'a> Project<'a> {
                     }
                 }
                 Requirement::Approved(other) => {
-                    if !self.approved(record, other, paths) {
-                        blockers.push(Diagnostic::error(
-                            "requires",
-                            state_file.as_str(),
-                            format!("step `{other}` has no current approval"),
-                        ));
-                    }
+                    let approval = record.approvals.iter().rev().find(|a| a.step == *other);
+                    let message = match approval {
+                        None => format!("step `{other}` has no approval"),
+                        Some(approval) => match self.changed_since(approval, paths) {
+                            None => continue,
+                            Some(path) => format!(
+                                "the approval of step `{other}` by {} at {} is stale: `{path}` changed since",
+                                approval.by, approval.at
+                            ),
+                        },
+                    };
+                    blockers.push(Diagnostic::error("requires", state_file.as_str(), message));
                 }
             }
         }
@@ -309,14 +321,20 @@ impl<'a> Project<'a> {
             .iter()
             .rev()
             .find(|a| a.step == step)
-            .is_some_and(|approval| !self.is_stale(approval, paths))
+            .is_some_and(|approval| self.changed_since(approval, paths).is_none())
     }
 
-    /// An approval is stale when a file it pinned changed, appeared or went.
-    pub fn is_stale(&self, approval: &Approval, paths: &IndexMap<String, String>) -> bool {
-        approval.artifacts.iter().any(|(name, pinned)| {
+    /// An approval is stale when a file it pinned changed, appeared or
+    /// went: the first such file, or `None` while the approval holds.
+    pub fn changed_since<'p>(
+        &self,
+        approval: &'p Approval,
+        paths: &'p IndexMap<String, String>,
+    ) -> Option<&'p str> {
+        approval.artifacts.iter().find_map(|(name, pinned)| {
             let path = paths.get(name).unwrap_or(&pinned.path);
-            path != &pinned.path || hash_file(&self.root.join(path)) != pinned.sha256
+            let changed = path != &pinned.path || hash_file(&self.root.join(path)) != pinned.sha256;
+            changed.then_some(path.as_str())
         })
     }
 
@@ -335,7 +353,7 @@ impl<'a> Project<'a> {
                 let approvals = record
                     .approvals
                     .iter()
-                    .map(|a| (a.clone(), self.is_stale(a, &paths)))
+                    .map(|a| (a.clone(), self.changed_since(a, &paths).is_some()))
                     .collect();
                 Ok(SubjectStatus {
                     phase_label: self.phase_label(&record.phase),
@@ -360,13 +378,14 @@ impl<'a> Project<'a> {
             .current_step(&record)
             .ok_or_else(|| ProjectError::NoStep {
                 id: id.to_string(),
-                phase: record.phase.clone(),
+                phase: self.phase_label(&record.phase),
             })?;
         self.transition(id, step, actor, None)
     }
 
     /// Records an approval of `step` (default: the current one), pinned to
-    /// the SHA-256 of every artifact the step checks, then advances.
+    /// the SHA-256 of every artifact the step checks, then advances; for a
+    /// step the subject is past, it renews an approval gone stale.
     pub fn approve(
         &self,
         id: &str,
@@ -381,7 +400,7 @@ impl<'a> Project<'a> {
                 .current_step(&record)
                 .ok_or_else(|| ProjectError::NoStep {
                     id: id.to_string(),
-                    phase: record.phase.clone(),
+                    phase: self.phase_label(&record.phase),
                 })?,
         };
         if step.gate != Gate::Human {
@@ -405,6 +424,16 @@ impl<'a> Project<'a> {
         let record = self.store.update::<ProjectError>(id, |record| {
             let mut result = self.judge(record, step)?;
             let approving = approval_note.is_some();
+            // A step the subject is already past is approved again when a
+            // change made its approval stale (a later step may require
+            // it): its checks must pass, and the subject stays where it is.
+            let renewing = approving
+                && result.verdict == Verdict::Done
+                && !self.approved(record, &step.id, &result.artifacts);
+            if renewing {
+                let runner = StepRunner::new(&self.loaded.playbook, step, self.options);
+                result.verdict = runner.verdict(&result.outcomes);
+            }
             let ready = match result.verdict {
                 Verdict::Passed => true,
                 Verdict::AwaitingApproval => approving,
@@ -429,7 +458,12 @@ impl<'a> Project<'a> {
                 });
                 result.verdict = Verdict::Passed;
             }
-            let from = std::mem::replace(&mut record.phase, step.to.clone());
+            let (from, to) = if renewing {
+                (None, None)
+            } else {
+                let from = std::mem::replace(&mut record.phase, step.to.clone());
+                (Some(from), Some(step.to.clone()))
+            };
             judged = Some(result);
             Ok(Some(HistoryEvent {
                 at,
@@ -441,8 +475,8 @@ impl<'a> Project<'a> {
                     EventKind::Advanced
                 },
                 step: Some(step.id.clone()),
-                from: Some(from),
-                to: Some(step.to.clone()),
+                from,
+                to,
                 note: approval_note.filter(|n| !n.is_empty()).map(str::to_string),
             }))
         });

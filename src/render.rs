@@ -38,6 +38,8 @@ impl TemplateKind {
                 "artifacts",
                 "phases",
                 "results",
+                // The functions of `add_document_functions`.
+                "checkbox",
             ],
             TemplateKind::ArtifactPath => &["playbook", "subject", "vars"],
             TemplateKind::Message => &["playbook", "step", "subject", "vars", "check", "message"],
@@ -72,6 +74,18 @@ pub fn environment() -> Environment<'static> {
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(RECURSION_LIMIT);
     env
+}
+
+/// The functions step documents can call: `checkbox(x)` writes a task box,
+/// ticked when `x` is truthy as in `{% if %}` (so `subject and ...` without a
+/// subject is an open box, not an error).
+pub fn add_document_functions(env: &mut Environment<'_>) {
+    env.add_function(
+        "checkbox",
+        |checked: minijinja::Value| {
+            if checked.is_true() { "[x]" } else { "[ ]" }
+        },
+    );
 }
 
 /// Parses a template (or, for `when:`, an expression) and reports syntax
@@ -184,7 +198,11 @@ mod tests {
             &known(),
         );
         assert_eq!(bad.len(), 2, "{bad:?}");
-        assert_eq!(bad[0].range, Some(23..27), "`step` is not in an artifact path");
+        assert_eq!(
+            bad[0].range,
+            Some(23..27),
+            "`step` is not in an artifact path"
+        );
         let syntax = inspect(&env, TemplateKind::Document, "d", "{% if %}", &known());
         assert_eq!(syntax[0].code, "template-syntax");
         let when = inspect(

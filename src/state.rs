@@ -17,10 +17,14 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
 use crate::diagnostic::Position;
+use crate::source::{self, SourceError};
 
 /// Set to `die-mid-write` to make the next atomic write stop the process
 /// halfway through its temporary file: the seam crash-safety tests use.
 pub const FAULT_ENV: &str = "TOLLGATE_FAULT";
+
+/// Far more than any subject or history needs; a larger file is not ours.
+const MAX_STATE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Where a subject stands, as its file records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -91,9 +95,10 @@ pub enum StateError {
         position: Position,
         message: String,
     },
-    #[error("{path}: the state file is for `{found}`, not `{expected}`")]
+    #[error("{path}:{position}: the state file is for `{found}`, not `{expected}`")]
     WrongSubject {
         path: String,
+        position: Position,
         found: String,
         expected: String,
     },
@@ -130,15 +135,23 @@ impl Store {
     pub fn load(&self, id: &str) -> Result<Option<SubjectRecord>, StateError> {
         check_id(id)?;
         let (file, display) = self.subject_file(id);
-        let text = match fs::read_to_string(&file) {
+        let text = match source::read_text(&file, MAX_STATE_BYTES) {
             Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(error) => return Err(io(&display, error)),
+            Err(SourceError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(None);
+            }
+            Err(error) => return Err(unreadable(&display, error)),
         };
         let record: SubjectRecord = parse(&text, &display)?;
         if record.id != id {
+            // The record's `"id"` is the only key named so whose value is
+            // a string (an artifact named `id` holds an object).
+            let key = regex::Regex::new(r#""id"\s*:\s*""#).expect("a valid regex");
             return Err(StateError::WrongSubject {
                 path: display,
+                position: key.find(&text).map_or(Position::START, |found| {
+                    source::position_at(&text, found.end() - 1)
+                }),
                 found: record.id,
                 expected: id.to_string(),
             });
@@ -209,21 +222,17 @@ impl Store {
     /// The history, oldest first.
     pub fn history(&self) -> Result<Vec<HistoryEvent>, StateError> {
         let display = format!("{}/history.jsonl", self.display);
-        let text = match fs::read_to_string(self.dir.join("history.jsonl")) {
+        let text = match source::read_text(&self.dir.join("history.jsonl"), MAX_STATE_BYTES) {
             Ok(text) => text,
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(error) => return Err(io(&display, error)),
+            Err(SourceError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Vec::new());
+            }
+            Err(error) => return Err(unreadable(&display, error)),
         };
-        text.lines()
-            .enumerate()
-            .filter(|(_, line)| !line.trim().is_empty())
-            .map(|(i, line)| {
-                serde_json::from_str(line).map_err(|error| StateError::Corrupt {
-                    path: display.clone(),
-                    position: Position::new(i + 1, error.column()),
-                    message: error.to_string(),
-                })
-            })
+        // A stream of values, so that an error's line is the file's.
+        serde_json::Deserializer::from_str(&text)
+            .into_iter()
+            .map(|event| event.map_err(|error| corrupt(&text, &display, &error)))
             .collect()
     }
 
@@ -264,10 +273,12 @@ impl Store {
 }
 
 /// Replaces `file` with `bytes` so that a reader, or a crash, sees either
-/// the old content or the new, never a mix.
+/// the old content or the new, never a mix. Only writers that hold the
+/// lock call it, so one temporary name per file is enough, and the next
+/// write takes over what a killed writer left behind.
 fn write_atomic(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("state");
-    let temporary = file.with_file_name(format!(".{name}.{}.tmp", std::process::id()));
+    let temporary = file.with_file_name(format!(".{name}.tmp"));
     let mut out = File::create(&temporary)?;
     if std::env::var(FAULT_ENV).as_deref() == Ok("die-mid-write") {
         out.write_all(&bytes[..bytes.len() / 2])?;
@@ -281,11 +292,22 @@ fn write_atomic(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(text: &str, display: &str) -> Result<T, StateError> {
-    serde_json::from_str(text).map_err(|error| StateError::Corrupt {
+    serde_json::from_str(text).map_err(|error| corrupt(text, display, &error))
+}
+
+fn corrupt(text: &str, display: &str, error: &serde_json::Error) -> StateError {
+    // serde_json counts columns in bytes from 1 (0 at the very start);
+    // positions count characters, as an editor does.
+    let line_start: usize = text
+        .split_inclusive('\n')
+        .take(error.line().saturating_sub(1))
+        .map(str::len)
+        .sum();
+    StateError::Corrupt {
         path: display.to_string(),
-        position: Position::new(error.line().max(1), error.column().max(1)),
+        position: source::position_at(text, line_start + error.column().saturating_sub(1)),
         message: strip_position(&error.to_string()),
-    })
+    }
 }
 
 /// serde_json ends its messages with " at line L column C"; the position is
@@ -295,6 +317,20 @@ fn strip_position(message: &str) -> String {
         .rsplit_once(" at line ")
         .map_or(message, |(words, _)| words)
         .to_string()
+}
+
+/// A state file that cannot be read as text: not UTF-8 is corrupt, at the
+/// first bad byte.
+fn unreadable(path: &str, error: SourceError) -> StateError {
+    match error {
+        SourceError::Io(error) => io(path, error),
+        SourceError::NotUtf8 { position } => StateError::Corrupt {
+            path: path.to_string(),
+            position,
+            message: "the file is not valid UTF-8".into(),
+        },
+        SourceError::TooLarge { .. } => io(path, std::io::Error::other(error.to_string())),
+    }
 }
 
 fn io(path: &str, error: std::io::Error) -> StateError {

@@ -9,7 +9,7 @@ use super::{
     CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, LintFormat, load_playbook,
     output_failed, print_json, report_results,
 };
-use crate::engine::{Options, StepResult};
+use crate::engine::{Options, StepResult, Verdict};
 use crate::playbook::{LoadedPlaybook, graph};
 use crate::project::{Project, ProjectError, SubjectStatus};
 use crate::render::step;
@@ -302,6 +302,7 @@ pub(super) fn advance(context: &Context, args: &AdvanceArgs) -> i32 {
     with_project(context, Options::default(), |project| {
         transition_outcome(
             project,
+            "advanced",
             project.advance(&args.id, &actor(args.by.as_deref())),
         )
     })
@@ -315,13 +316,15 @@ pub(super) fn approve(context: &Context, args: &ApproveArgs) -> i32 {
             &args.by,
             args.note.as_deref(),
         );
-        transition_outcome(project, outcome)
+        transition_outcome(project, "approved", outcome)
     })
 }
 
-/// Says where the subject went, or why it stayed, with the findings.
+/// Says where the subject went, or why it stayed, with the findings;
+/// `action` ("advanced", "approved") names what did not happen.
 fn transition_outcome(
     project: &Project,
+    action: &str,
     outcome: Result<(StepResult, crate::state::SubjectRecord), ProjectError>,
 ) -> Result<i32, ProjectError> {
     match outcome {
@@ -343,17 +346,16 @@ fn transition_outcome(
             if let Some(code) = output_failed(written) {
                 return Ok(code);
             }
-            let hint = match result.verdict {
-                crate::engine::Verdict::AwaitingApproval => {
-                    "; it awaits approval: `tollgate approve`"
+            let (id, step) = (result.subject.as_deref().unwrap_or_default(), &result.step);
+            let why = match result.verdict {
+                Verdict::AwaitingApproval => {
+                    format!("awaits approval: `tollgate approve {id} --step {step} --by NAME`")
                 }
-                _ => "",
+                Verdict::Done => format!("is done: {id} is already past it"),
+                Verdict::Failed => "failed".into(),
+                verdict => format!("is {}", verdict.as_str()),
             };
-            eprintln!(
-                "tollgate: not advanced: step `{}` is {}{hint}",
-                result.step,
-                result.verdict.as_str()
-            );
+            eprintln!("tollgate: {id} not {action}: step `{step}` {why}");
             Ok(EXIT_FAILED)
         }
         Err(error) => Err(error),

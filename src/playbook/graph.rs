@@ -5,19 +5,36 @@ use super::{Gate, Playbook};
 
 /// A Mermaid flowchart, for Markdown that renders it (GitHub does).
 pub fn mermaid(playbook: &Playbook) -> String {
+    // Nodes are named by position: a phase id may hold `-`, which Mermaid
+    // reads as part of an arrow, or be `end`, one of its keywords. A phase
+    // a step names but the list lacks (lint reports it) is drawn too.
+    let mut nodes: Vec<(&str, &str)> = playbook
+        .phases
+        .iter()
+        .map(|phase| (phase.id.as_str(), phase.label()))
+        .collect();
+    for step in &playbook.steps {
+        for phase in [step.from.as_str(), step.to.as_str()] {
+            if !nodes.iter().any(|(id, _)| *id == phase) {
+                nodes.push((phase, phase));
+            }
+        }
+    }
+    let node = |phase: &str| {
+        nodes
+            .iter()
+            .position(|(id, _)| *id == phase)
+            .expect("every phase a step names is a node")
+    };
     let mut out = String::from("flowchart LR\n");
-    for phase in &playbook.phases {
-        out.push_str(&format!(
-            "  {}[\"{}\"]\n",
-            node(&phase.id),
-            escape(phase.label())
-        ));
+    for (index, (_, label)) in nodes.iter().enumerate() {
+        out.push_str(&format!("  p{index}[\"{}\"]\n", mermaid_text(label)));
     }
     for step in &playbook.steps {
         out.push_str(&format!(
-            "  {} -->|\"{}\"| {}\n",
+            "  p{} -->|\"{}\"| p{}\n",
             node(&step.from),
-            escape(&edge_label(step.id.as_str(), step.gate)),
+            mermaid_text(&edge_label(step.id.as_str(), step.gate)),
             node(&step.to)
         ));
     }
@@ -61,9 +78,9 @@ fn edge_label(step: &str, gate: Gate) -> String {
     }
 }
 
-/// Mermaid node ids may not hold every character a phase id may.
-fn node(phase: &str) -> String {
-    format!("phase_{}", phase.replace('-', "_"))
+/// Mermaid has no backslash escapes: a quote in a label is an entity.
+fn mermaid_text(text: &str) -> String {
+    text.replace('"', "#quot;")
 }
 
 fn escape(text: &str) -> String {

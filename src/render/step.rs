@@ -3,6 +3,8 @@
 //! the playbook, the step, the subject and, when asked, the results of its
 //! checks, so that each check line carries its verdict and evidence.
 
+use std::path::Path;
+
 use indexmap::IndexMap;
 use minijinja::Environment;
 use serde::Serialize;
@@ -215,12 +217,43 @@ pub fn render(
             .get_template(&name)
             .and_then(|template| template.render(context)),
     };
-    rendered.map_err(|error| RenderError {
-        template: error.name().unwrap_or(&name).to_string(),
-        line: error.line(),
-        message: error
+    rendered.map_err(|error| {
+        // Template files are named as they sit beside the playbook, so
+        // that the message leads to them from wherever tollgate runs.
+        let shown = |template: Option<&str>| {
+            let template = template.unwrap_or(&name);
+            if source.is_some() && template == name {
+                name.clone()
+            } else {
+                Path::new(&loaded.display)
+                    .with_file_name(template)
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            }
+        };
+        // An include wraps the error of the included template: the
+        // innermost one names the line to fix.
+        let mut innermost = &error;
+        while let Some(inner) = std::error::Error::source(innermost)
+            .and_then(|source| source.downcast_ref::<minijinja::Error>())
+        {
+            innermost = inner;
+        }
+        let mut message = innermost
             .detail()
-            .map_or_else(|| error.to_string(), str::to_string),
+            .map_or_else(|| innermost.kind().to_string(), str::to_string);
+        if !std::ptr::eq(innermost, &error) {
+            message.push_str(&format!(
+                " (included from {}{})",
+                shown(error.name()),
+                error.line().map(|l| format!(":{l}")).unwrap_or_default()
+            ));
+        }
+        RenderError {
+            template: shown(innermost.name()),
+            line: innermost.line(),
+            message,
+        }
     })
 }
 
@@ -230,10 +263,21 @@ fn document_environment(loaded: &LoadedPlaybook) -> Environment<'static> {
     let mut env = super::environment();
     let folder = loaded.folder().to_path_buf();
     env.set_loader(move |name| {
-        if crate::playbook::lint::escapes(name) {
-            return Ok(None);
+        let file = folder.join(name);
+        // A symlink may lead out where the name stays inside. `join(".")`
+        // because the folder of `playbook.yaml` is "", which does not
+        // canonicalize; a file that does not exist is not found below.
+        let leads_out = match (file.canonicalize(), folder.join(".").canonicalize()) {
+            (Ok(real), Ok(root)) => !real.starts_with(root),
+            _ => false,
+        };
+        if crate::playbook::lint::escapes(name) || leads_out {
+            return Err(minijinja::Error::new(
+                minijinja::ErrorKind::InvalidOperation,
+                format!("template `{name}` is outside the playbook's folder"),
+            ));
         }
-        match std::fs::read_to_string(folder.join(name)) {
+        match std::fs::read_to_string(&file) {
             Ok(text) => Ok(Some(text)),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(error) => Err(minijinja::Error::new(
@@ -242,10 +286,7 @@ fn document_environment(loaded: &LoadedPlaybook) -> Environment<'static> {
             )),
         }
     });
-    env.add_function(
-        "checkbox",
-        |checked: bool| if checked { "[x]" } else { "[ ]" },
-    );
+    super::add_document_functions(&mut env);
     env
 }
 
