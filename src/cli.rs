@@ -10,6 +10,7 @@ use codespan_reporting::term::termcolor::{ColorChoice, StandardStream, WriteColo
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::{Options, StatelessRun};
+use crate::lua::{LimitOverrides, PluginSet};
 use crate::playbook::{LoadStage, LoadedPlaybook, lint, schema};
 use crate::report::{self, Counts, Sources};
 
@@ -54,6 +55,12 @@ pub struct GlobalArgs {
     /// Set a playbook variable, overriding its default in `vars:` (repeatable); values that read as JSON (`true`, `3`) keep that type
     #[arg(long = "var", global = true, value_name = "KEY=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, serde_json::Value)>,
+    /// Time budget of each plugin call, in milliseconds [default: the playbook's `limits:`, else 1000]
+    #[arg(long, global = true, value_name = "MS")]
+    pub plugin_timeout_ms: Option<u64>,
+    /// Memory limit of each plugin call, in MiB [default: the playbook's `limits:`, else 64]
+    #[arg(long, global = true, value_name = "MIB")]
+    pub plugin_memory_mib: Option<u64>,
     /// When to colour the output
     #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
     pub color: ColorWhen,
@@ -116,6 +123,9 @@ pass reports awaiting_approval. Other arguments are subject ids."
         after_help = "Example:\n  tollgate approve F-11 --step plan --by ana --note \"architecture reviewed\""
     )]
     Approve(ApproveArgs),
+    /// Work with Lua plugins: `plugin test PLUGIN` runs a plugin against its sample documents
+    #[command(subcommand)]
+    Plugin(PluginCommand),
     /// Draw the playbook's phases and steps as a diagram
     #[command(
         after_help = "Examples:\n  tollgate graph\n  tollgate graph --format dot | dot -Tsvg > playbook.svg"
@@ -127,6 +137,24 @@ pass reports awaiting_approval. Other arguments are subject ids."
 # yaml-language-server: $schema=../schemas/playbook.schema.json"
     )]
     Schema,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PluginCommand {
+    /// Run a plugin against the sample documents of PLUGIN.test.yaml and compare its findings
+    #[command(
+        after_help = "Example:\n  tollgate plugin test plugins/risk_coverage.lua\n\n\
+The cases live in PLUGIN.test.yaml beside the plugin: each names a function, its `with:`, a \
+document (inline or a file) and the findings expected, in order (severity, line, a message \
+substring). Exit 0 when every case passes, 1 otherwise."
+    )]
+    Test(PluginTestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PluginTestArgs {
+    /// The plugin file (or its .test.yaml)
+    pub plugin: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -197,6 +225,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Advance(args) => subjects::advance(&context, &args),
         Command::Approve(args) => subjects::approve(&context, &args),
         Command::Graph(args) => subjects::graph(&context, &args),
+        Command::Plugin(PluginCommand::Test(args)) => plugin_test(&context, &args),
         Command::Schema => {
             print!("{}", schema::schema_text());
             EXIT_OK
@@ -209,6 +238,7 @@ struct Context {
     root: PathBuf,
     playbook: PathBuf,
     vars: Vec<(String, serde_json::Value)>,
+    limits: LimitOverrides,
     color: ColorChoice,
     quiet: bool,
 }
@@ -231,8 +261,20 @@ impl Context {
             root,
             playbook,
             vars: global.vars.clone(),
+            limits: LimitOverrides {
+                timeout_ms: global.plugin_timeout_ms,
+                memory_mib: global.plugin_memory_mib,
+            },
             color,
             quiet: global.quiet,
+        }
+    }
+
+    /// Options for commands that judge steps without `--strict`.
+    fn options(&self) -> Options {
+        Options {
+            strict: false,
+            limits: self.limits,
         }
     }
 
@@ -369,6 +411,7 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
     };
     let options = Options {
         strict: args.strict,
+        limits: context.limits,
     };
     let files = args.targets.iter().filter(|t| names_a_file(t)).count();
     if files == 0 {
@@ -382,8 +425,15 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
         eprintln!("tollgate: checking files needs --step STEP: which step's gate do they face?");
         return EXIT_UNUSABLE;
     };
+    let plugins = PluginSet::load(
+        loaded.folder(),
+        &loaded.playbook.plugins,
+        &context.root,
+        &loaded.playbook.limits,
+        context.limits,
+    );
     let run = match StatelessRun::new(&loaded.playbook, step, args.artifact.as_deref(), options) {
-        Ok(run) => run,
+        Ok(run) => run.with_plugins(&plugins),
         Err(error) => {
             eprintln!("tollgate: {}: {error}", loaded.display);
             return EXIT_UNUSABLE;
@@ -401,6 +451,16 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
         .collect();
     let results = run.check_files(&files);
     report_results(context, &loaded, &results, args)
+}
+
+fn plugin_test(context: &Context, args: &PluginTestArgs) -> i32 {
+    let report = crate::lua::test_plugin(&args.plugin, context.limits);
+    let written = write!(std::io::stdout().lock(), "{report}");
+    match output_failed(written) {
+        Some(code) => code,
+        None if report.passed() => EXIT_OK,
+        None => EXIT_FAILED,
+    }
 }
 
 /// Whether a `check` argument names a file rather than a subject.

@@ -14,8 +14,9 @@ use serde::Serialize;
 
 use crate::checks::{self, Artifact, CheckOutcome, CheckStatus, Findings};
 use crate::diagnostic::{Diagnostic, Position};
+use crate::lua::{LimitOverrides, PluginCall, PluginSet, SubjectInfo};
 use crate::markdown::Document;
-use crate::playbook::{Check, Gate, Playbook, Step};
+use crate::playbook::{Check, CheckKind, Gate, Playbook, Step};
 use crate::render::{self, step::SubjectView};
 use crate::source::{self, SourceError};
 
@@ -80,6 +81,8 @@ impl StepResult {
 pub struct Options {
     /// Warnings fail the gate too.
     pub strict: bool,
+    /// Plugin budgets from the command line.
+    pub limits: LimitOverrides,
 }
 
 /// A file a check may read, loaded once per step however many checks read it.
@@ -174,6 +177,7 @@ pub struct StepRunner<'a> {
     checks: Vec<&'a Check>,
     env: Environment<'static>,
     options: Options,
+    plugins: Option<&'a PluginSet>,
 }
 
 impl<'a> StepRunner<'a> {
@@ -193,7 +197,14 @@ impl<'a> StepRunner<'a> {
                 .collect(),
             env: render::environment(),
             options,
+            plugins: None,
         }
+    }
+
+    /// Runs `plugin:` checks with these plugins; without, they fail saying so.
+    pub fn with_plugins(mut self, plugins: &'a PluginSet) -> Self {
+        self.plugins = Some(plugins);
+        self
     }
 
     /// The outcome of every check, in order.
@@ -203,31 +214,97 @@ impl<'a> StepRunner<'a> {
         self.checks
             .iter()
             .map(|check| {
-                let Some(loaded) = check
-                    .artifact
-                    .as_deref()
-                    .and_then(|name| artifacts.get(name))
-                else {
-                    return skipped(check);
+                let loaded = match check.artifact.as_deref() {
+                    // Stateless: the other artifacts have no path.
+                    Some(name) => match artifacts.get(name) {
+                        Some(loaded) => Some(loaded),
+                        None => return skipped(check),
+                    },
+                    None => None,
                 };
-                if let Some(outcome) = self.when_outcome(check, &loaded.path, &context) {
+                let path = match (loaded, &check.kind) {
+                    (Some(loaded), _) => loaded.path.as_str(),
+                    (None, CheckKind::Plugin { function, .. }) => self.plugin_file(function),
+                    (None, _) => return skipped(check),
+                };
+                if let Some(outcome) = self.when_outcome(check, path, &context) {
                     return outcome;
                 }
-                let artifact = loaded.artifact();
+                let artifact = loaded.map(LoadedArtifact::artifact);
                 // A missing file is said once, by the first check that reads it.
-                if !matches!(artifact, Artifact::Loaded(_)) {
-                    if reported_missing.contains(&loaded.path.as_str()) {
+                if let Some(artifact) = &artifact
+                    && !matches!(artifact, Artifact::Loaded(_))
+                {
+                    if reported_missing.contains(&path) {
                         return skipped(check);
                     }
-                    reported_missing.push(&loaded.path);
+                    reported_missing.push(path);
                 }
-                let mut outcome = checks::run_builtin(check, &artifact, &loaded.path);
+                let mut outcome = match (&check.kind, &artifact, self.plugins) {
+                    (
+                        CheckKind::Plugin { function, with },
+                        None | Some(Artifact::Loaded(_)),
+                        Some(plugins),
+                    ) => {
+                        let doc = match artifact {
+                            Some(Artifact::Loaded(doc)) => Some(doc),
+                            _ => None,
+                        };
+                        self.run_plugin(
+                            plugins,
+                            check,
+                            (function, with),
+                            doc,
+                            artifacts,
+                            subject,
+                            path,
+                        )
+                    }
+                    (_, Some(artifact), _) => checks::run_builtin(check, artifact, path),
+                    (_, None, _) => checks::run_builtin(check, &Artifact::Missing, path),
+                };
                 if let Some(template) = &check.message {
                     self.apply_message(template, check, &mut outcome, &context);
                 }
                 outcome
             })
             .collect()
+    }
+
+    /// One `plugin:` check: the Lua function with this step's context.
+    #[allow(clippy::too_many_arguments)]
+    fn run_plugin(
+        &self,
+        plugins: &PluginSet,
+        check: &Check,
+        (function, with): (&str, &serde_json::Value),
+        doc: Option<&Document>,
+        artifacts: &ArtifactSet,
+        subject: Option<&SubjectView>,
+        path: &str,
+    ) -> CheckOutcome {
+        let other = |name: &str| artifacts.get(name).and_then(|a| a.document.clone());
+        let call = PluginCall {
+            doc,
+            subject: subject.map(|s| SubjectInfo {
+                id: &s.id,
+                title: &s.title,
+                slug: &s.slug,
+                phase: &s.phase,
+            }),
+            vars: &self.playbook.vars,
+            step: self.step.into(),
+            artifacts: &other,
+        };
+        let mut findings = Findings::new(check, path);
+        plugins.run(function, with, &call, &mut findings);
+        findings.finish()
+    }
+
+    /// Where a plugin check that reads no artifact reports: the plugin file.
+    fn plugin_file(&self, function: &str) -> &'a str {
+        let name = function.split('.').next().unwrap_or_default();
+        self.playbook.plugins.get(name).map_or("", String::as_str)
     }
 
     /// Whether the outcomes fail the gate.
@@ -388,6 +465,12 @@ impl<'a> StatelessRun<'a> {
                 })?,
         };
         Ok(Self { runner, artifact })
+    }
+
+    /// Runs `plugin:` checks with these plugins.
+    pub fn with_plugins(mut self, plugins: &'a PluginSet) -> Self {
+        self.runner = self.runner.with_plugins(plugins);
+        self
     }
 
     /// Checks every file, in parallel, keeping the order given.

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use crate::checks::{CheckOutcome, CheckStatus};
 use crate::diagnostic::{Diagnostic, Position};
 use crate::engine::{ArtifactSet, Options, StepResult, StepRunner, Verdict};
+use crate::lua::PluginSet;
 use crate::playbook::{Gate, LoadedPlaybook, Requirement, Step, lint::escapes};
 use crate::render::step::SubjectView;
 use crate::state::{
@@ -60,6 +61,7 @@ pub struct Project<'a> {
     pub loaded: &'a LoadedPlaybook,
     pub store: Store,
     options: Options,
+    plugins: PluginSet,
 }
 
 impl<'a> Project<'a> {
@@ -69,6 +71,13 @@ impl<'a> Project<'a> {
             loaded,
             store: Store::new(root, &loaded.playbook.state_dir),
             options,
+            plugins: PluginSet::load(
+                loaded.folder(),
+                &loaded.playbook.plugins,
+                root,
+                &loaded.playbook.limits,
+                options.limits,
+            ),
         }
     }
 
@@ -198,7 +207,8 @@ impl<'a> Project<'a> {
     /// approval or passed, with the findings that say why.
     pub fn judge(&self, record: &SubjectRecord, step: &Step) -> Result<StepResult, ProjectError> {
         let paths = self.artifact_paths(record)?;
-        let runner = StepRunner::new(&self.loaded.playbook, step, self.options);
+        let runner =
+            StepRunner::new(&self.loaded.playbook, step, self.options).with_plugins(&self.plugins);
         let artifacts = ArtifactSet::load(&self.root, &paths);
         let subject = self.subject_view(record);
         let mut outcomes = runner.run(&artifacts, Some(&subject));
@@ -431,7 +441,8 @@ impl<'a> Project<'a> {
                 && result.verdict == Verdict::Done
                 && !self.approved(record, &step.id, &result.artifacts);
             if renewing {
-                let runner = StepRunner::new(&self.loaded.playbook, step, self.options);
+                let runner = StepRunner::new(&self.loaded.playbook, step, self.options)
+                    .with_plugins(&self.plugins);
                 result.verdict = runner.verdict(&result.outcomes);
             }
             let ready = match result.verdict {

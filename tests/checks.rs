@@ -584,7 +584,14 @@ fn absent_pattern_warns_at_each_occurrence() {
         Verdict::Passed,
         &[("no-tbd", 5, 64), ("no-tbd", 9, 16)],
     );
-    let strict = check_with("gate", "tbd-remains.md", Options { strict: true });
+    let strict = check_with(
+        "gate",
+        "tbd-remains.md",
+        Options {
+            strict: true,
+            ..Options::default()
+        },
+    );
     assert_eq!(strict.verdict, Verdict::Failed);
 }
 

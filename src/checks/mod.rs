@@ -14,7 +14,7 @@ mod words;
 
 use serde::Serialize;
 
-use crate::diagnostic::{Diagnostic, Position};
+use crate::diagnostic::{Diagnostic, Position, Severity};
 use crate::markdown::Document;
 use crate::playbook::{Check, CheckKind};
 
@@ -147,7 +147,8 @@ impl<'a> Findings<'a> {
     }
 
     pub fn finish(self) -> CheckOutcome {
-        let failed = !self.findings.is_empty();
+        // Information (a plugin's `print`, say) is reported, not a failure.
+        let failed = self.findings.iter().any(|f| f.severity != Severity::Info);
         CheckOutcome {
             check: self.check.id.clone(),
             kind: self.check.kind.name(),

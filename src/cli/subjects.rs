@@ -105,7 +105,7 @@ fn with_project(
 }
 
 pub(super) fn new(context: &Context, args: &NewArgs) -> i32 {
-    with_project(context, Options::default(), |project| {
+    with_project(context, context.options(), |project| {
         let record = project.register(&args.id, &args.title, &actor(args.by.as_deref()))?;
         let next = project
             .current_step(&record)
@@ -122,7 +122,7 @@ pub(super) fn new(context: &Context, args: &NewArgs) -> i32 {
 }
 
 pub(super) fn status(context: &Context, args: &StatusArgs) -> i32 {
-    with_project(context, Options::default(), |project| {
+    with_project(context, context.options(), |project| {
         let subjects = project.status(args.id.as_deref())?;
         let written = match args.format {
             LintFormat::Json => print_json(&status_json(project, &subjects)),
@@ -225,7 +225,7 @@ fn write_status_table(
 }
 
 pub(super) fn show(context: &Context, args: &ShowArgs) -> i32 {
-    with_project(context, Options::default(), |project| {
+    with_project(context, context.options(), |project| {
         let step = project.step(&args.step)?;
         let record = args
             .subject
@@ -299,7 +299,7 @@ pub(super) fn check(
 }
 
 pub(super) fn advance(context: &Context, args: &AdvanceArgs) -> i32 {
-    with_project(context, Options::default(), |project| {
+    with_project(context, context.options(), |project| {
         transition_outcome(
             project,
             "advanced",
@@ -309,7 +309,7 @@ pub(super) fn advance(context: &Context, args: &AdvanceArgs) -> i32 {
 }
 
 pub(super) fn approve(context: &Context, args: &ApproveArgs) -> i32 {
-    with_project(context, Options::default(), |project| {
+    with_project(context, context.options(), |project| {
         let outcome = project.approve(
             &args.id,
             args.step.as_deref(),

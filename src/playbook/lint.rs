@@ -433,10 +433,11 @@ impl Linter<'_> {
     }
 
     fn plugins(&mut self) {
+        let mut functions: HashMap<&str, Vec<String>> = HashMap::new();
         for (name, path) in &self.playbook.plugins {
             let file = self.loaded.folder().join(path);
+            let pointer = format!("/plugins/{}", crate::yaml::pointer_segment(name));
             if !file.is_file() {
-                let pointer = format!("/plugins/{}", crate::yaml::pointer_segment(name));
                 self.error(
                     "missing-plugin-file",
                     &pointer,
@@ -446,6 +447,54 @@ impl Linter<'_> {
                     "looked for {}; plugin paths are relative to the playbook file",
                     file.display()
                 ));
+                continue;
+            }
+            let display = display_beside(&self.loaded.display, path);
+            let text = match source::read_text(&file, MAX_TEMPLATE_BYTES) {
+                Ok(text) => text,
+                Err(error) => {
+                    self.error(
+                        "plugin-syntax",
+                        &pointer,
+                        format!("plugin `{path}`: {error}"),
+                    );
+                    continue;
+                }
+            };
+            match crate::lua::inspect_plugin(Path::new(&display), &text) {
+                Ok(info) => {
+                    functions.insert(name, info.functions);
+                }
+                Err(error) => {
+                    let position = Position::new(error.line.unwrap_or(1), 1);
+                    self.lint.diagnostics.push(
+                        Diagnostic::error("plugin-syntax", display.as_str(), error.message)
+                            .at(position),
+                    );
+                }
+            }
+            self.lint.extra_sources.push((display, text));
+        }
+        for index in 0..self.playbook.steps.len() {
+            for (pointer, check) in self.playbook.step_checks(index) {
+                let CheckKind::Plugin { function, .. } = &check.kind else {
+                    continue;
+                };
+                let (plugin, name) = function.split_once('.').unwrap_or((function, ""));
+                if let Some(defined) = functions.get(plugin)
+                    && !defined.iter().any(|f| f == name)
+                {
+                    self.error(
+                        "unknown-plugin-function",
+                        &format!("{pointer}/plugin"),
+                        format!("plugin `{plugin}` defines no function `{name}`"),
+                    )
+                    .help = Some(if defined.is_empty() {
+                        "its file returns no functions: end it with `return M`".into()
+                    } else {
+                        format!("it defines: {}", defined.join(", "))
+                    });
+                }
             }
         }
     }
