@@ -1,0 +1,53 @@
+//! The plugins shipped in `plugins/` pass their own test files, through the
+//! real binary, as the README shows.
+
+use std::process::Command;
+
+#[test]
+fn bundled_plugins_pass_their_tests() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let mut tested = 0;
+    for entry in std::fs::read_dir(format!("{root}/plugins")).unwrap() {
+        let path = entry.unwrap().path();
+        if !path.to_string_lossy().ends_with(".test.yaml") {
+            continue;
+        }
+        let output = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .args(["plugin", "test"])
+            .arg(&path)
+            .current_dir(root)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{}:\n{stdout}", path.display());
+        assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+        tested += 1;
+    }
+    assert!(tested >= 2, "expected the owners and risk_coverage tests");
+}
+
+#[test]
+fn a_failing_case_exits_1_and_says_what_differs() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/plugins/owners.lua"),
+        dir.path().join("owners.lua"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("owners.test.yaml"),
+        "cases:\n  - name: wrong line\n    function: check\n    document: |\n      ## Risks Register\n\n      | Risk | Owner |\n      |------|-------|\n      | Data loss | Bo |\n    expect:\n      - { severity: error, line: 9 }\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["plugin", "test"])
+        .arg(dir.path().join("owners.lua"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL") && stdout.contains("0 passed, 1 failed"),
+        "{stdout}"
+    );
+}
