@@ -133,15 +133,20 @@ fn render(findings: &[Diagnostic]) -> String {
 
 // ---------------------------------------------------------------- the API
 
-#[test]
-fn the_document_api_on_a_plan() {
-    let set = PluginSet::load(
+/// The plugin that exercises the API, under the name `probe`.
+fn probe_set() -> PluginSet {
+    PluginSet::load(
         &fixture(""),
         &IndexMap::from([("probe".to_string(), "api_probe.lua".to_string())]),
         &fixture(""),
         &limits(),
         LimitOverrides::default(),
-    );
+    )
+}
+
+#[test]
+fn the_document_api_on_a_plan() {
+    let set = probe_set();
     let findings = run(
         &set,
         "probe.document",
@@ -154,13 +159,7 @@ fn the_document_api_on_a_plan() {
 
 #[test]
 fn the_context_api() {
-    let set = PluginSet::load(
-        &fixture(""),
-        &IndexMap::from([("probe".to_string(), "api_probe.lua".to_string())]),
-        &fixture(""),
-        &limits(),
-        LimitOverrides::default(),
-    );
+    let set = probe_set();
     let vars = IndexMap::from([
         ("spec_root".to_string(), json!("specs")),
         ("reviewers".to_string(), json!(["ali", "kim"])),
@@ -199,13 +198,7 @@ fn the_context_api() {
 
 #[test]
 fn findings_reported_returned_and_printed() {
-    let set = PluginSet::load(
-        &fixture(""),
-        &IndexMap::from([("probe".to_string(), "api_probe.lua".to_string())]),
-        &fixture(""),
-        &limits(),
-        LimitOverrides::default(),
-    );
+    let set = probe_set();
     let findings = run(
         &set,
         "probe.findings",
