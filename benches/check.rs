@@ -9,8 +9,9 @@
 //!   `StatelessRun::check_files` reading the files from disk;
 //!
 //! each on a rayon pool of 1 and of 2 threads, as whole-corpus passes timed
-//! with `Instant` (every document exactly once per pass; passes interleaved,
-//! the fastest kept, as other load on the machine can only slow a pass). It prints documents per second, the cost of (b) over (a),
+//! with `Instant` (every document exactly once per pass; the configurations
+//! take turns chunk by chunk, and the fastest pass is kept, as other load on
+//! the machine can only slow a pass). It prints documents per second, the cost of (b) over (a),
 //! and the 2-thread speed-up. It then times the release binary end to end on
 //! one document (process start to exit), with an in-process breakdown, and
 //! finally runs criterion per-document benchmarks (throughput in elements,
@@ -47,6 +48,9 @@ const GOAL_END_TO_END_MS: f64 = 10.0;
 /// A pass whose threads waited this share of their time for a CPU was
 /// disturbed by other work on the machine.
 const DISTURBED: f64 = 0.05;
+
+/// How many chunks a pass over the corpus is cut into (see `corpus_passes`).
+const CHUNKS: usize = 20;
 
 /// How big a run is; each can be set from the environment.
 struct Settings {
@@ -402,7 +406,7 @@ struct Row {
 /// One timed pass: wall-clock time, and the CPU time this process's threads
 /// got and spent waiting for a CPU meanwhile (zero where the kernel does not
 /// say).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
 struct Sample {
     wall: Duration,
     cpu: Duration,
@@ -421,6 +425,12 @@ impl Sample {
             cpu: cpu_after.saturating_sub(cpu_before),
             waited: waited_after.saturating_sub(waited_before),
         }
+    }
+
+    fn add(&mut self, other: Sample) {
+        self.wall += other.wall;
+        self.cpu += other.cpu;
+        self.waited += other.waited;
     }
 
     /// How many CPUs the pass kept busy on average.
@@ -487,7 +497,10 @@ fn corpus_passes(bench: &Bench<'_>, pools: &[(usize, ThreadPool)], passes: usize
             black_box(warm_bench.pass(work, pool));
         }
     }
-    // Passes are interleaved so that drift affects every configuration alike.
+    // Each pass goes through the corpus in chunks, and every configuration
+    // takes its turn on a chunk before the next chunk: a machine whose speed
+    // drifts (other load, other guests on the host) then slows every
+    // configuration alike, and the ratios between them stay fair.
     let mut times: Vec<(Work, usize, Vec<Sample>)> = Work::ALL
         .iter()
         .flat_map(|&work| {
@@ -496,12 +509,25 @@ fn corpus_passes(bench: &Bench<'_>, pools: &[(usize, ThreadPool)], passes: usize
                 .map(move |(threads, _)| (work, *threads, Vec::new()))
         })
         .collect();
+    let chunk = bench.corpus.len().div_ceil(CHUNKS);
     for _ in 0..passes {
-        for (work, threads, samples) in &mut times {
-            let pool = &pools.iter().find(|(n, _)| n == threads).expect("a pool").1;
-            samples.push(Sample::time(|| {
-                black_box(bench.pass(*work, pool));
-            }));
+        for (_, _, samples) in &mut times {
+            samples.push(Sample::default());
+        }
+        for start in (0..bench.corpus.len()).step_by(chunk) {
+            let end = (start + chunk).min(bench.corpus.len());
+            let part = Bench {
+                corpus: &bench.corpus[start..end],
+                files: &bench.files[start..end],
+                ..*bench
+            };
+            for (work, threads, samples) in &mut times {
+                let pool = &pools.iter().find(|(n, _)| n == threads).expect("a pool").1;
+                let sample = Sample::time(|| {
+                    black_box(part.pass(*work, pool));
+                });
+                samples.last_mut().expect("a pass").add(sample);
+            }
         }
     }
     times
@@ -653,6 +679,9 @@ fn typical<'a>(corpus: &'a [PlanDoc], stats: &CorpusStats, defective: bool) -> O
 
 /// Mean, median, 95th percentile and minimum of some durations, in ms.
 struct Summary {
+    /// The share of the machine's CPU time that other processes used
+    /// meanwhile, where Linux tells it.
+    others: Option<f64>,
     mean: f64,
     median: f64,
     p95: f64,
@@ -665,6 +694,7 @@ impl Summary {
         let ms = |d: Duration| d.as_secs_f64() * 1e3;
         let total: Duration = samples.iter().sum();
         Self {
+            others: None,
             mean: ms(total) / samples.len() as f64,
             median: ms(samples[samples.len() / 2]),
             p95: ms(samples[(samples.len() * 95 / 100).min(samples.len() - 1)]),
@@ -673,8 +703,18 @@ impl Summary {
     }
 
     fn line(&self) -> String {
+        let others = match self.others {
+            Some(share) if share > DISTURBED => {
+                format!(
+                    "; other processes used {:.0}% of the CPUs meanwhile *",
+                    share * 100.0
+                )
+            }
+            Some(share) => format!("; other processes used {:.0}% of the CPUs", share * 100.0),
+            None => String::new(),
+        };
         format!(
-            "mean {:.2} ms, median {:.2}, p95 {:.2}, min {:.2}",
+            "mean {:.2} ms, median {:.2}, p95 {:.2}, min {:.2}{others}",
             self.mean, self.median, self.p95, self.min
         )
     }
@@ -710,7 +750,43 @@ fn time_process(
     for _ in 0..runs.clamp(1, 10) {
         once();
     }
-    Summary::of((0..runs).map(|_| once()).collect())
+    let before = (machine_ticks(), children_ticks());
+    let mut summary = Summary::of((0..runs).map(|_| once()).collect());
+    let after = (machine_ticks(), children_ticks());
+    if let ((Some((busy0, total0)), Some(ours0)), (Some((busy1, total1)), Some(ours1))) =
+        (before, after)
+        && total1 > total0
+    {
+        let others = (busy1 - busy0).saturating_sub(ours1 - ours0);
+        summary.others = Some(others as f64 / (total1 - total0) as f64);
+    }
+    summary
+}
+
+/// The busy and total CPU time of the whole machine, in clock ticks, from
+/// Linux's `/proc/stat`.
+fn machine_ticks() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|field| field.parse().unwrap_or(0))
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is in user)
+    let idle = ticks.get(3)? + ticks.get(4)?;
+    let total: u64 = ticks.iter().take(8).sum();
+    Some((total - idle, total))
+}
+
+/// The CPU time of this process's finished children, in clock ticks, from
+/// `/proc/self/stat` (`cutime` and `cstime`).
+fn children_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let field = |index: usize| fields.get(index)?.parse::<u64>().ok();
+    Some(field(13)? + field(14)?)
 }
 
 fn end_to_end(

@@ -32,6 +32,10 @@ const SEPARATORS: &[char] = &['-', '–', '—', ':', '(', ',', ';', '/', '='];
 pub fn check(markers: &[String], doc: &Document, findings: &mut Findings<'_>) {
     let mut reported = 0;
     for line in doc.prose_lines(None) {
+        // Most lines hold no marker at all: skip the field analysis for them.
+        if !markers.iter().any(|m| line.text.contains(m.as_str())) {
+            continue;
+        }
         for (field_start, field) in fields(&line.text) {
             let value_start = field_start + value_offset(field, markers);
             let value = &line.text[value_start..field_start + field.len()];

@@ -25,14 +25,14 @@ pub fn check(spec: &TableSpec, doc: &Document, findings: &mut Findings<'_>) {
         .filter(|table| section.is_none_or(|s| doc.section_contains(s, table.section)))
         .collect();
     let columns_of = |table: &Table| -> Vec<Option<usize>> {
+        let header: Vec<String> = table
+            .header
+            .iter()
+            .map(|c| normalize_title(&c.text))
+            .collect();
         wanted
             .iter()
-            .map(|w| {
-                table
-                    .header
-                    .iter()
-                    .position(|cell| normalize_title(&cell.text) == *w)
-            })
+            .map(|w| header.iter().position(|h| h == w))
             .collect()
     };
     let best = tables
@@ -96,12 +96,19 @@ pub fn check(spec: &TableSpec, doc: &Document, findings: &mut Findings<'_>) {
         .iter()
         .map(|c| normalize_title(c))
         .collect();
+    // The columns every row must fill, worked out once rather than per row.
+    let required: Vec<(&String, &Option<usize>)> = spec
+        .columns
+        .iter()
+        .zip(&wanted)
+        .zip(&found)
+        .filter(|((_, key), _)| !allow_empty.contains(key))
+        .map(|((name, _), index)| (name, index))
+        .collect();
     for row in &table.rows {
-        let empty: Vec<&str> = spec
-            .columns
+        let empty: Vec<&str> = required
             .iter()
-            .zip(&found)
-            .filter(|(name, _)| !allow_empty.contains(&normalize_title(name)))
+            .copied()
             .filter(|(_, index)| {
                 index
                     .and_then(|i| row.cells.get(i))
