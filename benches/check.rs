@@ -1,24 +1,27 @@
 //! The performance benchmark of `tollgate check`.
 //!
-//! One run measures, on the same generated corpus of plan documents:
+//! One run measures, on the same generated corpus of plan documents
+//! (`corpus/mod.rs`):
 //!
-//! - (a) parsing alone: raw `comrak::parse_document`, and the document model
-//!   build `Document::parse`;
-//! - (b) parsing plus every built-in check of the `plan` step of
-//!   `benches/plan-phase.yaml`, in memory, and the engine's own
-//!   `StatelessRun::check_files` reading the files from disk;
+//! - (a0) raw `comrak::parse_document`, and (a) the document model build
+//!   `Document::parse`;
+//! - (b) `Document::parse` plus every built-in check of the `plan` step of
+//!   `benches/plan-phase.yaml`, in memory, and (b') the engine's own
+//!   `StatelessRun::check_files`, reading the files from disk;
+//! - (c) a calibration that allocates nothing, to tell what the machine
+//!   itself offers;
 //!
 //! each on a rayon pool of 1 and of 2 threads, as whole-corpus passes timed
-//! with `Instant` (every document exactly once per pass; the configurations
-//! take turns chunk by chunk, and the fastest pass is kept, as other load on
-//! the machine can only slow a pass). It prints documents per second, the cost of (b) over (a),
-//! and the 2-thread speed-up. It then times the release binary end to end on
-//! one document (process start to exit), with an in-process breakdown, and
-//! finally runs criterion per-document benchmarks (throughput in elements,
-//! with confidence intervals) over the same corpus.
+//! with `Instant`: every document once per pass, the configurations taking
+//! turns chunk by chunk, the fastest pass kept (other load on the machine
+//! can only slow a pass). It prints documents per second, the cost of (b)
+//! over (a), the 2-thread speed-ups and the time of each check. It then times
+//! the release binary end to end on one document (process start to exit),
+//! with an in-process split, and last runs criterion per-document benchmarks
+//! (throughput in elements, with confidence intervals) over the same corpus.
 //!
 //! Goals are printed as met or missed; nothing here asserts on speed.
-//! `benches/README.md` lists the environment variables that size the run.
+//! `benches/README.md` says how to run it and lists the settings.
 
 mod corpus;
 
