@@ -219,10 +219,21 @@ pub fn generate(index: usize) -> PlanDoc {
     let open_box = (defect == Some(Defect::OpenBox)).then(|| rng.range(0, READINESS.len() - 1));
     readiness(&mut rng, &mut tail, open_box);
 
-    let skeleton: usize = bodies.iter().map(String::len).sum::<usize>() + tail.len() + 600;
+    // A missing section's body is left out of the document, so neither its
+    // size counts nor does it receive padding.
+    let kept = |section: &usize| missing != Some(*section);
+    let skeleton: usize = (0..bodies.len())
+        .filter(kept)
+        .map(|i| bodies[i].len())
+        .sum::<usize>()
+        + tail.len()
+        + 600;
     let mut size = skeleton;
     while size < target {
         let section = rng.range(0, bodies.len() - 1);
+        if !kept(&section) {
+            continue;
+        }
         let before = bodies[section].len();
         filler(&mut rng, &mut bodies[section]);
         size += bodies[section].len() - before;
