@@ -200,17 +200,6 @@ fn parse(doc: &PlanDoc) -> Document {
     Document::parse(doc.name.as_str(), doc.text.as_bytes()).expect("generated documents are UTF-8")
 }
 
-/// The options `src/markdown/parse.rs` gives comrak: GFM plus front matter.
-fn comrak_options() -> comrak::Options<'static> {
-    let mut options = comrak::Options::default();
-    options.extension.table = true;
-    options.extension.tasklist = true;
-    options.extension.strikethrough = true;
-    options.extension.autolink = true;
-    options.extension.front_matter_delimiter = Some("---".to_owned());
-    options
-}
-
 fn pool(threads: usize) -> ThreadPool {
     rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -292,7 +281,7 @@ fn main() {
 
     sanity_check(&run, &corpus, &files);
 
-    let comrak_options = comrak_options();
+    let comrak_options = tollgate::markdown::comrak_options();
     let bench = Bench {
         corpus: &corpus,
         files: &files,

@@ -128,14 +128,6 @@ impl Diagnostic {
         Self::new(code, Severity::Error, path, message)
     }
 
-    pub fn warning(
-        code: impl Into<String>,
-        path: impl Into<String>,
-        message: impl Into<String>,
-    ) -> Self {
-        Self::new(code, Severity::Warning, path, message)
-    }
-
     pub fn at(mut self, start: Position) -> Self {
         self.start = Some(start);
         self
@@ -187,10 +179,12 @@ impl Diagnostic {
                 };
                 (text, frame.with_labels(vec![Label::primary((), range)]))
             }
-            _ => (
-                Cow::Borrowed(""),
-                frame.with_notes_prefixed_by_location(self),
-            ),
+            // Without a source to frame, the location still has to be said.
+            _ => {
+                let mut frame = frame;
+                frame.notes.insert(0, format!("in {}", self.location()));
+                (Cow::Borrowed(""), frame)
+            }
         };
         let file = FramedFile {
             file: SimpleFile::new(self.path.as_str(), text.as_ref()),
@@ -238,19 +232,6 @@ impl<'a> Files<'a> for FramedFile<'a> {
             }),
             None => self.file.location((), byte_index),
         }
-    }
-}
-
-trait LocationNote {
-    fn with_notes_prefixed_by_location(self, diagnostic: &Diagnostic) -> Self;
-}
-
-impl LocationNote for Frame<()> {
-    /// Without a source to frame, the location still has to be said.
-    fn with_notes_prefixed_by_location(mut self, diagnostic: &Diagnostic) -> Self {
-        self.notes
-            .insert(0, format!("in {}", diagnostic.location()));
-        self
     }
 }
 

@@ -359,7 +359,10 @@ impl<'a> Project<'a> {
             .map(|record| {
                 let step = self.current_step(&record);
                 let result = step.map(|s| self.judge(&record, s)).transpose()?;
-                let paths = self.artifact_paths(&record)?;
+                let paths = match &result {
+                    Some(result) => result.artifacts.clone(),
+                    None => self.artifact_paths(&record)?,
+                };
                 let approvals = record
                     .approvals
                     .iter()

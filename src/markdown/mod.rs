@@ -19,6 +19,7 @@ mod tests;
 
 use serde::Serialize;
 
+pub use parse::comrak_options;
 pub use title::normalize_title;
 
 pub use crate::diagnostic::Position;

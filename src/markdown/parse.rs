@@ -21,7 +21,7 @@ const HTML_COMMENT_BLOCK: u8 = 2;
 pub(super) fn parse(path: String, text: String) -> Document {
     let source = Source::new(&text);
     let arena = Arena::new();
-    let root = comrak::parse_document(&arena, &text, &options());
+    let root = comrak::parse_document(&arena, &text, &comrak_options());
     let mut collector = Collector::new(&source);
     for node in root.descendants() {
         collector.visit(node);
@@ -58,8 +58,10 @@ pub(super) fn parse(path: String, text: String) -> Document {
     }
 }
 
-/// GitHub Flavoured Markdown plus YAML front matter.
-fn options() -> Options<'static> {
+/// The comrak options of the document model: GitHub Flavoured Markdown plus
+/// YAML front matter. Public so that measurements of comrak alone parse the
+/// same dialect.
+pub fn comrak_options() -> Options<'static> {
     let mut options = Options::default();
     options.extension.table = true;
     options.extension.tasklist = true;

@@ -79,7 +79,7 @@ fn translate(error: &ValidationError, spans: &SpanIndex, path: &str, out: &mut V
     let at_value = spans.value(pointer);
     let at_key = |key: &str| spans.key(&format!("{pointer}/{}", pointer_segment(key)));
     let instance = error.instance();
-    let keyword_parent = schema_node(error.schema_path().as_str(), 1);
+    let keyword_parent = schema_node(error.schema_path().as_str());
     let diagnostic = match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let allowed = property_names(keyword_parent);
@@ -280,14 +280,9 @@ fn translate(error: &ValidationError, spans: &SpanIndex, path: &str, out: &mut V
     out.push(diagnostic);
 }
 
-/// The schema object that holds the keyword at `keyword_path`, `up` levels
-/// above the keyword itself.
-fn schema_node(keyword_path: &str, up: usize) -> Option<&'static Json> {
-    let mut pointer = keyword_path;
-    for _ in 0..up {
-        pointer = &pointer[..pointer.rfind('/')?];
-    }
-    schema().pointer(pointer)
+/// The schema object that holds the keyword at `keyword_path`.
+fn schema_node(keyword_path: &str) -> Option<&'static Json> {
+    schema().pointer(&keyword_path[..keyword_path.rfind('/')?])
 }
 
 fn property_names(node: Option<&Json>) -> Vec<String> {
