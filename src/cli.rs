@@ -327,7 +327,7 @@ fn lint_command(context: &Context, args: &LintArgs) -> i32 {
                 unusable |= error.stage == LoadStage::Unusable;
                 diagnostics.extend(error.diagnostics);
                 if let Some(text) = error.text {
-                    sources.insert(display, text);
+                    sources.insert(error.display, text);
                 }
             }
         }
@@ -385,10 +385,9 @@ fn print_lint_text(
 fn load_playbook(context: &Context) -> Result<LoadedPlaybook, i32> {
     let display = display_path(&context.playbook);
     let mut loaded = LoadedPlaybook::load(&context.playbook, &display).map_err(|error| {
-        let display = display.clone();
         let mut sources = Sources::default();
         if let Some(text) = error.text {
-            sources.insert(display, text);
+            sources.insert(error.display, text);
         }
         let mut err = StandardStream::stderr(context.color);
         let _ = report::write_diagnostics(&error.diagnostics, &sources, &mut err);
