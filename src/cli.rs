@@ -14,7 +14,9 @@ use crate::lua::{LimitOverrides, PluginSet};
 use crate::playbook::{LoadStage, LoadedPlaybook, lint, schema};
 use crate::report::{self, Counts, Sources};
 
+mod init;
 mod subjects;
+pub use init::InitArgs;
 pub use subjects::{
     AdvanceArgs, ApproveArgs, GraphArgs, GraphFormat, NewArgs, ShowArgs, StatusArgs,
 };
@@ -87,6 +89,14 @@ pub enum ColorWhen {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a bundled playbook, its plugins, the schema and the Lua stubs into the project
+    #[command(
+        after_help = "Examples:\n  tollgate init\n  tollgate init --template specflow-automated --force\n\n\
+The playbook becomes tollgate.yaml at the project root; what it needs goes under .tollgate/, \
+and .luarc.json points the Lua language server at the plugin stubs. Existing files are \
+left alone, and nothing is written, unless --force is given."
+    )]
+    Init(InitArgs),
     /// Validate playbooks against the schema and lint their references, regexes, templates and paths
     #[command(
         after_help = "Examples:\n  tollgate lint\n  tollgate lint playbooks/*.yaml --format json"
@@ -217,6 +227,7 @@ pub fn main() -> i32 {
 pub fn run(cli: Cli) -> i32 {
     let context = Context::new(&cli.global);
     match cli.command {
+        Command::Init(args) => init::run(&context, &args),
         Command::Lint(args) => lint_command(&context, &args),
         Command::Check(args) => check_command(&context, &args),
         Command::New(args) => subjects::new(&context, &args),

@@ -792,7 +792,7 @@ pub(super) fn display_beside(display: &str, relative: &str) -> String {
 
 /// `relative` joined to `folder`, a `..` cancelling the folder before it
 /// (`playbooks` + `../plugins/x.lua` is `plugins/x.lua`).
-pub(super) fn join_relative(folder: &str, relative: &str) -> String {
+pub fn join_relative(folder: &str, relative: &str) -> String {
     let mut parts: Vec<&str> = folder
         .split('/')
         .filter(|p| !p.is_empty() && *p != ".")
