@@ -1,6 +1,6 @@
 //! The bundled SpecFlow playbooks: the step documents of both gate
 //! variants, the plan fixtures of `tests/fixtures/specflow/` judged by each,
-//! and how `extends:` merges the automated variant over its base.
+//! and the automated variant merged over its base.
 
 use std::path::Path;
 use std::process::Command;
@@ -139,54 +139,4 @@ fn the_automated_variant_overrides_only_the_plan_step() {
             .map(str::trim),
         Some("- id: pai-principles")
     );
-}
-
-#[test]
-fn checks_are_removed_replaced_and_added_by_id_with_their_positions() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("base")).unwrap();
-    let base = [
-        "tollgate: 1",
-        "name: base",
-        "phases: [{ id: a }, { id: b }]",
-        "artifacts: { doc: doc.md }",
-        "plugins: { p: ../plugins/p.lua }",
-        "steps:",
-        "  - id: write",
-        "    from: a",
-        "    to: b",
-        "    checks:",
-        "      - { id: one, artifact: doc, exists: true }",
-        "      - { id: two, artifact: doc, words: { min: 1 } }",
-        "      - { id: three, artifact: doc, placeholders: [TODO] }",
-    ];
-    let variant = [
-        "extends: base/process.yaml",
-        "steps:",
-        "  - id: write",
-        "    remove_checks: [one]",
-        "    checks:",
-        "      - { id: three, artifact: doc, placeholders: [TBD] }",
-        "      - { id: four, artifact: doc, exists: true }",
-    ];
-    std::fs::write(dir.path().join("base/process.yaml"), base.join("\n")).unwrap();
-    std::fs::write(dir.path().join("variant.yaml"), variant.join("\n")).unwrap();
-    let loaded = LoadedPlaybook::load(&dir.path().join("variant.yaml"), "variant.yaml").unwrap();
-    let checks = loaded.playbook.step_checks(0);
-    let ids: Vec<&str> = checks.iter().map(|(_, c)| c.id.as_str()).collect();
-    assert_eq!(ids, ["two", "three", "four"]);
-    let files: Vec<&str> = (0..3)
-        .map(|i| loaded.file_of(&format!("/steps/0/checks/{i}")))
-        .collect();
-    assert_eq!(files, ["base/process.yaml", "variant.yaml", "variant.yaml"]);
-    assert_eq!(
-        loaded.position("/steps/0/checks/0").map(|p| p.line),
-        Some(12)
-    );
-    assert_eq!(
-        loaded.position("/steps/0/checks/2").map(|p| p.line),
-        Some(7)
-    );
-    // The base's plugin path, relative to the base, now reads from here.
-    assert_eq!(loaded.playbook.plugins["p"], "plugins/p.lua");
 }

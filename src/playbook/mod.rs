@@ -235,11 +235,18 @@ fn parse(
     let here = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
     chain.push(here);
     let canonical = std::fs::canonicalize(&base_file).unwrap_or_else(|_| base_file.clone());
-    if chain.contains(&canonical) || chain.len() > MAX_EXTENDS_DEPTH {
+    if chain.contains(&canonical) {
         return Err(at_extends(
             "extends-cycle",
             format!("`extends: {base}` leads back to a playbook already being extended"),
             "a base may itself extend another, but never one that extends it".into(),
+        ));
+    }
+    if chain.len() > MAX_EXTENDS_DEPTH {
+        return Err(at_extends(
+            "extends-cycle",
+            format!("`extends: {base}` goes more than {MAX_EXTENDS_DEPTH} playbooks deep"),
+            "merge some of the bases into one".into(),
         ));
     }
     let base_text = read(&base_file, &base_display).map_err(|error| {
