@@ -278,8 +278,9 @@ fn with_schema_line(text: &str, schema: &str) -> String {
 /// stubs give completion for the plugin API.
 fn luarc() -> String {
     let settings = serde_json::json!({
-        "runtime.version": "Lua 5.1",
-        "workspace.library": [format!("{ASSETS}/tollgate.d.lua")],
+        "$schema": "https://raw.githubusercontent.com/LuaLS/vscode-lua/master/setting/schema.json",
+        "runtime": { "version": "Lua 5.1" },
+        "workspace": { "library": [format!("{ASSETS}/tollgate.d.lua")] },
     });
     let mut text = serde_json::to_string_pretty(&settings).expect("a JSON value serialises");
     text.push('\n');

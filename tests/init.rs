@@ -150,10 +150,15 @@ fn the_editor_files_point_at_the_schema_and_the_stubs() {
     project.run(&["init"], 0);
     insta::assert_snapshot!(project.read(".luarc.json"), @r#"
     {
-      "runtime.version": "Lua 5.1",
-      "workspace.library": [
-        ".tollgate/tollgate.d.lua"
-      ]
+      "$schema": "https://raw.githubusercontent.com/LuaLS/vscode-lua/master/setting/schema.json",
+      "runtime": {
+        "version": "Lua 5.1"
+      },
+      "workspace": {
+        "library": [
+          ".tollgate/tollgate.d.lua"
+        ]
+      }
     }
     "#);
     assert_eq!(

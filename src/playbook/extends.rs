@@ -37,6 +37,7 @@ pub(super) fn merge(base: Layer, derived: Layer) -> Result<(Json, SpanIndex), Ve
     let mut merger = Merger {
         json: base.json.clone(),
         spans: SpanIndex::default(),
+        base_display: base.display,
         derived,
         errors: Vec::new(),
     };
@@ -79,13 +80,14 @@ pub(super) fn merge(base: Layer, derived: Layer) -> Result<(Json, SpanIndex), Ve
 struct Merger<'a> {
     json: Json,
     spans: SpanIndex,
+    base_display: &'a str,
     derived: Layer<'a>,
     errors: Vec<Diagnostic>,
 }
 
 /// Where a check of a merged step comes from: the merged index before the
 /// step changed (a base check), or the derived file.
-enum From {
+enum Origin {
     Base,
     Derived,
 }
@@ -146,12 +148,12 @@ impl Merger<'_> {
     /// replacements and additions, each keeping the position it came from.
     fn checks(&mut self, derived: &str, step: &Json, base: &str, base_index: usize) {
         let before = self.spans.clone();
-        let mut entries: Vec<(Json, From, String)> = self.json["steps"][base_index]["checks"]
+        let mut entries: Vec<(Json, Origin, String)> = self.json["steps"][base_index]["checks"]
             .as_array()
             .into_iter()
             .flatten()
             .enumerate()
-            .map(|(i, check)| (check.clone(), From::Base, format!("{base}/checks/{i}")))
+            .map(|(i, check)| (check.clone(), Origin::Base, format!("{base}/checks/{i}")))
             .collect();
         let removals = step.get("remove_checks").and_then(Json::as_array);
         for (i, removed) in removals.into_iter().flatten().enumerate() {
@@ -181,7 +183,7 @@ impl Merger<'_> {
         for (i, check) in added.into_iter().flatten().enumerate() {
             let entry = (
                 check.clone(),
-                From::Derived,
+                Origin::Derived,
                 format!("{derived}/checks/{i}"),
             );
             let id = check_id(check);
@@ -197,8 +199,8 @@ impl Merger<'_> {
         self.spans.remove(&pointer);
         for (i, (_, from, at)) in entries.iter().enumerate() {
             let (spans, display) = match from {
-                From::Base => (&before, self.derived.display),
-                From::Derived => (self.derived.spans, self.derived.display),
+                Origin::Base => (&before, self.base_display),
+                Origin::Derived => (self.derived.spans, self.derived.display),
             };
             self.spans
                 .graft(spans, at, &format!("{pointer}/{i}"), display);

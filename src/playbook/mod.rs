@@ -265,7 +265,7 @@ fn parse(
     })?;
     let mut base_parsed = parse(&base_file, &base_display, &base_text, chain)?;
     rebase(&mut base_parsed.json, base);
-    let (merged, merged_spans) = extends::merge(
+    let (mut merged, merged_spans) = extends::merge(
         extends::Layer {
             json: &base_parsed.json,
             spans: &base_parsed.spans,
@@ -278,7 +278,6 @@ fn parse(
         },
     )
     .map_err(invalid)?;
-    let mut merged = merged;
     if let Some(object) = merged.as_object_mut() {
         object.remove("extends");
     }
@@ -286,7 +285,9 @@ fn parse(
     bases.append(&mut base_parsed.bases);
     let diagnostics = schema::validate(&merged, &merged_spans, display);
     if !diagnostics.is_empty() {
-        // A diagnostic may point into the base; every text it may need.
+        // An override can break a base value (`instructions:` beside a
+        // base `document:`); when every diagnostic is in the base, its
+        // text goes with them for the code frames.
         let mut error = invalid(diagnostics);
         if error.diagnostics.iter().all(|d| d.path == base_display) {
             error.display = base_display;
