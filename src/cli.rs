@@ -14,7 +14,9 @@ use crate::lua::{LimitOverrides, PluginSet};
 use crate::playbook::{LoadStage, LoadedPlaybook, lint, schema};
 use crate::report::{self, Counts, Sources};
 
+mod init;
 mod subjects;
+pub use init::InitArgs;
 pub use subjects::{
     AdvanceArgs, ApproveArgs, GraphArgs, GraphFormat, NewArgs, ShowArgs, StatusArgs,
 };
@@ -87,6 +89,14 @@ pub enum ColorWhen {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a bundled playbook, its plugins, the schema and the Lua stubs into the project
+    #[command(
+        after_help = "Examples:\n  tollgate init\n  tollgate init --template specflow-automated --force\n\n\
+The playbook becomes tollgate.yaml at the project root; what it needs goes under .tollgate/, \
+and .luarc.json points the Lua language server at the plugin stubs. Existing files are \
+left alone, and nothing is written, unless --force is given."
+    )]
+    Init(InitArgs),
     /// Validate playbooks against the schema and lint their references, regexes, templates and paths
     #[command(
         after_help = "Examples:\n  tollgate lint\n  tollgate lint playbooks/*.yaml --format json"
@@ -217,6 +227,7 @@ pub fn main() -> i32 {
 pub fn run(cli: Cli) -> i32 {
     let context = Context::new(&cli.global);
     match cli.command {
+        Command::Init(args) => init::run(&context, &args),
         Command::Lint(args) => lint_command(&context, &args),
         Command::Check(args) => check_command(&context, &args),
         Command::New(args) => subjects::new(&context, &args),
@@ -327,7 +338,7 @@ fn lint_command(context: &Context, args: &LintArgs) -> i32 {
                 unusable |= error.stage == LoadStage::Unusable;
                 diagnostics.extend(error.diagnostics);
                 if let Some(text) = error.text {
-                    sources.insert(display, text);
+                    sources.insert(error.display, text);
                 }
             }
         }
@@ -385,10 +396,9 @@ fn print_lint_text(
 fn load_playbook(context: &Context) -> Result<LoadedPlaybook, i32> {
     let display = display_path(&context.playbook);
     let mut loaded = LoadedPlaybook::load(&context.playbook, &display).map_err(|error| {
-        let display = display.clone();
         let mut sources = Sources::default();
         if let Some(text) = error.text {
-            sources.insert(display, text);
+            sources.insert(error.display, text);
         }
         let mut err = StandardStream::stderr(context.color);
         let _ = report::write_diagnostics(&error.diagnostics, &sources, &mut err);

@@ -80,6 +80,33 @@ pub fn position_at(text: &str, offset: usize) -> Position {
     position
 }
 
+/// The byte offset of a line and column (in characters) of `text`, the
+/// inverse of [`position_at`]; past the end of a line or of the text, the
+/// nearest end.
+pub fn offset_of(text: &str, position: Position) -> usize {
+    let mut offset = usize::from(text.starts_with('\u{feff}')) * '\u{feff}'.len_utf8();
+    for _ in 1..position.line {
+        match text[offset..].find(['\n', '\r']) {
+            Some(end) => {
+                offset += end;
+                offset += if text[offset..].starts_with("\r\n") {
+                    2
+                } else {
+                    1
+                };
+            }
+            None => return text.len(),
+        }
+    }
+    let line_end = text[offset..]
+        .find(['\n', '\r'])
+        .map_or(text.len(), |end| offset + end);
+    text[offset..line_end]
+        .char_indices()
+        .nth(position.column.saturating_sub(1))
+        .map_or(line_end, |(index, _)| offset + index)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -96,5 +123,18 @@ mod tests {
     #[test]
     fn drops_a_byte_order_mark() {
         assert_eq!(decode("\u{feff}a: 1".as_bytes().to_vec()).unwrap(), "a: 1");
+    }
+
+    #[test]
+    fn offsets_and_positions_agree() {
+        let text = "\u{feff}a: 1\r\nbé: \"x\"\rc\n";
+        for offset in [3, 4, 7, 9, 10, 12, 15, 18] {
+            assert_eq!(
+                offset_of(text, position_at(text, offset)),
+                offset,
+                "{offset}"
+            );
+        }
+        assert_eq!(offset_of(text, Position::new(9, 1)), text.len());
     }
 }

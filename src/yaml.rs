@@ -79,6 +79,9 @@ struct Key(String);
 pub struct SpanIndex {
     values: HashMap<String, Position>,
     keys: HashMap<String, Position>,
+    /// For a document merged from several files (`extends:`), the file each
+    /// subtree was written in, by the pointer of its root.
+    files: HashMap<String, String>,
 }
 
 impl SpanIndex {
@@ -101,6 +104,54 @@ impl SpanIndex {
             .get(pointer)
             .copied()
             .or_else(|| self.value(pointer))
+    }
+
+    /// The file the node at `pointer` was written in, when the document was
+    /// merged from several; `None` for a document read from one file.
+    pub fn file(&self, pointer: &str) -> Option<&str> {
+        let mut pointer = pointer;
+        loop {
+            if let Some(file) = self.files.get(pointer) {
+                return Some(file);
+            }
+            pointer = &pointer[..pointer.rfind('/')?];
+        }
+    }
+
+    /// Forgets every position at or under `pointer`.
+    pub fn remove(&mut self, pointer: &str) {
+        let under = |p: &String| p == pointer || p.starts_with(&format!("{pointer}/"));
+        self.values.retain(|p, _| !under(p));
+        self.keys.retain(|p, _| !under(p));
+        self.files.retain(|p, _| !under(p));
+    }
+
+    /// Copies the positions of `from` at or under `from_pointer` to the same
+    /// places under `to_pointer`, noting that they were written in `file`
+    /// (unless `from` already knows their file).
+    pub fn graft(&mut self, from: &SpanIndex, from_pointer: &str, to_pointer: &str, file: &str) {
+        let moved = |p: &String| -> Option<String> {
+            let rest = p.strip_prefix(from_pointer)?;
+            (rest.is_empty() || rest.starts_with('/')).then(|| format!("{to_pointer}{rest}"))
+        };
+        for (p, position) in &from.values {
+            if let Some(to) = moved(p) {
+                self.values.insert(to, *position);
+            }
+        }
+        for (p, position) in &from.keys {
+            if let Some(to) = moved(p) {
+                self.keys.insert(to, *position);
+            }
+        }
+        let root_file = from.file(from_pointer).unwrap_or(file);
+        self.files
+            .insert(to_pointer.to_string(), root_file.to_string());
+        for (p, name) in &from.files {
+            if let Some(to) = moved(p) {
+                self.files.insert(to, name.clone());
+            }
+        }
     }
 }
 

@@ -189,8 +189,20 @@ fn the_playbook_option_wins_over_the_variable() {
 #[test]
 fn without_a_playbook_lint_reads_tollgate_yaml_in_the_project() {
     let dir = tempfile::tempdir().unwrap();
-    let clean = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(CLEAN)).unwrap();
-    std::fs::write(dir.path().join("tollgate.yaml"), clean).unwrap();
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The playbook beside its plugin, as `tollgate init` lays them out.
+    let clean = std::fs::read_to_string(repo.join(CLEAN)).unwrap();
+    std::fs::write(
+        dir.path().join("tollgate.yaml"),
+        clean.replace("../plugins/", "plugins/"),
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("plugins")).unwrap();
+    std::fs::copy(
+        repo.join("plugins/pai_principles.lua"),
+        dir.path().join("plugins/pai_principles.lua"),
+    )
+    .unwrap();
     let output = tollgate_in(dir.path(), &["lint", "--color", "never"]);
     assert_eq!(output.status.code(), Some(0), "{}", stdout(&output));
     std::fs::remove_file(dir.path().join("tollgate.yaml")).unwrap();

@@ -103,6 +103,20 @@ const FIXTURE_CODES: &[(&str, &str)] = &[
     ("approval-never-given.yaml", "approval-never-given"),
     ("unreachable-phase.yaml", "unreachable-phase"),
     ("unreachable-step.yaml", "unreachable-step"),
+    // `extends:`: a playbook built on another (bases in `bases/`).
+    ("extends-missing-base.yaml", "missing-base"),
+    ("extends-cycle.yaml", "extends-cycle"),
+    ("extends-unknown-step.yaml", "unknown-base-step"),
+    ("extends-remove-unknown-check.yaml", "unknown-base-check"),
+    ("extends-unknown-key.yaml", "unknown-key"),
+    (
+        "extends-automated-gate-keeps-base-review.yaml",
+        "review-without-human-gate",
+    ),
+    (
+        "remove-checks-without-extends.yaml",
+        "remove-without-extends",
+    ),
 ];
 
 /// Every code the loader, the schema translation and the lint can emit,
@@ -151,6 +165,11 @@ const ALL_CODES: &[&str] = &[
     "approval-never-given",
     "unreachable-phase",
     "unreachable-step",
+    "missing-base",
+    "extends-cycle",
+    "unknown-base-step",
+    "unknown-base-check",
+    "remove-without-extends",
 ];
 
 /// Paths in messages are relative to the working folder, which must be
@@ -174,7 +193,7 @@ fn lint_file(file: &Path, display: &str) -> (Vec<Diagnostic>, Sources) {
         }
         Err(error) => {
             if let Some(text) = error.text {
-                sources.insert(display, text);
+                sources.insert(error.display, text);
             }
             error.diagnostics
         }

@@ -88,6 +88,7 @@ pub fn lint(loaded: &LoadedPlaybook) -> Lint {
     };
     linter.run();
     let mut lint = linter.lint;
+    lint.extra_sources.extend(loaded.bases.iter().cloned());
     lint.diagnostics
         .sort_by(|a, b| (&a.path, a.start).cmp(&(&b.path, b.start)));
     lint
@@ -122,19 +123,23 @@ impl Linter<'_> {
         message: String,
     ) -> &mut Diagnostic {
         let position = self.loaded.position(pointer);
-        self.report_at(code, severity, position, message)
+        self.report_at(code, severity, pointer, position, message)
     }
 
+    /// Reports at `position`, in the file the value at `pointer` was
+    /// written in.
     fn report_at(
         &mut self,
         code: &str,
         severity: Severity,
+        pointer: &str,
         position: Option<Position>,
         message: String,
     ) -> &mut Diagnostic {
-        self.lint.diagnostics.push(
-            Diagnostic::new(code, severity, self.loaded.display.as_str(), message).at_opt(position),
-        );
+        let file = self.loaded.file_of(pointer).to_string();
+        self.lint
+            .diagnostics
+            .push(Diagnostic::new(code, severity, file, message).at_opt(position));
         self.lint.diagnostics.last_mut().expect("just pushed")
     }
 
@@ -272,10 +277,12 @@ impl Linter<'_> {
             }
             if step.gate == Gate::Automated && !step.review.is_empty() {
                 // At `review:` itself: its value starts at the first item.
-                let at = self.loaded.spans.key(&format!("/steps/{i}/review"));
+                let pointer = format!("/steps/{i}/review");
+                let at = self.loaded.spans.key(&pointer);
                 self.report_at(
                     "review-without-human-gate",
                     Severity::Warning,
+                    &pointer,
                     at,
                     format!(
                         "step `{}` lists what to review, but its gate is automated",
@@ -358,6 +365,17 @@ impl Linter<'_> {
                         step.id
                     ),
                 );
+            }
+            if !step.remove_checks.is_empty() && self.loaded.bases.is_empty() {
+                self.error(
+                    "remove-without-extends",
+                    &format!("/steps/{index}/remove_checks"),
+                    format!(
+                        "step `{}` removes checks, but this playbook extends no other",
+                        step.id
+                    ),
+                )
+                .help = Some("remove the checks from `checks:` instead".into());
             }
             for (pointer, check) in checks {
                 self.check(&pointer, check);
@@ -598,12 +616,11 @@ impl Linter<'_> {
     fn inline_template(&mut self, kind: TemplateKind, pointer: &str, source: &str) {
         let issues = render::inspect(&self.env, kind, pointer, source, &self.known);
         let start = self.loaded.position(pointer);
+        let file = self.loaded.file_of(pointer);
+        let yaml = self.loaded.text_of(file);
         for issue in issues {
-            let at = |offset| {
-                start.map(|start| inline_position(&self.loaded.source, start, source, offset))
-            };
-            let mut diagnostic =
-                Diagnostic::error(issue.code, self.loaded.display.as_str(), issue.message);
+            let at = |offset| start.map(|start| inline_position(yaml, start, source, offset));
+            let mut diagnostic = Diagnostic::error(issue.code, file, issue.message);
             diagnostic.start = start;
             if let Some(range) = &issue.range {
                 diagnostic.start = at(range.start);
@@ -766,11 +783,30 @@ pub fn escapes(path: &str) -> bool {
 }
 
 /// `relative` as it reads next to the file shown as `display`.
-fn display_beside(display: &str, relative: &str) -> String {
+pub(super) fn display_beside(display: &str, relative: &str) -> String {
     match display.rfind('/') {
         Some(slash) => format!("{}/{relative}", &display[..slash]),
         None => relative.to_string(),
     }
+}
+
+/// `relative` joined to `folder`, a `..` cancelling the folder before it
+/// (`playbooks` + `../plugins/x.lua` is `plugins/x.lua`).
+pub fn join_relative(folder: &str, relative: &str) -> String {
+    let mut parts: Vec<&str> = folder
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .collect();
+    for part in relative.split('/') {
+        match part {
+            "." | "" => {}
+            ".." if parts.last().is_some_and(|last| *last != "..") => {
+                parts.pop();
+            }
+            _ => parts.push(part),
+        }
+    }
+    parts.join("/")
 }
 
 /// Where byte `offset` of an inline template, whose value starts at `start`,

@@ -27,7 +27,7 @@ pub const CHECK_KINDS: [&str; 8] = [
 /// A Tollgate playbook: a team's process as phases, steps, documents and gates.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "Tollgate playbook")]
+#[schemars(title = "Tollgate playbook", transform = complete_or_extending)]
 pub struct Playbook {
     /// The format version. Always 1.
     #[schemars(extend("const" = 1))]
@@ -175,9 +175,42 @@ pub struct Step {
     pub checks: Vec<CheckItem>,
     /// The id of the step that usually follows.
     pub next: Option<String>,
+    /// In a playbook that `extends:` another: ids of the base step's checks to drop.
+    #[serde(default)]
+    pub remove_checks: Vec<String>,
+}
+
+/// A playbook either stands alone, with every key a process needs, or
+/// names a base with `extends:` and gives only what differs: then its steps
+/// override the base's steps of the same `id`, so only `id` is required.
+/// The loader removes `extends:` once it has merged the base, so the merged
+/// playbook is held to the full requirements.
+fn complete_or_extending(schema: &mut Schema) {
+    let required = schema.remove("required").unwrap_or_else(|| json!([]));
+    if let Some(properties) = schema.get_mut("properties").and_then(Json::as_object_mut) {
+        properties.insert(
+            "extends".into(),
+            json!({
+                "type": "string",
+                "minLength": 1,
+                "description": "A playbook this one builds on, relative to this file. Its keys are kept unless given here: `vars`, `artifacts`, `plugins` and `checks` are merged name by name, other keys replaced whole; each step here overrides the base step with the same `id` key by key, its `checks` replacing base checks of the same id and adding the others, and `remove_checks` dropping base checks."
+            }),
+        );
+    }
+    schema.insert("if".into(), json!({"required": ["extends"]}));
+    schema.insert(
+        "else".into(),
+        json!({
+            "required": required,
+            "properties": {"steps": {"items": {"required": ["from", "to"]}}}
+        }),
+    );
 }
 
 fn document_or_instructions(schema: &mut Schema) {
+    // `from` and `to` are required of a step of a playbook that stands
+    // alone, not of a step override: see `complete_or_extending`.
+    schema.insert("required".into(), json!(["id"]));
     schema.insert(
         "not".into(),
         json!({"required": ["document", "instructions"]}),

@@ -41,7 +41,14 @@ pub fn schema_text() -> String {
 pub fn validate(json: &Json, spans: &SpanIndex, path: &str) -> Vec<Diagnostic> {
     let mut diagnostics = Vec::new();
     for error in validator().iter_errors(json) {
+        let from = diagnostics.len();
         translate(&error, spans, path, &mut diagnostics);
+        // In a merged playbook, the file the value was written in.
+        if let Some(file) = spans.file(error.instance_path().as_str()) {
+            for diagnostic in &mut diagnostics[from..] {
+                diagnostic.path = file.to_string();
+            }
+        }
     }
     diagnostics.sort_by_key(|d| d.start);
     diagnostics.dedup();

@@ -391,7 +391,26 @@ fn requirement_label(kind: &CheckKind) -> String {
             w.min.map(|m| format!(" at least {m}")).unwrap_or_default(),
             w.max.map(|m| format!(" at most {m}")).unwrap_or_default()
         ),
-        CheckKind::Plugin { function, .. } => format!("plugin `{function}`"),
+        CheckKind::Plugin { function, with } => {
+            // What the plugin is told is what the reader must provide.
+            let options: Vec<String> = with
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(key, value)| match value {
+                    serde_json::Value::Array(items) => {
+                        let items: Vec<String> = items.iter().map(plain).collect();
+                        format!("{key}: {}", items.join(", "))
+                    }
+                    value => format!("{key}: {}", plain(value)),
+                })
+                .collect();
+            if options.is_empty() {
+                format!("plugin `{function}`")
+            } else {
+                format!("plugin `{function}` ({})", options.join("; "))
+            }
+        }
     }
 }
 
@@ -426,4 +445,11 @@ fn lines(start: usize, end: usize) -> String {
     } else {
         format!("line {start}")
     }
+}
+
+/// A JSON value as words: a string without its quotes.
+fn plain(value: &serde_json::Value) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_string)
 }

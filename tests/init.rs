@@ -1,0 +1,259 @@
+//! `tollgate init` through the real binary: each bundled playbook written
+//! into an empty project lints clean and runs; a whole SpecFlow session
+//! (both gate variants) is snapshotted as a transcript; existing files are
+//! never overwritten without `--force`.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use tollgate::init::BUNDLED;
+
+const NOW: &str = "2026-01-24T10:00:00Z";
+const SPEC_DIR: &str = ".specify/specs/f-1-nightly-export";
+
+/// An empty project (a folder with `.git`) driven by the binary run in it,
+/// with no `--playbook`: it finds `tollgate.yaml` at the root as a user's
+/// shell would.
+struct Project {
+    dir: tempfile::TempDir,
+    transcript: String,
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Project {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join(".git")).unwrap();
+        Self {
+            dir,
+            transcript: String::new(),
+        }
+    }
+
+    fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Runs `tollgate ARGS`, expects exit `code`, and adds the run to the
+    /// transcript.
+    fn run(&mut self, args: &[&str], code: i32) -> Run {
+        let output = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .current_dir(self.root())
+            .env("TOLLGATE_NOW", NOW)
+            .env("USER", "tester")
+            .env_remove("TOLLGATE_PLAYBOOK")
+            .args(["--color", "never"])
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let run = Run {
+            code: output.status.code(),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        };
+        let shown: Vec<String> = args
+            .iter()
+            .map(|a| {
+                if a.contains(' ') {
+                    format!("\"{a}\"")
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect();
+        writeln!(
+            self.transcript,
+            "$ tollgate {}\n[exit {}]\n{}{}",
+            shown.join(" "),
+            run.code.map_or("killed".into(), |c| c.to_string()),
+            run.stdout,
+            if run.stderr.is_empty() {
+                String::new()
+            } else {
+                format!("[stderr]\n{}", run.stderr)
+            }
+        )
+        .unwrap();
+        assert_eq!(
+            run.code,
+            Some(code),
+            "tollgate {args:?}:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+        run
+    }
+
+    /// Copies a fixture of `tests/fixtures/specflow/` into the project.
+    fn place(&mut self, fixture: &str, path: &str) {
+        let text = fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/specflow")
+                .join(fixture),
+        )
+        .unwrap();
+        let target = self.root().join(path);
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::write(target, text).unwrap();
+        writeln!(self.transcript, "# {fixture} → {path}\n").unwrap();
+    }
+
+    fn read(&self, path: &str) -> String {
+        fs::read_to_string(self.root().join(path)).unwrap()
+    }
+}
+
+#[test]
+fn every_bundled_playbook_inits_into_an_empty_project_and_lints_clean() {
+    for bundled in BUNDLED {
+        let mut project = Project::new();
+        let init = project.run(&["init", "--template", bundled.name], 0);
+        assert!(init.stdout.contains("  tollgate.yaml\n"), "{}", init.stdout);
+        let playbook = project.read("tollgate.yaml");
+        assert_eq!(
+            playbook.lines().next(),
+            Some("# yaml-language-server: $schema=.tollgate/playbook.schema.json"),
+            "{}",
+            bundled.name
+        );
+        assert_eq!(
+            project.read(".tollgate/playbook.schema.json"),
+            tollgate::playbook::schema::schema_text()
+        );
+        let lint = project.run(&["lint"], 0);
+        assert!(
+            lint.stdout.contains("0 errors, 0 warnings"),
+            "{}: {}",
+            bundled.name,
+            lint.stdout
+        );
+        // The plugins come with their tests, which pass where they land.
+        for file in bundled.files.iter().filter(|f| f.path.ends_with(".lua")) {
+            let written = format!(".tollgate/{}", file.path);
+            project.run(&["plugin", "test", &written], 0);
+        }
+    }
+}
+
+#[test]
+fn the_editor_files_point_at_the_schema_and_the_stubs() {
+    let mut project = Project::new();
+    project.run(&["init"], 0);
+    insta::assert_snapshot!(project.read(".luarc.json"), @r#"
+    {
+      "$schema": "https://raw.githubusercontent.com/LuaLS/vscode-lua/master/setting/schema.json",
+      "runtime": {
+        "version": "Lua 5.1"
+      },
+      "workspace": {
+        "library": [
+          ".tollgate/tollgate.d.lua"
+        ]
+      }
+    }
+    "#);
+    assert_eq!(
+        project.read(".tollgate/tollgate.d.lua"),
+        include_str!("../plugins/tollgate.d.lua")
+    );
+}
+
+#[test]
+fn init_refuses_to_overwrite_and_writes_nothing_without_force() {
+    let mut project = Project::new();
+    project.run(&["init"], 0);
+    fs::write(project.root().join("tollgate.yaml"), "mine\n").unwrap();
+    fs::remove_file(project.root().join(".luarc.json")).unwrap();
+    let refused = project.run(&["init", "--template", "specflow-automated"], 2);
+    assert!(
+        refused
+            .stderr
+            .starts_with("tollgate: init: tollgate.yaml, .tollgate/plugins/pai_principles.lua"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("use --force to overwrite"));
+    assert!(
+        !refused.stderr.contains(".luarc.json"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(project.read("tollgate.yaml"), "mine\n");
+    assert!(!project.root().join(".luarc.json").exists());
+    assert!(!project.root().join(".tollgate/specflow.yaml").exists());
+
+    project.run(&["init", "--template", "specflow-automated", "--force"], 0);
+    assert!(
+        project
+            .read("tollgate.yaml")
+            .contains("extends: .tollgate/specflow.yaml")
+    );
+    assert!(project.root().join(".luarc.json").exists());
+}
+
+#[test]
+fn an_unknown_template_is_refused_with_the_bundled_ones() {
+    let mut project = Project::new();
+    let run = project.run(&["init", "--template", "no-such-process"], 2);
+    assert!(
+        run.stderr
+            .contains("template `no-such-process` is not bundled in this build; bundled: specflow"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        fs::read_dir(project.root()).unwrap().count() == 1,
+        "only .git"
+    );
+}
+
+/// The human-gated SpecFlow from `init` to a feature past its plan phase.
+#[test]
+fn a_feature_through_the_initialised_specflow_playbook() {
+    let mut project = Project::new();
+    project.run(&["init"], 0);
+    project.run(&["lint"], 0);
+    project.run(&["new", "F-1", "--title", "Nightly Export"], 0);
+    project.place("spec.md", &format!("{SPEC_DIR}/spec.md"));
+    project.run(&["approve", "F-1", "--by", "ana"], 0);
+    project.place("plan-defective.md", &format!("{SPEC_DIR}/plan.md"));
+    project.run(&["check", "F-1"], 1);
+    project.place("plan-good.md", &format!("{SPEC_DIR}/plan.md"));
+    project.run(&["check", "F-1"], 0);
+    project.run(&["show", "plan", "--subject", "F-1", "--with-results"], 0);
+    project.run(&["approve", "F-1", "--by", "bo"], 0);
+    project.place("tasks.md", &format!("{SPEC_DIR}/tasks.md"));
+    project.run(&["advance", "F-1"], 0);
+    // Past the plan phase: the plan step is done, not judged again.
+    let done = project.run(&["check", "F-1", "--step", "plan", "--format", "json"], 0);
+    let json: serde_json::Value = serde_json::from_str(&done.stdout).unwrap();
+    assert_eq!(json["results"][0]["verdict"], "done");
+    project.run(&["status", "--format", "json"], 0);
+    insta::assert_snapshot!(project.transcript);
+}
+
+/// The automated variant: the plan passes on its checks alone, which ask
+/// more of it.
+#[test]
+fn a_feature_through_the_initialised_automated_variant() {
+    let mut project = Project::new();
+    project.run(&["init", "--template", "specflow-automated"], 0);
+    project.run(&["new", "F-1", "--title", "Nightly Export"], 0);
+    project.place("spec.md", &format!("{SPEC_DIR}/spec.md"));
+    project.run(&["approve", "F-1", "--by", "ana"], 0);
+    project.place("plan-defective.md", &format!("{SPEC_DIR}/plan.md"));
+    project.run(&["check", "F-1", "--format", "json"], 1);
+    project.place("plan-good.md", &format!("{SPEC_DIR}/plan.md"));
+    project.run(&["advance", "F-1"], 0);
+    project.run(&["check", "F-1", "--step", "plan"], 0);
+    insta::assert_snapshot!(project.transcript);
+}
