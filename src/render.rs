@@ -20,7 +20,8 @@ pub enum TemplateKind {
     Document,
     /// An artifact path: only what is known before any document is read.
     ArtifactPath,
-    /// A check's `message:`, which can also use the default message.
+    /// A check's `message:`, which can also use the default message and
+    /// the captures of a `pattern` match.
     Message,
     /// A check's `when:` expression.
     When,
@@ -42,7 +43,9 @@ impl TemplateKind {
                 "checkbox",
             ],
             TemplateKind::ArtifactPath => &["playbook", "subject", "vars"],
-            TemplateKind::Message => &["playbook", "step", "subject", "vars", "check", "message"],
+            TemplateKind::Message => &[
+                "playbook", "step", "subject", "vars", "check", "message", "captures",
+            ],
             TemplateKind::When => &["playbook", "step", "subject", "vars", "artifacts"],
         }
     }
