@@ -120,7 +120,14 @@ pub fn inspect(
     };
     let mut used: Vec<String> = used.into_iter().collect();
     used.sort();
+    // The environment's own functions (`range`, `namespace`, `dict`) are
+    // names the template does not have to be given.
+    let global = |name: &str| {
+        let root = name.split('.').next().unwrap_or_default();
+        env.globals().any(|(global, _)| global == root)
+    };
     used.iter()
+        .filter(|name| !global(name))
         .filter_map(|name| unknown_name(kind, name, known))
         .map(|message| {
             let root = message.1.as_str();
@@ -216,5 +223,13 @@ mod tests {
             &known(),
         );
         assert!(when.is_empty(), "{when:?}");
+        let builtins = inspect(
+            &env,
+            TemplateKind::Document,
+            "d",
+            "{% set ns = namespace(n=0) %}{% for i in range(3) %}{% set ns.n = i %}{% endfor %}{{ ns.n }}",
+            &known(),
+        );
+        assert!(builtins.is_empty(), "{builtins:?}");
     }
 }
