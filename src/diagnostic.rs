@@ -3,6 +3,7 @@
 //! findings share it, so text, JSON and code frames are rendered in one place.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 
@@ -100,6 +101,10 @@ pub struct Diagnostic {
     /// What to do about it, shown under the code frame.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// The named groups of the regular expression match a `pattern` finding
+    /// is about, which a check's `message:` template sees as `captures`.
+    #[serde(skip)]
+    pub captures: BTreeMap<String, String>,
 }
 
 impl Diagnostic {
@@ -117,6 +122,7 @@ impl Diagnostic {
             start: None,
             end: None,
             help: None,
+            captures: BTreeMap::new(),
         }
     }
 

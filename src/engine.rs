@@ -380,6 +380,7 @@ impl<'a> StepRunner<'a> {
         for finding in &mut outcome.findings {
             let context = context! {
                 message => finding.message.clone(),
+                captures => finding.captures.clone(),
                 check => context! { id => check.id.clone(), artifact => check.artifact.clone() },
                 ..base.clone()
             };

@@ -20,7 +20,8 @@ pub enum TemplateKind {
     Document,
     /// An artifact path: only what is known before any document is read.
     ArtifactPath,
-    /// A check's `message:`, which can also use the default message.
+    /// A check's `message:`, which can also use the default message and
+    /// the captures of a `pattern` match.
     Message,
     /// A check's `when:` expression.
     When,
@@ -42,7 +43,9 @@ impl TemplateKind {
                 "checkbox",
             ],
             TemplateKind::ArtifactPath => &["playbook", "subject", "vars"],
-            TemplateKind::Message => &["playbook", "step", "subject", "vars", "check", "message"],
+            TemplateKind::Message => &[
+                "playbook", "step", "subject", "vars", "check", "message", "captures",
+            ],
             TemplateKind::When => &["playbook", "step", "subject", "vars", "artifacts"],
         }
     }
@@ -117,7 +120,14 @@ pub fn inspect(
     };
     let mut used: Vec<String> = used.into_iter().collect();
     used.sort();
+    // The environment's own functions (`range`, `namespace`, `dict`) are
+    // names the template does not have to be given.
+    let global = |name: &str| {
+        let root = name.split('.').next().unwrap_or_default();
+        env.globals().any(|(global, _)| global == root)
+    };
     used.iter()
+        .filter(|name| !global(name))
         .filter_map(|name| unknown_name(kind, name, known))
         .map(|message| {
             let root = message.1.as_str();
@@ -213,5 +223,13 @@ mod tests {
             &known(),
         );
         assert!(when.is_empty(), "{when:?}");
+        let builtins = inspect(
+            &env,
+            TemplateKind::Document,
+            "d",
+            "{% set ns = namespace(n=0) %}{% for i in range(3) %}{% set ns.n = i %}{% endfor %}{{ ns.n }}",
+            &known(),
+        );
+        assert!(builtins.is_empty(), "{builtins:?}");
     }
 }

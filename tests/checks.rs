@@ -517,6 +517,22 @@ fn gate_fail_with_a_reason_is_a_closing_line() {
 }
 
 #[test]
+fn a_declared_failure_is_reported_with_its_reason_from_the_captures() {
+    let result = check("declared", "gate-fail-with-reason.md");
+    assert_eq!(result.verdict, Verdict::Failed);
+    assert_eq!(places(&result), [("gate-not-failed", 7, 1)]);
+    let finding = result.findings().next().unwrap();
+    assert_eq!(
+        finding.message,
+        "the gate is declared failed: the retention period is not agreed yet"
+    );
+    insta::assert_snapshot!("gate-declared-failed", render(&result));
+    assert_passes("declared", "gate-pass.md");
+    // Nothing closes an empty document, so nothing there is declared failed.
+    assert_passes("declared", "empty-file.md");
+}
+
+#[test]
 fn gate_line_with_trailing_spaces_matches() {
     assert_passes("gate", "gate-line-trailing-space.md");
 }

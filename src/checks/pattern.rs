@@ -6,9 +6,18 @@
 //! non-blank line outside code, for a closing line such as
 //! `^Gate: (PASS|FAIL — .+)$`. Lines inside code blocks, HTML blocks and
 //! comments are never looked at, and trailing whitespace is not part of a
-//! line.
+//! line. With `expect: absent` and `scope: last_line`, a document without a
+//! closing line passes: nothing there matches.
+//!
+//! A finding about a matching line (`expect: absent`) carries the named
+//! groups of the match, which the check's `message:` template sees as
+//! `captures`: with `regex: '^Gate: FAIL — (?P<reason>.+)$'`, the message
+//! `"the gate is declared failed: {{ captures.reason }}"` quotes the reason.
+//! Other findings have no captures.
 
-use regex::Regex;
+use std::collections::BTreeMap;
+
+use regex::{Captures, Regex};
 
 use super::{Findings, resolve_under};
 use crate::diagnostic::Position;
@@ -42,12 +51,12 @@ fn lines(
     section: Option<usize>,
     findings: &mut Findings<'_>,
 ) {
-    let mut matched = doc
-        .prose_lines(section)
-        .filter_map(|line| regex.find(text(line)).map(|m| (line, m)));
     match spec.expect {
-        Expect::Match => match matched.next() {
-            Some((line, _)) => findings.evidence(line.text.trim(), line.number, line.number),
+        Expect::Match => match doc
+            .prose_lines(section)
+            .find(|line| regex.is_match(text(line)))
+        {
+            Some(line) => findings.evidence(line.text.trim(), line.number, line.number),
             None => {
                 findings
                     .report_under(doc, section, format!("no line matches `{}`", spec.regex))
@@ -55,15 +64,21 @@ fn lines(
             }
         },
         Expect::Absent => {
-            for (line, found) in matched {
+            for line in doc.prose_lines(section) {
+                let Some(captures) = regex.captures(text(line)) else {
+                    continue;
+                };
+                let Some(found) = captures.get(0) else {
+                    continue;
+                };
                 let column = line.text[..found.start()].chars().count() + 1;
                 let end = column + found.as_str().chars().count();
-                findings
-                    .report(
-                        Position::new(line.number, column),
-                        format!("\"{}\" must not appear", found.as_str()),
-                    )
-                    .end = Some(Position::new(line.number, end));
+                let finding = findings.report(
+                    Position::new(line.number, column),
+                    format!("\"{}\" must not appear", found.as_str()),
+                );
+                finding.end = Some(Position::new(line.number, end));
+                finding.captures = named(regex, &captures);
             }
         }
     }
@@ -81,13 +96,15 @@ fn last_line(
         .filter(|line| !line.text.trim().is_empty())
         .last();
     let Some(last) = last else {
-        findings.report(Position::START, "the document has no closing line");
+        if spec.expect == Expect::Match {
+            findings.report(Position::START, "the document has no closing line");
+        }
         return;
     };
-    let is_match = regex.is_match(text(last));
-    match (spec.expect, is_match) {
-        (Expect::Match, true) => findings.evidence(last.text.trim(), last.number, last.number),
-        (Expect::Match, false) => {
+    let captures = regex.captures(text(last));
+    match (spec.expect, captures) {
+        (Expect::Match, Some(_)) => findings.evidence(last.text.trim(), last.number, last.number),
+        (Expect::Match, None) => {
             let elsewhere = doc
                 .prose_lines(section)
                 .find(|line| line.number != last.number && regex.is_match(text(line)));
@@ -107,18 +124,20 @@ fn last_line(
                 ));
             }
         }
-        (Expect::Absent, true) => {
-            findings.report_line(
-                doc,
-                Position::new(last.number, 1),
-                format!(
-                    "the last line \"{}\" must not match `{}`",
-                    last.text.trim(),
-                    spec.regex
-                ),
-            );
+        (Expect::Absent, Some(captures)) => {
+            findings
+                .report_line(
+                    doc,
+                    Position::new(last.number, 1),
+                    format!(
+                        "the last line \"{}\" must not match `{}`",
+                        last.text.trim(),
+                        spec.regex
+                    ),
+                )
+                .captures = named(regex, &captures);
         }
-        (Expect::Absent, false) => findings.evidence(last.text.trim(), last.number, last.number),
+        (Expect::Absent, None) => findings.evidence(last.text.trim(), last.number, last.number),
     }
 }
 
@@ -126,4 +145,13 @@ fn last_line(
 /// invisible (a hard line break, or where an inline comment was blanked out).
 fn text(line: &Line) -> &str {
     line.text.trim_end()
+}
+
+/// The named groups of a match that took part in it, by name.
+fn named(regex: &Regex, captures: &Captures<'_>) -> BTreeMap<String, String> {
+    regex
+        .capture_names()
+        .flatten()
+        .filter_map(|name| Some((name.to_string(), captures.name(name)?.as_str().to_string())))
+        .collect()
 }

@@ -376,15 +376,16 @@ fn requirement_label(kind: &CheckKind) -> String {
                 ""
             }
         ),
-        CheckKind::Pattern(p) => format!(
-            "{} `{}`",
-            if p.scope == crate::playbook::Scope::LastLine {
-                "last line matches"
-            } else {
-                "a line matching"
-            },
-            p.regex
-        ),
+        CheckKind::Pattern(p) => {
+            use crate::playbook::{Expect, Scope};
+            let what = match (p.scope, p.expect) {
+                (Scope::LastLine, Expect::Match) => "last line matches",
+                (Scope::LastLine, Expect::Absent) => "last line does not match",
+                (Scope::Lines, Expect::Match) => "a line matching",
+                (Scope::Lines, Expect::Absent) => "no line matching",
+            };
+            format!("{what} `{}`", p.regex)
+        }
         CheckKind::Placeholders(markers) => format!("no placeholder left: {}", markers.join(", ")),
         CheckKind::Words(w) => format!(
             "word count{}{}",

@@ -1,0 +1,83 @@
+-- code_labels: template labels left inside the fenced code blocks of a
+-- section, where the built-in checks never look.
+--
+-- Templates often offer alternatives as example trees in code blocks, each
+-- headed by a label the author must delete along with the options not
+-- taken (spec-kit's plan marks them `[REMOVE IF UNUSED]`). Prose markers are
+-- the `placeholders` check's job; this one reads the code.
+--
+--   plugins:
+--     code_labels: ../plugins/code_labels.lua
+--   ...
+--   - id: structure-chosen
+--     artifact: plan
+--     plugin: code_labels.check
+--     with:
+--       labels: ["[REMOVE IF UNUSED]"]   -- required
+--       section: Project Structure       -- optional: the whole document by default
+--       why: keep the option chosen      -- optional: appended to each finding
+--
+-- A missing section is not reported here: a `sections` check says so.
+-- Tests: `tollgate plugin test plugins/code_labels.lua`.
+
+---@class CodeLabelsOptions
+---@field labels string[]
+---@field section? string
+---@field why? string
+
+local M = {}
+
+-- The fence a line opens or closes: its character and length, after at
+-- most three spaces of indentation.
+local function fence(line)
+  local marks = line:match("^ ? ? ?(```+)") or line:match("^ ? ? ?(~~~+)")
+  if marks == nil then
+    return nil
+  end
+  return marks:sub(1, 1), #marks
+end
+
+---@param ctx tollgate.Ctx
+function M.check(ctx)
+  ---@type CodeLabelsOptions
+  local options = ctx.with
+  if type(options.labels) ~= "table" or #options.labels == 0 then
+    error("code_labels.check needs `with.labels`, a list of labels", 0)
+  end
+  local lines = ctx.doc:lines()
+  local first, last = 1, #lines
+  if options.section then
+    local section = ctx.doc:section(options.section)
+    if section == nil then
+      return
+    end
+    first, last = section.line + 1, section.end_line
+  end
+  local suffix = options.why and ("; " .. options.why) or ""
+  local open_char, open_length = nil, 0
+  for number = first, last do
+    local line = lines[number]
+    local char, length = fence(line)
+    if open_char == nil then
+      if char then
+        open_char, open_length = char, length
+      end
+    elseif char == open_char and length >= open_length and line:match("^%s*[`~]+%s*$") then
+      open_char = nil
+    else
+      for _, label in ipairs(options.labels) do
+        local at = line:find(label, 1, true)
+        if at then
+          local column = utf8.len(line:sub(1, at - 1)) + 1
+          ctx:error("template label \"" .. label .. "\" remains in a code block" .. suffix, {
+            line = number,
+            column = column,
+            end_column = column + utf8.len(label),
+          })
+        end
+      end
+    end
+  end
+end
+
+return M
