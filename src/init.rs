@@ -69,6 +69,28 @@ pub const BUNDLED: &[Bundled] = &[
         bases: &[embed!("playbooks/specflow.yaml")],
         files: &PAI_PRINCIPLES,
     },
+    Bundled {
+        name: "spec-dev-plan",
+        summary: "the v1.1 plan phase: one plan document, gated by its checklist and its last line",
+        playbook: embed!("playbooks/spec-dev-plan.yaml"),
+        bases: &[],
+        files: &[
+            embed!("playbooks/templates/spec-dev-plan/plan.md.j2"),
+            embed!("plugins/risk_coverage.lua"),
+            embed!("plugins/risk_coverage.test.yaml"),
+        ],
+    },
+    Bundled {
+        name: "spec-kit",
+        summary: "spec-kit: constitution, specify, clarify, plan, tasks, implement",
+        playbook: embed!("playbooks/spec-kit.yaml"),
+        bases: &[],
+        files: &[
+            embed!("playbooks/templates/spec-kit/step.md.j2"),
+            embed!("plugins/code_labels.lua"),
+            embed!("plugins/code_labels.test.yaml"),
+        ],
+    },
 ];
 
 const STUBS: Embedded = embed!("plugins/tollgate.d.lua");

@@ -257,3 +257,22 @@ fn a_feature_through_the_initialised_automated_variant() {
     project.run(&["check", "F-1", "--step", "plan"], 0);
     insta::assert_snapshot!(project.transcript);
 }
+
+#[test]
+fn the_initialised_plan_phase_playbooks_pass_their_example_plans() {
+    for (template, example) in [
+        ("spec-dev-plan", "examples/spec-dev-plan/active-plan.md"),
+        ("spec-kit", "examples/spec-kit/plan.md"),
+    ] {
+        let mut project = Project::new();
+        project.run(&["init", "--template", template], 0);
+        let text = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(example)).unwrap();
+        fs::write(project.root().join("plan.md"), text).unwrap();
+        let check = project.run(&["check", "--step", "plan", "plan.md"], 0);
+        assert!(
+            check.stdout.contains("plan.md: awaiting_approval"),
+            "{template}: {}",
+            check.stdout
+        );
+    }
+}
