@@ -286,7 +286,11 @@ impl<'a> StepRunner<'a> {
         let mut findings = Vec::new();
         let mut known: Option<Vec<String>> = None;
         for (name, loaded) in &artifacts.entries {
-            let Some(doc) = loaded.document.as_ref() else {
+            let Some(doc) = loaded
+                .document
+                .as_ref()
+                .filter(|doc| !doc.directives.is_empty())
+            else {
                 continue;
             };
             let targets: Vec<Target> = self
@@ -298,7 +302,7 @@ impl<'a> StepRunner<'a> {
                     suppressible: check.suppressible.unwrap_or(self.playbook.suppressible),
                 })
                 .collect();
-            if doc.directives.is_empty() || targets.is_empty() {
+            if targets.is_empty() {
                 continue;
             }
             let known = known.get_or_insert_with(|| self.playbook_check_ids());

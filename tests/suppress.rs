@@ -255,5 +255,7 @@ fn subject_mode_check_show_and_advance_honour_suppressions() {
         .expect(0);
     assert!(!shown.stdout.contains('❌'), "{}", shown.stdout);
     let advanced = project.run(&["advance", "F-1"]).expect(0);
-    insta::assert_snapshot!(format!("$ tollgate check F-1\n{checked}\n$ tollgate advance F-1\n{advanced}"));
+    insta::assert_snapshot!(format!(
+        "$ tollgate check F-1\n{checked}\n$ tollgate advance F-1\n{advanced}"
+    ));
 }
