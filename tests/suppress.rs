@@ -146,6 +146,7 @@ fn an_unused_suppression_is_a_warning_that_fails_only_with_strict() {
         .iter()
         .map(|f| f["severity"].as_str().unwrap())
         .collect();
+    // The check `retired` never runs, so its suppression is not reported.
     assert_eq!(severities, ["warning", "warning", "warning"]);
     assert_eq!(
         result["findings"][0]["message"],
@@ -153,6 +154,26 @@ fn an_unused_suppression_is_a_warning_that_fails_only_with_strict() {
     );
     let (_, strict) = json_result(PLAYBOOK, "unused-suppression.md", &["--strict"]);
     assert_eq!(strict, 1);
+}
+
+#[test]
+fn overlapping_disables_attribute_to_the_latest_and_one_enable_ends_both() {
+    let (result, code) = json_result(PLAYBOOK, "overlapping-disables.md", &[]);
+    assert_eq!(code, 1);
+    let reasons: Vec<(u64, &str)> = result["suppressed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["line"].as_u64().unwrap(), s["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (5, "sizing waits for the load test"),
+            (10, "the product team sets the lifetime")
+        ]
+    );
+    assert_eq!(at(&result, "findings"), pairs(&[("no-markers", 12)]));
 }
 
 #[test]
@@ -254,6 +275,14 @@ fn subject_mode_check_show_and_advance_honour_suppressions() {
         .run(&["show", "plan", "--subject", "F-1", "--with-results"])
         .expect(0);
     assert!(!shown.stdout.contains('❌'), "{}", shown.stdout);
+    assert!(
+        shown.stdout.contains(
+            "| Failure modes | 🔇 missing section \"Failure modes\" (line 1), suppressed: \
+             the service keeps no state, so nothing can fail over |"
+        ),
+        "{}",
+        shown.stdout
+    );
     let advanced = project.run(&["advance", "F-1"]).expect(0);
     insta::assert_snapshot!(format!(
         "$ tollgate check F-1\n{checked}\n$ tollgate advance F-1\n{advanced}"
