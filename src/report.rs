@@ -242,21 +242,28 @@ pub fn write_check_text(
         writeln!(out, "{target}: {}", result.verdict.as_str())?;
         let findings: Vec<Diagnostic> = result.findings().cloned().collect();
         write_diagnostics(&findings, &result.source_map(), out)?;
-        for s in result.suppressed() {
-            let f = &s.finding;
-            writeln!(
-                out,
-                "suppressed[{}] {}: {} (reason, line {}: {})",
-                f.code,
-                f.location(),
-                f.message,
-                s.directive.line,
-                s.reason
-            )?;
-        }
+        write_suppressed(result, out)?;
     }
     if !quiet {
         writeln!(out, "{}", Summary::of(results).line())?;
+    }
+    Ok(())
+}
+
+/// One line per suppressed finding of a result, with the directive's line
+/// and reason.
+fn write_suppressed(result: &StepResult, out: &mut dyn WriteColor) -> std::io::Result<()> {
+    for suppressed in result.suppressed() {
+        let finding = &suppressed.finding;
+        writeln!(
+            out,
+            "suppressed[{}] {}: {} (reason, line {}: {})",
+            finding.code,
+            finding.location(),
+            finding.message,
+            suppressed.directive.line,
+            suppressed.reason
+        )?;
     }
     Ok(())
 }
