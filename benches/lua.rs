@@ -124,6 +124,7 @@ fn check(function: &str) -> Check {
         severity: Severity::Error,
         message: None,
         when: None,
+        suppressible: None,
         kind: CheckKind::Plugin {
             function: function.into(),
             with: json!({}),

@@ -19,6 +19,7 @@ use crate::markdown::Document;
 use crate::playbook::{Check, CheckKind, Gate, Playbook, Step};
 use crate::render::{self, step::SubjectView};
 use crate::source::{self, SourceError};
+use crate::suppress::{self, Suppressed, Target};
 
 /// Larger Markdown files than this are not planning documents.
 pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
@@ -74,6 +75,11 @@ pub struct StepResult {
 impl StepResult {
     pub fn findings(&self) -> impl Iterator<Item = &Diagnostic> {
         self.outcomes.iter().flat_map(|outcome| &outcome.findings)
+    }
+
+    /// The findings that directives in the documents suppressed.
+    pub fn suppressed(&self) -> impl Iterator<Item = &Suppressed> {
+        self.outcomes.iter().flat_map(|outcome| &outcome.suppressed)
     }
 }
 
@@ -211,7 +217,8 @@ impl<'a> StepRunner<'a> {
     pub fn run(&self, artifacts: &ArtifactSet, subject: Option<&SubjectView>) -> Vec<CheckOutcome> {
         let context = self.context(artifacts, subject);
         let mut reported_missing: Vec<&str> = Vec::new();
-        self.checks
+        let mut outcomes = self
+            .checks
             .iter()
             .map(|check| {
                 let loaded = match check.artifact.as_deref() {
@@ -268,6 +275,56 @@ impl<'a> StepRunner<'a> {
                 }
                 outcome
             })
+            .collect();
+        self.suppress(artifacts, &mut outcomes);
+        outcomes
+    }
+
+    /// Applies the suppression directives of each document this step's
+    /// checks read; findings about the directives become one more outcome.
+    fn suppress(&self, artifacts: &ArtifactSet, outcomes: &mut Vec<CheckOutcome>) {
+        let mut findings = Vec::new();
+        let mut known: Option<Vec<String>> = None;
+        for (name, loaded) in &artifacts.entries {
+            let Some(doc) = loaded
+                .document
+                .as_ref()
+                .filter(|doc| !doc.directives.is_empty())
+            else {
+                continue;
+            };
+            let targets: Vec<Target> = self
+                .checks
+                .iter()
+                .filter(|check| check.artifact.as_deref() == Some(name))
+                .map(|check| Target {
+                    id: &check.id,
+                    suppressible: check.suppressible.unwrap_or(self.playbook.suppressible),
+                })
+                .collect();
+            if targets.is_empty() {
+                continue;
+            }
+            let known = known.get_or_insert_with(|| self.playbook_check_ids());
+            findings.extend(suppress::apply(doc, &targets, known, outcomes));
+        }
+        if !findings.is_empty() {
+            outcomes.push(CheckOutcome {
+                check: suppress::CHECK_ID.into(),
+                kind: "suppression",
+                status: CheckStatus::of(&findings),
+                findings,
+                evidence: Vec::new(),
+                suppressed: Vec::new(),
+            });
+        }
+    }
+
+    /// The id of every check of every step.
+    fn playbook_check_ids(&self) -> Vec<String> {
+        (0..self.playbook.steps.len())
+            .flat_map(|index| self.playbook.step_checks(index))
+            .map(|(_, check)| check.id.clone())
             .collect()
     }
 
@@ -507,6 +564,7 @@ fn skipped(check: &Check) -> CheckOutcome {
         status: CheckStatus::Skipped,
         findings: Vec::new(),
         evidence: Vec::new(),
+        suppressed: Vec::new(),
     }
 }
 

@@ -16,4 +16,5 @@ pub mod render;
 pub mod report;
 pub mod source;
 pub mod state;
+pub mod suppress;
 pub mod yaml;

@@ -246,6 +246,7 @@ impl<'a> Project<'a> {
                     status: CheckStatus::Failed,
                     findings: blockers,
                     evidence: Vec::new(),
+                    suppressed: Vec::new(),
                 },
             );
         }

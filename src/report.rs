@@ -141,6 +141,26 @@ impl<'a> From<&'a Diagnostic> for JsonFinding<'a> {
     }
 }
 
+/// A suppressed finding in `check --format json`: the finding's fields, the
+/// reason, and where the directive is.
+#[derive(Serialize)]
+struct JsonSuppressed<'a> {
+    #[serde(flatten)]
+    finding: JsonFinding<'a>,
+    reason: &'a str,
+    directive: crate::diagnostic::Position,
+}
+
+impl<'a> From<&'a crate::suppress::Suppressed> for JsonSuppressed<'a> {
+    fn from(s: &'a crate::suppress::Suppressed) -> Self {
+        Self {
+            finding: JsonFinding::from(&s.finding),
+            reason: &s.reason,
+            directive: s.directive,
+        }
+    }
+}
+
 /// How many results ended in each verdict.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Summary {
@@ -187,6 +207,7 @@ pub fn check_json(playbook: &str, results: &[StepResult]) -> serde_json::Value {
                 "verdict": result.verdict,
                 "artifacts": result.artifacts,
                 "findings": findings,
+                "suppressed": result.suppressed().map(JsonSuppressed::from).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -221,9 +242,28 @@ pub fn write_check_text(
         writeln!(out, "{target}: {}", result.verdict.as_str())?;
         let findings: Vec<Diagnostic> = result.findings().cloned().collect();
         write_diagnostics(&findings, &result.source_map(), out)?;
+        write_suppressed(result, out)?;
     }
     if !quiet {
         writeln!(out, "{}", Summary::of(results).line())?;
+    }
+    Ok(())
+}
+
+/// One line per suppressed finding of a result, with the directive's line
+/// and reason.
+fn write_suppressed(result: &StepResult, out: &mut dyn WriteColor) -> std::io::Result<()> {
+    for suppressed in result.suppressed() {
+        let finding = &suppressed.finding;
+        writeln!(
+            out,
+            "suppressed[{}] {}: {} (reason, line {}: {})",
+            finding.code,
+            finding.location(),
+            finding.message,
+            suppressed.directive.line,
+            suppressed.reason
+        )?;
     }
     Ok(())
 }

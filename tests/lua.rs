@@ -104,6 +104,7 @@ fn check(function: &str, severity: Severity) -> Check {
         severity,
         message: None,
         when: None,
+        suppressible: None,
         kind: CheckKind::Plugin {
             function: function.into(),
             with: json!({}),

@@ -17,6 +17,7 @@ use serde::Serialize;
 use crate::diagnostic::{Diagnostic, Position, Severity};
 use crate::markdown::Document;
 use crate::playbook::{Check, CheckKind};
+use crate::suppress::Suppressed;
 
 /// What a check looks at: its artifact's document, or why there is none.
 #[derive(Debug)]
@@ -47,6 +48,18 @@ pub enum CheckStatus {
     Skipped,
 }
 
+impl CheckStatus {
+    /// Failed when a finding is more than information (a plugin's `print`,
+    /// say, is reported, not a failure).
+    pub fn of(findings: &[Diagnostic]) -> Self {
+        if findings.iter().any(|f| f.severity != Severity::Info) {
+            CheckStatus::Failed
+        } else {
+            CheckStatus::Passed
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct CheckOutcome {
     pub check: String,
@@ -54,6 +67,8 @@ pub struct CheckOutcome {
     pub status: CheckStatus,
     pub findings: Vec<Diagnostic>,
     pub evidence: Vec<Evidence>,
+    /// Findings a directive in the document suppressed, with its reason.
+    pub suppressed: Vec<Suppressed>,
 }
 
 /// Collects the findings of one check on one document, each with the
@@ -147,18 +162,13 @@ impl<'a> Findings<'a> {
     }
 
     pub fn finish(self) -> CheckOutcome {
-        // Information (a plugin's `print`, say) is reported, not a failure.
-        let failed = self.findings.iter().any(|f| f.severity != Severity::Info);
         CheckOutcome {
             check: self.check.id.clone(),
             kind: self.check.kind.name(),
-            status: if failed {
-                CheckStatus::Failed
-            } else {
-                CheckStatus::Passed
-            },
+            status: CheckStatus::of(&self.findings),
             findings: self.findings,
             evidence: self.evidence,
+            suppressed: Vec::new(),
         }
     }
 }

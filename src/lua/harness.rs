@@ -345,6 +345,7 @@ fn run_case(set: &PluginSet, plugin: &str, folder: &Path, case: &Case) -> CaseRe
         severity: Severity::Error,
         message: None,
         when: None,
+        suppressible: None,
         kind: CheckKind::Plugin {
             function: function.clone(),
             with: case.with.clone(),

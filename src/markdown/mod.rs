@@ -10,6 +10,7 @@
 //! Only Markdown structure counts: a heading, table or task written inside a
 //! code block, an HTML block or an HTML comment is not one.
 
+mod directive;
 mod parse;
 mod source;
 mod title;
@@ -19,6 +20,7 @@ mod tests;
 
 use serde::Serialize;
 
+pub use directive::{Action, Directive, DirectiveBody};
 pub use parse::comrak_options;
 pub use title::normalize_title;
 
@@ -61,6 +63,10 @@ pub struct Document {
     /// Every task-list item, in document order.
     pub tasks: Vec<Task>,
     pub front_matter: Option<FrontMatter>,
+    /// Every suppression directive (`<!-- tollgate-disable ... -->`), in
+    /// document order: in an HTML comment of its own or inline in text,
+    /// never in code.
+    pub directives: Vec<Directive>,
 }
 
 /// One line of the document.

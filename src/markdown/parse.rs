@@ -9,6 +9,7 @@
 use comrak::nodes::{AstNode, LineColumn, NodeHeading, NodeTaskItem, NodeValue, Sourcepos};
 use comrak::{Arena, Options};
 
+use super::directive::{self, Directive};
 use super::source::{Blank, Source, blank_out};
 use super::{
     Cell, Document, FrontMatter, Line, Position, Row, Section, Table, Task, normalize_title,
@@ -35,6 +36,8 @@ pub(super) fn parse(path: String, text: String) -> Document {
         mut tables,
         mut tasks,
         front_matter,
+        mut directives,
+        first_content_line,
         ..
     } = collector;
 
@@ -46,6 +49,9 @@ pub(super) fn parse(path: String, text: String) -> Document {
         task.section = innermost_section(&sections, task.position.line);
     }
     let lines = build_lines(&source, &in_code, blanks);
+    for directive in &mut directives {
+        directive.leading = first_content_line.is_none_or(|line| directive.position.line < line);
+    }
     Document {
         path,
         text,
@@ -55,6 +61,7 @@ pub(super) fn parse(path: String, text: String) -> Document {
         tables,
         tasks,
         front_matter,
+        directives,
     }
 }
 
@@ -93,6 +100,10 @@ struct Collector<'s, 't> {
     tables: Vec<Table>,
     tasks: Vec<Task>,
     front_matter: Option<FrontMatter>,
+    directives: Vec<Directive>,
+    /// The first line of a top-level block other than front matter and
+    /// HTML comments.
+    first_content_line: Option<usize>,
 }
 
 impl<'s, 't> Collector<'s, 't> {
@@ -108,12 +119,24 @@ impl<'s, 't> Collector<'s, 't> {
             tables: Vec::new(),
             tasks: Vec::new(),
             front_matter: None,
+            directives: Vec::new(),
+            first_content_line: None,
         }
     }
 
     fn visit<'a>(&mut self, node: &'a AstNode<'a>) {
         let data = node.data();
         let span = data.sourcepos;
+        let comment = matches!(&data.value, NodeValue::HtmlBlock(html) if html.block_type == HTML_COMMENT_BLOCK);
+        if self.first_content_line.is_none()
+            && !comment
+            && !matches!(data.value, NodeValue::Document | NodeValue::FrontMatter(_))
+            && node
+                .parent()
+                .is_some_and(|parent| matches!(parent.data().value, NodeValue::Document))
+        {
+            self.first_content_line = Some(span.start.line);
+        }
         match &data.value {
             NodeValue::FrontMatter(_) => {
                 self.mark_code(span);
@@ -125,7 +148,9 @@ impl<'s, 't> Collector<'s, 't> {
             }
             NodeValue::HtmlBlock(html) => {
                 self.mark_code(span);
-                if html.block_type != HTML_COMMENT_BLOCK {
+                if comment {
+                    self.directives(span, &html.literal);
+                } else {
                     self.mark_content(span.start);
                 }
             }
@@ -149,6 +174,7 @@ impl<'s, 't> Collector<'s, 't> {
             }
             NodeValue::HtmlInline(html) if html.starts_with("<!--") => {
                 self.blank_comment(span, html);
+                self.directives(span, html);
             }
             _ => {}
         }
@@ -312,6 +338,55 @@ impl<'s, 't> Collector<'s, 't> {
                 .map_or(text.len(), |index| index + "-->".len());
             self.push_blank(end_line, 0, end);
         }
+    }
+
+    /// Records the directives among the comments of `literal`, the text of
+    /// an HTML comment block or of an inline comment.
+    fn directives(&mut self, span: Sourcepos, literal: &str) {
+        let mut from = 0;
+        while let Some(open) = literal[from..].find("<!--").map(|index| from + index) {
+            let body = open + "<!--".len();
+            let Some(close) = literal[body..].find("-->").map(|index| body + index) else {
+                break;
+            };
+            from = close + "-->".len();
+            let Some(parsed) = directive::parse(&literal[body..close]) else {
+                continue;
+            };
+            let end = self.literal_position(span, literal, close, "-->");
+            self.directives.push(Directive {
+                position: self.literal_position(span, literal, open, "<!--"),
+                end: Position::new(end.line, end.column + "-->".len()),
+                leading: false,
+                parsed,
+            });
+        }
+    }
+
+    /// The position of `needle`, which starts at byte `offset` of `literal`,
+    /// a literal starting at `span.start`. Container prefixes (`> `, list
+    /// indentation) are not part of a literal's later lines, and comrak's
+    /// inline columns can fall short in table cells, so the needle is looked
+    /// up in the source line from its column in the literal onwards.
+    fn literal_position(
+        &self,
+        span: Sourcepos,
+        literal: &str,
+        offset: usize,
+        needle: &str,
+    ) -> Position {
+        let before = &literal[..offset];
+        let newlines = before.matches('\n').count();
+        let line = span.start.line + newlines;
+        let column_in_literal = offset - before.rfind('\n').map_or(0, |index| index + 1);
+        let hint = if newlines == 0 {
+            span.start.column.saturating_sub(1) + column_in_literal
+        } else {
+            column_in_literal
+        };
+        let text = self.source.line(line);
+        let byte = find_from(text, hint, needle).unwrap_or(hint);
+        self.source.position(line, byte + 1)
     }
 
     fn push_blank(&mut self, line: usize, start: usize, end: usize) {

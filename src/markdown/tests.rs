@@ -90,6 +90,13 @@ fn check_invariants(document: &Document) {
             assert!(document.sections[section].end_line >= task.position.line);
         }
     }
+    for pair in document.directives.windows(2) {
+        assert!(pair[0].position < pair[1].position, "{pair:?}");
+    }
+    for directive in &document.directives {
+        assert!(directive.position < directive.end, "{directive:?}");
+        assert!(directive.end.line <= line_count, "{directive:?}");
+    }
 }
 
 /// A compact, reviewable rendering of the whole model.
@@ -582,6 +589,9 @@ fn pathological_inputs_do_not_panic() {
         "\0\u{1}\u{202e}\u{feff}\u{fffd}\t\u{200b}#\0 x\n| a |\n|-|\n| \0 |\n- [\0] z\n".to_owned(),
         "Title\n===\n===\n---\n- [ ]\n".to_owned(),
         "\t- [ ]\ttab\n\t\t- [x] tabs\n".to_owned(),
+        "<!-- tollgate-disable a: b --><!-- tollgate-enable a -->".repeat(5_000),
+        "x <!-- tollgate-disable-next-line é: é\n-->\n".repeat(5_000),
+        "<!-- tollgate-".repeat(5_000),
     ];
     for input in inputs {
         let document = parse(&input);
@@ -648,4 +658,132 @@ fn real_corpus_parses() {
         }
     }
     assert!(parsed > 0);
+}
+
+/// The directive of the comment `<!-- {body} -->`, as the grammar reads it.
+fn directive(body: &str) -> Option<Result<DirectiveBody, String>> {
+    let document = parse(&format!("<!-- {body} -->\n"));
+    match document.directives.as_slice() {
+        [] => None,
+        [only] => Some(only.parsed.clone()),
+        more => panic!("one comment, {} directives", more.len()),
+    }
+}
+
+fn body(action: Action, checks: &[&str], reason: Option<&str>) -> DirectiveBody {
+    DirectiveBody {
+        action,
+        checks: checks.iter().map(|check| check.to_string()).collect(),
+        reason: reason.map(str::to_string),
+    }
+}
+
+#[test]
+fn directive_grammar() {
+    assert_eq!(
+        directive("tollgate-disable plan-covers: no state, no failover"),
+        Some(Ok(body(
+            Action::Disable,
+            &["plan-covers"],
+            Some("no state, no failover")
+        )))
+    );
+    assert_eq!(
+        directive("tollgate-disable-next-line a ,b.c,  d_e:  spaced \n  out  "),
+        Some(Ok(body(
+            Action::DisableNextLine,
+            &["a", "b.c", "d_e"],
+            Some("spaced out")
+        )))
+    );
+    assert_eq!(
+        directive("tollgate-enable a, b"),
+        Some(Ok(body(Action::Enable, &["a", "b"], None)))
+    );
+    // A colon with nothing after it gives no reason.
+    assert_eq!(
+        directive("tollgate-disable a:   "),
+        Some(Ok(body(Action::Disable, &["a"], None)))
+    );
+    assert_eq!(directive("a note about tollgate-disable"), None);
+    assert_eq!(directive("tollgateish remark"), None);
+    let malformed = |text: &str| match directive(text) {
+        Some(Err(why)) => why,
+        other => panic!("{text}: {other:?}"),
+    };
+    assert!(malformed("tollgate-disabel a: r").contains("unknown directive `tollgate-disabel`"));
+    assert!(malformed("tollgate-disable *: r").contains("name each check"));
+    assert!(malformed("tollgate-disable a b: r").contains("separate check ids with commas"));
+    assert!(malformed("tollgate-disable a,,b: r").contains("empty check id"));
+    assert!(malformed("tollgate-disable: r").contains("names no check"));
+    assert!(malformed("tollgate-enable").contains("names no check"));
+    assert!(malformed("tollgate-disable -a: r").contains("`-a` is not a check id"));
+}
+
+#[test]
+fn directives_are_found_in_comments_with_their_positions() {
+    let text = "\
+---
+title: x
+---
+<!-- tollgate-disable a: r --> <!-- tollgate-enable a -->
+# Title
+
+Text é <!-- tollgate-disable-next-line b: r --> more
+> <!-- tollgate-disable c: quoted -->
+
+| col |
+|-----|
+| x <!-- tollgate-disable d: cell --> |
+
+<!--
+tollgate-disable e:
+  spans lines
+-->
+
+```
+<!-- tollgate-disable f: fenced -->
+```
+
+    <!-- tollgate-disable g: indented -->
+
+<div>
+<!-- tollgate-disable h: inside another HTML block -->
+</div>
+";
+    let document = parse(text);
+    let found: Vec<(String, usize, usize, usize, usize, bool)> = document
+        .directives
+        .iter()
+        .map(|d| {
+            let parsed = d.parsed.as_ref().expect("well-formed");
+            (
+                parsed.checks.join(","),
+                d.position.line,
+                d.position.column,
+                d.end.line,
+                d.end.column,
+                d.leading,
+            )
+        })
+        .collect();
+    let expected = [
+        ("a", 4, 1, 4, 31, true),
+        ("a", 4, 32, 4, 58, true),
+        ("b", 7, 8, 7, 48, false),
+        ("c", 8, 3, 8, 38, false),
+        ("d", 12, 5, 12, 38, false),
+        ("e", 14, 1, 17, 4, false),
+    ];
+    let expected: Vec<_> = expected
+        .iter()
+        .map(|&(c, l, col, el, ec, lead)| (c.to_string(), l, col, el, ec, lead))
+        .collect();
+    assert_eq!(found, expected);
+    // Inline comments are blanked out of `Line::text`, so look at the text.
+    for directive in &document.directives {
+        let line = text.lines().nth(directive.position.line - 1).unwrap();
+        let from: String = line.chars().skip(directive.position.column - 1).collect();
+        assert!(from.starts_with("<!--"), "{directive:?}");
+    }
 }

@@ -65,9 +65,19 @@ pub struct Playbook {
     /// Named check lists, reused by steps with `use: NAME`.
     #[serde(default)]
     pub checks: IndexMap<String, Vec<CheckItem>>,
+    /// Whether a `<!-- tollgate-disable CHECK-ID: reason -->` comment in a
+    /// document may suppress a finding of a check that does not say itself
+    /// (default true).
+    #[serde(default = "yes")]
+    #[schemars(default = "yes")]
+    pub suppressible: bool,
     /// The steps that move a subject from phase to phase.
     #[schemars(length(min = 1))]
     pub steps: Vec<Step>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_state_dir() -> String {
@@ -289,6 +299,9 @@ pub struct Check {
     pub message: Option<String>,
     /// A minijinja expression; the check runs only when it is true.
     pub when: Option<String>,
+    /// Whether documents may suppress its findings; the playbook's
+    /// `suppressible` when absent.
+    pub suppressible: Option<bool>,
     pub kind: CheckKind,
 }
 
@@ -472,6 +485,9 @@ struct RawCheck {
     message: Option<String>,
     /// A minijinja expression; the check runs only when it is true.
     when: Option<String>,
+    /// `false`: a document may not suppress this check's findings with
+    /// `<!-- tollgate-disable ... -->`; the playbook's `suppressible` when absent.
+    suppressible: Option<bool>,
     /// The artifact file exists and is not empty.
     #[schemars(extend("const" = true))]
     exists: Option<bool>,
@@ -566,6 +582,7 @@ impl TryFrom<RawCheck> for CheckItem {
             severity: raw.severity.unwrap_or_default(),
             message: raw.message,
             when: raw.when,
+            suppressible: raw.suppressible,
             kind,
         })))
     }

@@ -373,7 +373,7 @@ fn best_branch<'a>(
 }
 
 /// The allowed name nearest to a misspelt one, if it is near enough.
-pub(super) fn closest(key: &str, allowed: &[String]) -> Option<String> {
+pub(crate) fn closest(key: &str, allowed: &[String]) -> Option<String> {
     allowed
         .iter()
         .map(|name| (strsim::damerau_levenshtein(key, name), name))

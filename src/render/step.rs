@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::checks::{CheckOutcome, CheckStatus};
 use crate::engine::{StepResult, Verdict};
 use crate::playbook::{Check, CheckKind, Gate, LoadedPlaybook, Requirement, Step};
+use crate::suppress::Suppressed;
 
 /// The built-in step document, used when a step has neither `document:`
 /// nor `instructions:`.
@@ -322,7 +323,14 @@ fn check_view(
                                     f.message,
                                     f.start.map_or(1, |p| p.line)
                                 ),
-                                None => outcome_summary(o),
+                                None => match o
+                                    .suppressed
+                                    .iter()
+                                    .find(|s| s.finding.message.contains(&quoted))
+                                {
+                                    Some(s) => suppressed_summary(s),
+                                    None => outcome_summary(o),
+                                },
                             },
                         },
                     );
@@ -415,6 +423,16 @@ fn requirement_label(kind: &CheckKind) -> String {
     }
 }
 
+/// A finding a directive suppressed, with the reason given.
+fn suppressed_summary(suppressed: &Suppressed) -> String {
+    format!(
+        "🔇 {} (line {}), suppressed: {}",
+        suppressed.finding.message,
+        suppressed.finding.start.map_or(1, |p| p.line),
+        suppressed.reason
+    )
+}
+
 fn outcome_summary(outcome: &CheckOutcome) -> String {
     match (
         outcome.status,
@@ -422,6 +440,9 @@ fn outcome_summary(outcome: &CheckOutcome) -> String {
         outcome.evidence.first(),
     ) {
         (CheckStatus::Skipped, ..) => "⏭ skipped".into(),
+        (CheckStatus::Passed, _, _) if !outcome.suppressed.is_empty() => {
+            suppressed_summary(&outcome.suppressed[0])
+        }
         (CheckStatus::Failed, Some(f), _) => {
             let more = outcome.findings.len() - 1;
             let more = if more > 0 {
