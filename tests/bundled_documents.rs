@@ -154,7 +154,7 @@ fn spec_kit_step_documents_from_constitution_to_implement() {
         &read("tests/fixtures/spec-kit/plan-structure-options-left.md"),
     );
     let failing = results("plan");
-    assert!(failing.contains("| plugin `code_labels.check` | ❌ template label \"[REMOVE IF UNUSED]\" remains in a code block; keep the option chosen and delete the others (line 50) (and 1 more) |"), "{failing}");
+    assert!(failing.contains("| plugin `code_labels.check` (section: Project Structure; labels: [REMOVE IF UNUSED]; why: keep the option chosen and delete the others) | ❌ template label \"[REMOVE IF UNUSED]\" remains in a code block; keep the option chosen and delete the others (line 50) (and 1 more) |"), "{failing}");
     insta::assert_snapshot!("spec_kit_plan_failing", failing);
     project.write(&plan, &read("examples/spec-kit/plan.md"));
     let passing = results("plan");
