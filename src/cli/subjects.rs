@@ -6,8 +6,8 @@ use std::io::Write;
 use clap::{Args, ValueEnum};
 
 use super::{
-    CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, LintFormat, load_playbook,
-    output_failed, print_json, report_results,
+    CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, load_playbook, output_failed,
+    print_json, report_results,
 };
 use crate::engine::{Options, StepResult, Verdict};
 use crate::playbook::{LoadedPlaybook, graph};
@@ -30,8 +30,16 @@ pub struct NewArgs {
 pub struct StatusArgs {
     /// Only this subject
     pub id: Option<String>,
-    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
-    pub format: LintFormat,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = StatusFormat::Text)]
+    pub format: StatusFormat,
+}
+
+/// The output formats of `status`: a table, or JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -125,8 +133,8 @@ pub(super) fn status(context: &Context, args: &StatusArgs) -> i32 {
     with_project(context, context.options(), |project| {
         let subjects = project.status(args.id.as_deref())?;
         let written = match args.format {
-            LintFormat::Json => print_json(&status_json(project, &subjects)),
-            LintFormat::Text => {
+            StatusFormat::Json => print_json(&status_json(project, &subjects)),
+            StatusFormat::Text => {
                 write_status_table(project, &subjects, &mut std::io::stdout().lock())
             }
         };
