@@ -174,11 +174,18 @@ tollgate completions zsh > ~/.zfunc/_tollgate       (with fpath+=~/.zfunc before
 tollgate completions fish > ~/.config/fish/completions/tollgate.fish\n  \
 tollgate completions powershell >> $PROFILE")]
     Completions(CompletionsArgs),
-    /// Print the manual page (roff) to stdout
+    /// Print the manual page (roff) of tollgate, or of one of its commands, to stdout
     #[command(after_long_help = "Examples:\n  \
 tollgate man | man -l -\n  \
-tollgate man > /usr/local/share/man/man1/tollgate.1")]
-    Man,
+tollgate man > /usr/local/share/man/man1/tollgate.1\n  \
+tollgate man check > /usr/local/share/man/man1/tollgate-check.1")]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (the page tollgate-COMMAND(1)) [default: tollgate's own]
+    pub command: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -294,12 +301,33 @@ pub fn run(cli: Cli) -> i32 {
             clap_complete::generate(args.shell, &mut command, "tollgate", &mut script);
             output_failed(std::io::stdout().lock().write_all(&script)).unwrap_or(EXIT_OK)
         }
-        Command::Man => {
-            let page =
-                clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).title("TOLLGATE");
-            output_failed(page.render(&mut std::io::stdout().lock())).unwrap_or(EXIT_OK)
-        }
+        Command::Man(args) => man(args.command.as_deref()),
     }
+}
+
+/// Prints the manual page of tollgate, or of one of its commands.
+fn man(command: Option<&str>) -> i32 {
+    let mut tollgate = <Cli as clap::CommandFactory>::command();
+    // Building propagates the global options into every command's page.
+    tollgate.build();
+    let page = match command {
+        None => clap_mangen::Man::new(tollgate).title("TOLLGATE"),
+        Some(name) => {
+            let Some(command) = tollgate.find_subcommand(name) else {
+                let known: Vec<&str> = tollgate.get_subcommands().map(|c| c.get_name()).collect();
+                eprintln!(
+                    "tollgate: no command `{name}` (commands: {})",
+                    known.join(", ")
+                );
+                return EXIT_UNUSABLE;
+            };
+            let full = format!("tollgate-{name}");
+            clap_mangen::Man::new(command.clone().name(full.clone()))
+                .title(full.to_uppercase())
+                .source(concat!("tollgate ", env!("CARGO_PKG_VERSION")))
+        }
+    };
+    output_failed(page.render(&mut std::io::stdout().lock())).unwrap_or(EXIT_OK)
 }
 
 /// What every command needs from the global options.

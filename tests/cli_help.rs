@@ -101,3 +101,17 @@ fn man_page_is_roff() {
     );
     insta::assert_snapshot!("man_page", page);
 }
+
+#[test]
+fn each_command_has_its_own_man_page() {
+    let page = stdout(&tollgate(&["man", "check"]));
+    assert!(page.contains(".TH TOLLGATE-CHECK 1"), "{page}");
+    assert!(page.contains("\\-\\-format"), "{page}");
+    assert!(
+        page.contains("\\-\\-playbook"),
+        "global options are on the page too"
+    );
+    let output = tollgate(&["man", "frobnicate"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no command `frobnicate`"));
+}
