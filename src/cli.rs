@@ -17,7 +17,7 @@ use crate::report::{self, Counts, LintedFile, Sources};
 mod progress;
 mod subjects;
 pub use subjects::{
-    AdvanceArgs, ApproveArgs, GraphArgs, GraphFormat, NewArgs, ShowArgs, StatusArgs, StatusFormat,
+    AdvanceArgs, ApproveArgs, GraphArgs, GraphFormat, NewArgs, ShowArgs, StatusArgs,
 };
 
 /// Nothing failed.
@@ -247,7 +247,7 @@ pub struct CheckArgs {
     pub strict: bool,
 }
 
-/// The output formats of `check` and `lint`.
+/// The output formats of `check`, `lint` and `status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
     /// For people: grouped by file, with code frames, hints and a summary
@@ -572,15 +572,13 @@ fn report_results(
     results: &[crate::engine::StepResult],
     args: &CheckArgs,
 ) -> i32 {
-    let written = match args.format {
-        Format::Text => report::write_check_text(results, context.quiet, &mut context.stdout()),
-        Format::Json => print_json(&report::check_json(&loaded.playbook.name, results)),
-        Format::Sarif => print_json(&report::check_sarif(results)),
-        Format::Junit => report::check_junit(results, args.strict).and_then(print_text),
-        Format::Github => {
-            report::write_check_github(results, context.quiet, &mut std::io::stdout().lock())
-        }
-    };
+    let written = write_results(
+        context,
+        &loaded.playbook.name,
+        results,
+        args.format,
+        args.strict,
+    );
     if let Some(code) = output_failed(written) {
         return code;
     }
@@ -593,6 +591,25 @@ fn report_results(
         EXIT_FAILED
     } else {
         EXIT_OK
+    }
+}
+
+/// Writes step results in `format`; `strict` as the results were judged.
+fn write_results(
+    context: &Context,
+    playbook: &str,
+    results: &[crate::engine::StepResult],
+    format: Format,
+    strict: bool,
+) -> std::io::Result<()> {
+    match format {
+        Format::Text => report::write_check_text(results, context.quiet, &mut context.stdout()),
+        Format::Json => print_json(&report::check_json(playbook, results)),
+        Format::Sarif => print_json(&report::check_sarif(results)),
+        Format::Junit => report::check_junit(results, strict).and_then(print_text),
+        Format::Github => {
+            report::write_check_github(results, context.quiet, &mut std::io::stdout().lock())
+        }
     }
 }
 

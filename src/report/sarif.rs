@@ -87,14 +87,13 @@ fn result(finding: &Diagnostic, rule_index: Option<usize>) -> SarifResult {
     if let Some(help) = &finding.help {
         message.push_str(&format!(" ({help})"));
     }
+    // -1 is SARIF's "no index"; every finding's code is among the rules.
+    let rule_index = rule_index.and_then(|i| i64::try_from(i).ok());
     let builder = SarifResult::builder()
         .rule_id(&finding.code)
+        .rule_index(rule_index.unwrap_or(-1))
         .level(level)
         .message(Message::builder().text(message).build());
-    let builder = match rule_index.and_then(|i| i64::try_from(i).ok()) {
-        Some(index) => builder.rule_index(index),
-        None => builder.rule_index(-1),
-    };
     if finding.path.is_empty() {
         return builder.build();
     }
