@@ -6,15 +6,16 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use codespan_reporting::term::termcolor::{ColorChoice, StandardStream, WriteColor};
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::Diagnostic;
 use crate::engine::{Options, StatelessRun};
 use crate::lua::{LimitOverrides, PluginSet};
 use crate::playbook::{LoadStage, LoadedPlaybook, lint, schema};
-use crate::report::{self, Counts, Sources};
+use crate::report::{self, Counts, LintedFile, Sources};
 
 mod init;
+mod progress;
 mod subjects;
 pub use init::InitArgs;
 pub use subjects::{
@@ -36,7 +37,12 @@ pub const EXIT_UNUSABLE: i32 = 2;
     long_about = "Tollgate interprets a playbook: the phases a feature moves through, the steps \
 between them, the document each step must produce and the checks that document must pass.\n\n\
 Start with `tollgate lint` on a playbook, then `tollgate check` on documents.",
-    after_help = "Examples:\n  tollgate lint playbooks/specflow.yaml\n  tollgate schema > playbook.schema.json\n\n\
+    after_help = "Examples:\n  \
+tollgate lint playbooks/specflow.yaml          is the playbook sound?\n  \
+tollgate check --step plan docs/plan.md        does this document pass the plan step's gate?\n  \
+tollgate new F-11 --title \"Vector Collector Service\" && tollgate check F-11\n  \
+tollgate check --all --format sarif > tollgate.sarif\n\n\
+Each command's --help has more examples. \
 Exit codes: 0 nothing failed, 1 something failed (or lint found an error), 2 the input could not be used."
 )]
 pub struct Cli {
@@ -98,62 +104,112 @@ left alone, and nothing is written, unless --force is given."
     )]
     Init(InitArgs),
     /// Validate playbooks against the schema and lint their references, regexes, templates and paths
-    #[command(
-        after_help = "Examples:\n  tollgate lint\n  tollgate lint playbooks/*.yaml --format json"
-    )]
+    #[command(after_long_help = "Examples:\n  \
+tollgate lint                                  the playbook of --playbook (else tollgate.yaml)\n  \
+tollgate lint playbooks/*.yaml                 several at once\n  \
+tollgate lint --format github                  annotations in a GitHub Actions log\n  \
+tollgate lint --format sarif > lint.sarif      for code scanning\n\n\
+Every diagnostic has a code (such as unknown-phase), a severity, file:line:column and a code \
+frame. Exit 1 when lint found an error, 2 when a playbook cannot be read at all.")]
     Lint(LintArgs),
     /// Check subjects' current (or named) step, or documents against a step's gate
-    #[command(
-        after_help = "Examples:\n  tollgate check F-11            the current step of feature F-11\n  \
-tollgate check --all           every registered subject\n  \
-tollgate check --step plan specs/*/plan.md\n  \
-tollgate check --step plan --format json --strict docs/plan.md\n\n\
+    #[command(after_long_help = "Examples:\n  \
+tollgate check F-11                            the current step of feature F-11\n  \
+tollgate check --all                           every registered subject\n  \
+tollgate check --step plan specs/*/plan.md     files, as the plan step's document\n  \
+tollgate check --step plan --strict docs/plan.md     warnings fail too\n  \
+tollgate check --all --format sarif > tollgate.sarif  for code scanning\n  \
+tollgate check --all --format github           annotations on the offending lines\n  \
+tollgate check --all --format junit > tollgate.xml    for test report viewers\n\n\
 Arguments that name files (a path with `/`, a `.md` file, or a file that exists) are checked \
 as the step's primary artifact (the first artifact its checks read; --artifact chooses \
 another), with no subject: prerequisites are not evaluated, and a human gate whose checks \
-pass reports awaiting_approval. Other arguments are subject ids."
-    )]
+pass reports awaiting_approval. Other arguments are subject ids.\n\n\
+Exit 0 when nothing failed, 1 when a result failed or is blocked, 2 when the input cannot be \
+used; the format does not change the exit code. Over more than 20 files a progress bar is \
+drawn on stderr when stderr is a terminal and --quiet is not given.")]
     Check(CheckArgs),
     /// Register a subject (a feature) at the playbook's first phase
-    #[command(after_help = "Example:\n  tollgate new F-11 --title \"Vector Collector Service\"")]
+    #[command(after_long_help = "Examples:\n  \
+tollgate new F-11 --title \"Vector Collector Service\"\n  \
+tollgate new F-12 --title \"Audit log\" --by ana\n\n\
+The id must match the playbook's subject.id_pattern; the id and title make the slug that \
+artifact paths use (f-11-vector-collector-service).")]
     New(NewArgs),
     /// Each subject's phase, next step and that step's verdict
-    #[command(after_help = "Examples:\n  tollgate status\n  tollgate status F-11 --format json")]
+    #[command(after_long_help = "Examples:\n  \
+tollgate status                                every subject, as a table\n  \
+tollgate status F-11 --format json             one subject, for scripts\n\n\
+An approval whose documents changed since it was given is marked (stale).")]
     Status(StatusArgs),
     /// Render a step's document (Markdown), optionally with each check's verdict and evidence
-    #[command(
-        after_help = "Examples:\n  tollgate show plan\n  tollgate show plan --subject F-11 --with-results"
-    )]
+    #[command(after_long_help = "Examples:\n  \
+tollgate show plan                             what the plan step asks for\n  \
+tollgate show plan --subject F-11 --with-results > review.md\n\n\
+With results, each check line carries its verdict and where the evidence is (the lines of \
+a section, say): a reviewer's checklist.")]
     Show(ShowArgs),
     /// Check a subject's current step and, when it passes, move it to the next phase
-    #[command(after_help = "Example:\n  tollgate advance F-11")]
+    #[command(after_long_help = "Examples:\n  \
+tollgate advance F-11\n  \
+tollgate advance F-11 --by ci\n\n\
+A step with a human gate does not advance by itself: record the approval with \
+`tollgate approve`.")]
     Advance(AdvanceArgs),
     /// Record an approval of a human gate, pinned to the SHA-256 of the step's documents, then advance
-    #[command(
-        after_help = "Example:\n  tollgate approve F-11 --step plan --by ana --note \"architecture reviewed\""
-    )]
+    #[command(after_long_help = "Examples:\n  \
+tollgate approve F-11 --by ana                 the subject's current step\n  \
+tollgate approve F-11 --step plan --by ana --note \"architecture reviewed\"\n\n\
+If the documents change afterwards, the approval goes stale and steps that require it are \
+blocked again.")]
     Approve(ApproveArgs),
     /// Work with Lua plugins: `plugin test PLUGIN` runs a plugin against its sample documents
     #[command(subcommand)]
     Plugin(PluginCommand),
     /// Draw the playbook's phases and steps as a diagram
-    #[command(
-        after_help = "Examples:\n  tollgate graph\n  tollgate graph --format dot | dot -Tsvg > playbook.svg"
-    )]
+    #[command(after_long_help = "Examples:\n  \
+tollgate graph                                 Mermaid, for Markdown that renders it\n  \
+tollgate graph --format dot | dot -Tsvg > playbook.svg")]
     Graph(GraphArgs),
     /// Print the playbook JSON Schema (draft 2020-12)
-    #[command(
-        after_help = "Editors pick the schema up from a first line such as:\n  \
-# yaml-language-server: $schema=../schemas/playbook.schema.json"
-    )]
+    #[command(after_long_help = "Examples:\n  \
+tollgate schema > playbook.schema.json\n\n\
+Editors pick the schema up from a first line such as:\n  \
+# yaml-language-server: $schema=../schemas/playbook.schema.json")]
     Schema,
+    /// Print a completion script for a shell
+    #[command(after_long_help = "Examples:\n  \
+tollgate completions bash > ~/.local/share/bash-completion/completions/tollgate\n  \
+tollgate completions zsh > ~/.zfunc/_tollgate       (with fpath+=~/.zfunc before compinit)\n  \
+tollgate completions fish > ~/.config/fish/completions/tollgate.fish\n  \
+tollgate completions powershell >> $PROFILE")]
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff) of tollgate, or of one of its commands, to stdout
+    #[command(after_long_help = "Examples:\n  \
+tollgate man | man -l -\n  \
+tollgate man > /usr/local/share/man/man1/tollgate.1\n  \
+tollgate man check > /usr/local/share/man/man1/tollgate-check.1")]
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print (the page tollgate-COMMAND(1)) [default: tollgate's own]
+    pub command: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum PluginCommand {
     /// Run a plugin against the sample documents of PLUGIN.test.yaml and compare its findings
     #[command(
-        after_help = "Example:\n  tollgate plugin test plugins/risk_coverage.lua\n\n\
+        after_long_help = "Example:\n  tollgate plugin test plugins/risk_coverage.lua\n\n\
 The cases live in PLUGIN.test.yaml beside the plugin: each names a function, its `with:`, a \
 document (inline or a file) and the findings expected, in order (severity, line, a message \
 substring). Exit 0 when every case passes, 1 otherwise."
@@ -172,8 +228,8 @@ pub struct LintArgs {
     /// Playbook files [default: the playbook of --playbook]
     pub playbooks: Vec<PathBuf>,
     /// Output format
-    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
-    pub format: LintFormat,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -194,17 +250,26 @@ pub struct CheckArgs {
     #[arg(long, value_name = "NAME")]
     pub artifact: Option<String>,
     /// Output format
-    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
-    pub format: LintFormat,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
     /// Warnings fail the gate too
     #[arg(long)]
     pub strict: bool,
 }
 
+/// The output formats of `check`, `lint` and `status`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LintFormat {
+pub enum Format {
+    /// For people: grouped by file, with code frames, hints and a summary
     Text,
+    /// Tollgate's own JSON, as documented
     Json,
+    /// SARIF 2.1.0, for code scanning
+    Sarif,
+    /// JUnit XML, for test report viewers
+    Junit,
+    /// GitHub Actions workflow commands: annotations on the offending lines
+    Github,
 }
 
 /// Parses the arguments and runs the command; the process's exit code.
@@ -241,7 +306,39 @@ pub fn run(cli: Cli) -> i32 {
             print!("{}", schema::schema_text());
             EXIT_OK
         }
+        Command::Completions(args) => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut command, "tollgate", &mut script);
+            output_failed(std::io::stdout().lock().write_all(&script)).unwrap_or(EXIT_OK)
+        }
+        Command::Man(args) => man(args.command.as_deref()),
     }
+}
+
+/// Prints the manual page of tollgate, or of one of its commands.
+fn man(command: Option<&str>) -> i32 {
+    let mut tollgate = <Cli as clap::CommandFactory>::command();
+    // Building propagates the global options into every command's page.
+    tollgate.build();
+    let page = match command {
+        None => clap_mangen::Man::new(tollgate).title("TOLLGATE"),
+        Some(name) => {
+            let Some(command) = tollgate.find_subcommand(name) else {
+                let known: Vec<&str> = tollgate.get_subcommands().map(|c| c.get_name()).collect();
+                eprintln!(
+                    "tollgate: no command `{name}` (commands: {})",
+                    known.join(", ")
+                );
+                return EXIT_UNUSABLE;
+            };
+            let full = format!("tollgate-{name}");
+            clap_mangen::Man::new(command.clone().name(full.clone()))
+                .title(full.to_uppercase())
+                .source(concat!("tollgate ", env!("CARGO_PKG_VERSION")))
+        }
+    };
+    output_failed(page.render(&mut std::io::stdout().lock())).unwrap_or(EXIT_OK)
 }
 
 /// What every command needs from the global options.
@@ -320,42 +417,55 @@ fn lint_command(context: &Context, args: &LintArgs) -> i32 {
     } else {
         args.playbooks.clone()
     };
-    let mut diagnostics = Vec::new();
+    let mut linted = Vec::new();
     let mut sources = Sources::default();
     let mut unusable = false;
     for file in &files {
         let display = display_path(file);
-        match LoadedPlaybook::load(file, &display) {
+        let diagnostics = match LoadedPlaybook::load(file, &display) {
             Ok(loaded) => {
                 let lint = lint::lint(&loaded);
-                diagnostics.extend(lint.diagnostics);
                 for (path, text) in lint.extra_sources {
                     sources.insert(path, text);
                 }
-                sources.insert(display, loaded.source);
+                sources.insert(display.clone(), loaded.source);
+                lint.diagnostics
             }
             Err(error) => {
                 unusable |= error.stage == LoadStage::Unusable;
-                diagnostics.extend(error.diagnostics);
                 if let Some(text) = error.text {
                     sources.insert(error.display, text);
                 }
+                error.diagnostics
             }
-        }
+        };
+        linted.push(LintedFile {
+            path: display,
+            diagnostics,
+        });
     }
-    let counts = Counts::of(&diagnostics);
+    let counts = Counts::of(linted.iter().flat_map(|file| &file.diagnostics));
     let written = match args.format {
-        LintFormat::Json => print_json(&report::lint_json(&diagnostics)),
-        LintFormat::Text => {
-            let mut out = context.stdout();
-            print_lint_text(
-                context,
-                &diagnostics,
-                &sources,
-                counts,
-                files.len(),
-                &mut out,
-            )
+        Format::Text => {
+            report::write_lint_text(&linted, &sources, context.quiet, &mut context.stdout())
+        }
+        Format::Json => {
+            let all: Vec<Diagnostic> = linted.into_iter().flat_map(|f| f.diagnostics).collect();
+            print_json(&report::lint_json(&all))
+        }
+        machine => {
+            // Code scanning and annotations resolve paths from the root.
+            for file in &mut linted {
+                file.path = root_relative(&context.root, Path::new(&file.path));
+                for diagnostic in &mut file.diagnostics {
+                    diagnostic.path = root_relative(&context.root, Path::new(&diagnostic.path));
+                }
+            }
+            match machine {
+                Format::Sarif => print_json(&report::lint_sarif(&linted)),
+                Format::Junit => report::lint_junit(&linted).and_then(print_text),
+                _ => report::write_lint_github(&linted, &mut std::io::stdout().lock()),
+            }
         }
     };
     if let Some(code) = output_failed(written) {
@@ -368,27 +478,6 @@ fn lint_command(context: &Context, args: &LintArgs) -> i32 {
     } else {
         EXIT_OK
     }
-}
-
-fn print_lint_text(
-    context: &Context,
-    diagnostics: &[Diagnostic],
-    sources: &Sources,
-    counts: Counts,
-    files: usize,
-    out: &mut dyn WriteColor,
-) -> std::io::Result<()> {
-    let shown: Vec<Diagnostic> = diagnostics
-        .iter()
-        .filter(|d| !context.quiet || d.severity == Severity::Error)
-        .cloned()
-        .collect();
-    report::write_diagnostics(&shown, sources, out)?;
-    if !context.quiet {
-        let noun = if files == 1 { "playbook" } else { "playbooks" };
-        writeln!(out, "{} in {files} {noun}", counts.summary())?;
-    }
-    Ok(())
 }
 
 /// Loads the playbook every command but `lint` runs on; on failure, the
@@ -459,7 +548,15 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
             )
         })
         .collect();
-    let results = run.check_files(&files);
+    let bar = progress::bar(files.len(), context.quiet);
+    let results = run.check_files_observed(&files, &|| {
+        if let Some(bar) = &bar {
+            bar.inc(1);
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     report_results(context, &loaded, &results, args)
 }
 
@@ -485,10 +582,13 @@ fn report_results(
     results: &[crate::engine::StepResult],
     args: &CheckArgs,
 ) -> i32 {
-    let written = match args.format {
-        LintFormat::Json => print_json(&report::check_json(&loaded.playbook.name, results)),
-        LintFormat::Text => report::write_check_text(results, context.quiet, &mut context.stdout()),
-    };
+    let written = write_results(
+        context,
+        &loaded.playbook.name,
+        results,
+        args.format,
+        args.strict,
+    );
     if let Some(code) = output_failed(written) {
         return code;
     }
@@ -501,6 +601,25 @@ fn report_results(
         EXIT_FAILED
     } else {
         EXIT_OK
+    }
+}
+
+/// Writes step results in `format`; `strict` as the results were judged.
+fn write_results(
+    context: &Context,
+    playbook: &str,
+    results: &[crate::engine::StepResult],
+    format: Format,
+    strict: bool,
+) -> std::io::Result<()> {
+    match format {
+        Format::Text => report::write_check_text(results, context.quiet, &mut context.stdout()),
+        Format::Json => print_json(&report::check_json(playbook, results)),
+        Format::Sarif => print_json(&report::check_sarif(results)),
+        Format::Junit => report::check_junit(results, strict).and_then(print_text),
+        Format::Github => {
+            report::write_check_github(results, context.quiet, &mut std::io::stdout().lock())
+        }
     }
 }
 
@@ -530,8 +649,17 @@ fn root_relative(root: &Path, file: &Path) -> String {
     }
 }
 
-fn print_json(value: &serde_json::Value) -> std::io::Result<()> {
+fn print_json(value: &impl serde::Serialize) -> std::io::Result<()> {
     let mut out = std::io::stdout().lock();
     serde_json::to_writer_pretty(&mut out, value)?;
     writeln!(out)
+}
+
+fn print_text(text: String) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        writeln!(out)?;
+    }
+    Ok(())
 }

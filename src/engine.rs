@@ -533,9 +533,23 @@ impl<'a> StatelessRun<'a> {
 
     /// Checks every file, in parallel, keeping the order given.
     pub fn check_files(&self, files: &[(PathBuf, String)]) -> Vec<StepResult> {
+        self.check_files_observed(files, &|| {})
+    }
+
+    /// [`Self::check_files`], calling `done` as each file is checked, from
+    /// whichever thread checked it (a progress bar counts them).
+    pub fn check_files_observed(
+        &self,
+        files: &[(PathBuf, String)],
+        done: &(dyn Fn() + Sync),
+    ) -> Vec<StepResult> {
         files
             .par_iter()
-            .map(|(file, display)| self.check_file(file, display))
+            .map(|(file, display)| {
+                let result = self.check_file(file, display);
+                done();
+                result
+            })
             .collect()
     }
 

@@ -84,7 +84,7 @@ fn all_files_passing_exit_0() {
         stdout(&output),
         "tests/fixtures/checks/plan-complete.md: passed\n\
          tests/fixtures/checks/section-aliases.md: passed\n\
-         2 passed, 0 failed, 0 blocked, 0 awaiting approval, 0 done\n"
+         2 files checked: 2 passed — 0 errors, 0 warnings\n"
     );
 }
 
@@ -106,7 +106,7 @@ fn one_failing_file_exits_1() {
         "{text}"
     );
     assert!(
-        text.ends_with("1 passed, 1 failed, 0 blocked, 0 awaiting approval, 0 done\n"),
+        text.ends_with("2 files checked: 1 passed, 1 failed — 1 error, 0 warnings\n"),
         "{text}"
     );
 }

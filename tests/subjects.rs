@@ -404,3 +404,48 @@ fn check_without_ids_checks_every_subject() {
     let unknown = s.run(&["check", "F-1", "F-9"], 2);
     assert!(unknown.stderr.contains("no subject `F-9` is registered"));
 }
+
+#[test]
+fn check_and_status_report_subjects_in_every_format() {
+    let mut s = Session::new();
+    s.run(&["new", "F-1"], 0);
+    s.run(&["new", "F-2"], 0);
+    s.place("spec-good.md", "specs/f-2/spec.md");
+    let sarif = s.run(&["check", "--all", "--format", "sarif"], 1);
+    let log: serde_json::Value = serde_json::from_str(&sarif.stdout).unwrap();
+    let uris: Vec<&str> = log["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(uris, ["specs/f-1/spec.md"]);
+    let junit = s.run(&["check", "--all", "--format", "junit"], 1);
+    assert!(
+        junit.stdout.contains(r#"<testsuite name="F-1 · specify""#),
+        "{}",
+        junit.stdout
+    );
+    assert!(junit.stdout.contains(r#"<testsuite name="F-2 · specify""#));
+    let github = s.run(&["check", "--all", "--format", "github"], 1);
+    assert!(
+        github.stdout.starts_with("::error file=specs/f-1/spec.md,"),
+        "{}",
+        github.stdout
+    );
+    assert!(
+        github
+            .stdout
+            .ends_with("2 subjects checked: 1 passed, 1 failed — 1 error, 0 warnings\n")
+    );
+    // `status` reports the same findings and, as always, exits 0.
+    let status = s.run(&["status", "--format", "github"], 0);
+    assert_eq!(status.stdout.lines().next(), github.stdout.lines().next());
+    let status = s.run(&["status", "--format", "sarif"], 0);
+    let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["runs"][0]["results"], log["runs"][0]["results"]);
+}

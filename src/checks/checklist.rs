@@ -11,6 +11,10 @@ use crate::diagnostic::Position;
 use crate::markdown::{Document, normalize_title};
 use crate::playbook::ChecklistSpec;
 
+/// How to fix what this kind finds, in one line, for reports.
+pub const HINT: &str =
+    "add the missing items as `- [ ]` boxes, and tick each box once its item is done";
+
 pub fn check(spec: &ChecklistSpec, doc: &Document, findings: &mut Findings<'_>) {
     let Ok(section) = resolve_under(doc, spec.under.as_deref(), findings) else {
         return;

@@ -6,6 +6,9 @@
 use super::{Artifact, Findings};
 use crate::diagnostic::Position;
 
+/// How to fix what this kind finds, in one line, for reports.
+pub const HINT: &str = "create the file at the artifact's path and write the document in it";
+
 pub fn check(artifact: &Artifact<'_>, findings: &mut Findings<'_>) {
     match artifact {
         Artifact::Missing => {

@@ -253,3 +253,24 @@ pub fn title_matches(normalized: &str, wanted: &str, aliases: &[String]) -> bool
 pub fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
+
+/// One line on how to fix what a check of this kind (as
+/// [`CheckOutcome::kind`] names it) found; each kind keeps its own.
+pub fn hint(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "exists" => exists::HINT,
+        "sections" => sections::HINT,
+        "table" => table::HINT,
+        "checklist" => checklist::HINT,
+        "pattern" => pattern::HINT,
+        "placeholders" => placeholders::HINT,
+        "words" => words::HINT,
+        "plugin" => {
+            "read the plugin's message: it says which rule of the plugin the document breaks"
+        }
+        "requires" => {
+            "finish what the step requires first: the earlier phase, the documents it reads, the approvals it needs"
+        }
+        _ => return None,
+    })
+}

@@ -24,6 +24,10 @@ use crate::diagnostic::Position;
 use crate::markdown::{Document, Line};
 use crate::playbook::{Expect, PatternSpec, Scope};
 
+/// How to fix what this kind finds, in one line, for reports.
+pub const HINT: &str =
+    "write the line the check expects (the closing line last), or remove the lines it forbids";
+
 pub fn check(spec: &PatternSpec, doc: &Document, findings: &mut Findings<'_>) {
     let regex = match spec.compiled() {
         Ok(regex) => regex,

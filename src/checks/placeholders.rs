@@ -24,6 +24,10 @@ use super::Findings;
 use crate::diagnostic::Position;
 use crate::markdown::Document;
 
+/// How to fix what this kind finds, in one line, for reports.
+pub const HINT: &str =
+    "replace each marker with the value it stands for, or settle the open question";
+
 /// Characters that wrap a value without being part of it.
 const WRAPPERS: &[char] = &['`', '*', '_', '~', ' ', '\t', '"', '\''];
 /// What may sit between the rest of a value and a marker that ends it.

@@ -17,6 +17,9 @@ use crate::diagnostic::Position;
 use crate::markdown::{Document, Section};
 use crate::playbook::{SectionEntry, SectionsSpec};
 
+/// How to fix what this kind finds, in one line, for reports.
+pub const HINT: &str = "add each missing heading (the title or one of its aliases) at the level asked, and write its content under it";
+
 pub fn check(spec: &SectionsSpec, doc: &Document, findings: &mut Findings<'_>) {
     let found: Vec<Option<usize>> = spec
         .sections

@@ -14,6 +14,9 @@ use crate::diagnostic::Position;
 use crate::markdown::{Document, Table, normalize_title};
 use crate::playbook::TableSpec;
 
+/// How to fix what this kind finds, in one line, for reports.
+pub const HINT: &str = "put a table under the heading with every listed column, enough rows, and a value in each required cell";
+
 pub fn check(spec: &TableSpec, doc: &Document, findings: &mut Findings<'_>) {
     let Ok(section) = resolve_under(doc, spec.under.as_deref(), findings) else {
         return;

@@ -9,6 +9,9 @@ use crate::diagnostic::Position;
 use crate::markdown::Document;
 use crate::playbook::WordsSpec;
 
+/// How to fix what this kind finds, in one line, for reports.
+pub const HINT: &str = "write more (or cut) until the word count is within the bounds";
+
 pub fn check(spec: &WordsSpec, doc: &Document, findings: &mut Findings<'_>) {
     let Ok(section) = resolve_under(doc, spec.under.as_deref(), findings) else {
         return;

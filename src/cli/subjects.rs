@@ -6,8 +6,8 @@ use std::io::Write;
 use clap::{Args, ValueEnum};
 
 use super::{
-    CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, LintFormat, load_playbook,
-    output_failed, print_json, report_results,
+    CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Format, load_playbook, output_failed,
+    print_json, report_results, write_results,
 };
 use crate::engine::{Options, StepResult, Verdict};
 use crate::playbook::{LoadedPlaybook, graph};
@@ -30,8 +30,10 @@ pub struct NewArgs {
 pub struct StatusArgs {
     /// Only this subject
     pub id: Option<String>,
-    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
-    pub format: LintFormat,
+    /// Output format: text is a table, JSON the subjects; SARIF, JUnit and
+    /// GitHub carry the findings of each subject's next step, as `check` does
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -125,9 +127,13 @@ pub(super) fn status(context: &Context, args: &StatusArgs) -> i32 {
     with_project(context, context.options(), |project| {
         let subjects = project.status(args.id.as_deref())?;
         let written = match args.format {
-            LintFormat::Json => print_json(&status_json(project, &subjects)),
-            LintFormat::Text => {
-                write_status_table(project, &subjects, &mut std::io::stdout().lock())
+            Format::Json => print_json(&status_json(project, &subjects)),
+            Format::Text => write_status_table(project, &subjects, &mut std::io::stdout().lock()),
+            findings => {
+                let results: Vec<StepResult> =
+                    subjects.iter().filter_map(|s| s.result.clone()).collect();
+                let name = &project.loaded.playbook.name;
+                write_results(context, name, &results, findings, false)
             }
         };
         Ok(output_failed(written).unwrap_or(EXIT_OK))

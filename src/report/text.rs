@@ -1,0 +1,107 @@
+//! Text for people: each file (or subject) with its verdict, its findings
+//! framed by the offending lines, a hint per kind of check that found
+//! something, and a summary line.
+
+use codespan_reporting::term::termcolor::{Color, ColorSpec, WriteColor};
+
+use super::{Counts, LintedFile, Sources, plural, summary_line, write_diagnostics};
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::engine::StepResult;
+
+/// `check` for people. With `quiet`, only what failed, and no summary.
+pub fn write_check_text(
+    results: &[StepResult],
+    quiet: bool,
+    out: &mut dyn WriteColor,
+) -> std::io::Result<()> {
+    for result in results {
+        if quiet && !result.verdict.fails() {
+            continue;
+        }
+        out.set_color(ColorSpec::new().set_bold(true))?;
+        write!(out, "{}", result.target())?;
+        out.reset()?;
+        writeln!(out, ": {}", result.verdict.as_str())?;
+        let findings: Vec<Diagnostic> = result.findings().cloned().collect();
+        write_diagnostics(&findings, &result.source_map(), out)?;
+        write_suppressed(result, out)?;
+        write_hints(result, out)?;
+    }
+    if !quiet {
+        writeln!(out, "{}", summary_line(results))?;
+    }
+    Ok(())
+}
+
+/// One line per suppressed finding of a result, with the directive's line
+/// and reason.
+fn write_suppressed(result: &StepResult, out: &mut dyn WriteColor) -> std::io::Result<()> {
+    for suppressed in result.suppressed() {
+        let finding = &suppressed.finding;
+        writeln!(
+            out,
+            "suppressed[{}] {}: {} (reason, line {}: {})",
+            finding.code,
+            finding.location(),
+            finding.message,
+            suppressed.directive.line,
+            suppressed.reason
+        )?;
+    }
+    Ok(())
+}
+
+/// One line per kind of check that found something in this result, once
+/// per kind, saying how to fix it.
+fn write_hints(result: &StepResult, out: &mut dyn WriteColor) -> std::io::Result<()> {
+    let mut kinds: Vec<&str> = Vec::new();
+    for outcome in &result.outcomes {
+        let found = outcome
+            .findings
+            .iter()
+            .any(|f| f.severity != Severity::Info);
+        if found && !kinds.contains(&outcome.kind) {
+            kinds.push(outcome.kind);
+        }
+    }
+    let hints: Vec<(&str, &str)> = kinds
+        .into_iter()
+        .filter_map(|kind| Some((kind, crate::checks::hint(kind)?)))
+        .collect();
+    for (kind, hint) in &hints {
+        out.set_color(ColorSpec::new().set_fg(Some(Color::Cyan)).set_bold(true))?;
+        write!(out, "hint")?;
+        out.reset()?;
+        writeln!(out, " ({kind}): {hint}")?;
+    }
+    if !hints.is_empty() {
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+/// `lint` for people: every diagnostic with its code frame (with `quiet`,
+/// only errors and no summary), then "1 error, 0 warnings in 2 playbooks".
+pub fn write_lint_text(
+    linted: &[LintedFile],
+    sources: &Sources,
+    quiet: bool,
+    out: &mut dyn WriteColor,
+) -> std::io::Result<()> {
+    let all = || linted.iter().flat_map(|file| &file.diagnostics);
+    let shown: Vec<Diagnostic> = all()
+        .filter(|d| !quiet || d.severity == Severity::Error)
+        .cloned()
+        .collect();
+    write_diagnostics(&shown, sources, out)?;
+    if !quiet {
+        let counts = Counts::of(all());
+        writeln!(
+            out,
+            "{} in {}",
+            counts.summary(),
+            plural(linted.len(), "playbook")
+        )?;
+    }
+    Ok(())
+}
