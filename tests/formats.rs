@@ -101,14 +101,45 @@ fn exit_codes_do_not_depend_on_the_format() {
     }
 }
 
+/// The SARIF 2.1.0 schema as the `serde-sarif` crate ships it
+/// (`src/schema.json` of its package), found through `cargo metadata` so the
+/// test reads the published schema rather than a copy of it. Only the host's
+/// dependencies are resolved: they are the ones already downloaded.
+fn sarif_schema() -> serde_json::Value {
+    let rustc = std::process::Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .expect("rustc runs");
+    let rustc = String::from_utf8(rustc.stdout).expect("rustc prints UTF-8");
+    let host = rustc
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .expect("rustc -vV names the host");
+    let metadata = std::process::Command::new(env!("CARGO"))
+        .args(["metadata", "--format-version", "1", "--offline"])
+        .args(["--filter-platform", host])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("cargo metadata runs");
+    assert!(metadata.status.success(), "{metadata:?}");
+    let metadata: serde_json::Value =
+        serde_json::from_slice(&metadata.stdout).expect("cargo metadata prints JSON");
+    let manifest = metadata["packages"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|package| package["name"] == "serde-sarif")
+        .and_then(|package| package["manifest_path"].as_str())
+        .expect("serde-sarif is a dependency");
+    let path = std::path::Path::new(manifest)
+        .with_file_name("src")
+        .join("schema.json");
+    let text = std::fs::read_to_string(&path).expect("serde-sarif ships its schema");
+    serde_json::from_str(&text).expect("the schema is JSON")
+}
+
 fn sarif_validator() -> jsonschema::Validator {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/sarif/sarif-schema-2.1.0.json"
-    );
-    let mut schema: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(path).expect("the schema is vendored"))
-            .expect("the schema is JSON");
+    let mut schema = sarif_schema();
     // The schema's pattern for `language` (of a run and of a tool
     // component) has a stray `]`, which is not a valid ECMA 262 regex, so the
     // draft-07 meta-schema rejects the whole schema. Tollgate never writes
@@ -310,4 +341,25 @@ fn no_progress_bar_is_drawn_without_a_terminal() {
     assert_eq!(code(&output), 0);
     assert!(output.stderr.is_empty(), "{:?}", output.stderr);
     assert!(stdout(&output).ends_with("30 files checked: 30 passed — 0 errors, 0 warnings\n"));
+}
+
+#[test]
+fn a_suppressed_finding_is_a_sarif_result_with_its_reason() {
+    let output = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("TOLLGATE_PLAYBOOK")
+        .args(["--root", ".", "--color", "never"])
+        .args(["--playbook", "tests/fixtures/suppress/playbook.yaml"])
+        .args(["check", "--step", "plan", "--format", "sarif"])
+        .arg("tests/fixtures/suppress/disable-with-reason.md")
+        .output()
+        .expect("the binary runs");
+    assert_eq!(code(&output), 0, "only suppressed findings: the step passes");
+    let log = json(&output);
+    let errors: Vec<String> = sarif_validator()
+        .iter_errors(&log)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    insta::assert_json_snapshot!("check_suppressed_sarif_results", log["runs"][0]["results"]);
 }

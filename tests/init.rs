@@ -8,6 +8,10 @@ use std::fs;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+#[path = "fixtures/subjects/harness.rs"]
+mod harness;
+
+use harness::command_line;
 use tollgate::init::BUNDLED;
 
 const NOW: &str = "2026-01-24T10:00:00Z";
@@ -59,20 +63,10 @@ impl Project {
             stdout: String::from_utf8(output.stdout).unwrap(),
             stderr: String::from_utf8(output.stderr).unwrap(),
         };
-        let shown: Vec<String> = args
-            .iter()
-            .map(|a| {
-                if a.contains(' ') {
-                    format!("\"{a}\"")
-                } else {
-                    a.to_string()
-                }
-            })
-            .collect();
         writeln!(
             self.transcript,
-            "$ tollgate {}\n[exit {}]\n{}{}",
-            shown.join(" "),
+            "$ {}\n[exit {}]\n{}{}",
+            command_line(args),
             run.code.map_or("killed".into(), |c| c.to_string()),
             run.stdout,
             if run.stderr.is_empty() {

@@ -9,7 +9,7 @@ mod harness;
 
 use std::fmt::Write as _;
 
-use harness::{NOW, Project, Run, USER};
+use harness::{NOW, Project, Run, USER, command_line};
 use serde_json::json;
 
 const SPEC: &str = "specs/f-11-vector-collector-service/spec.md";
@@ -33,17 +33,7 @@ impl Session {
     /// Runs `tollgate ARGS`, expects `code`, and adds it to the transcript.
     fn run(&mut self, args: &[&str], code: i32) -> Run {
         let run = self.project.run(args).expect(code);
-        let shown: Vec<String> = args
-            .iter()
-            .map(|a| {
-                if a.contains(' ') {
-                    format!("\"{a}\"")
-                } else {
-                    a.to_string()
-                }
-            })
-            .collect();
-        writeln!(self.transcript, "$ tollgate {}\n{run}", shown.join(" ")).unwrap();
+        writeln!(self.transcript, "$ {}\n{run}", command_line(args)).unwrap();
         run
     }
 

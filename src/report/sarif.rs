@@ -6,37 +6,43 @@
 
 use serde_sarif::sarif::{
     ArtifactLocation, Location, Message, MultiformatMessageString, PhysicalLocation, PropertyBag,
-    Region, ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Tool,
+    Region, ReportingDescriptor, Result as SarifResult, ResultLevel, Run, Sarif, Suppression, Tool,
     ToolComponent,
 };
 
 use super::{LintedFile, Rule, check_rules, lint_rules};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::StepResult;
+use crate::suppress::Suppressed;
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
-/// `check --format sarif`.
+/// `check --format sarif`. A finding the document suppressed is a result
+/// too, carrying an in-source suppression with the directive's reason, so
+/// code scanning shows it as dismissed rather than losing it.
 pub fn check_sarif(results: &[StepResult]) -> Sarif {
-    log(
-        check_rules(results),
-        results.iter().flat_map(StepResult::findings),
-    )
+    let rules = check_rules(results);
+    let findings = results.iter().flat_map(StepResult::findings);
+    let suppressed = results.iter().flat_map(StepResult::suppressed);
+    let mut sarif_results: Vec<SarifResult> =
+        findings.map(|finding| result(&rules, finding)).collect();
+    sarif_results.extend(suppressed.map(|s| {
+        let mut suppressed_result = result(&rules, &s.finding);
+        suppressed_result.suppressions = Some(vec![suppression(s)]);
+        suppressed_result
+    }));
+    log(&rules, sarif_results)
 }
 
 /// `lint --format sarif`.
 pub fn lint_sarif(linted: &[LintedFile]) -> Sarif {
     let all = || linted.iter().flat_map(|file| &file.diagnostics);
-    log(lint_rules(all()), all())
+    let rules = lint_rules(all());
+    let results = all().map(|finding| result(&rules, finding)).collect();
+    log(&rules, results)
 }
 
-fn log<'a>(rules: Vec<Rule>, findings: impl Iterator<Item = &'a Diagnostic>) -> Sarif {
-    let results: Vec<SarifResult> = findings
-        .map(|finding| {
-            let index = rules.iter().position(|rule| rule.id == finding.code);
-            result(finding, index)
-        })
-        .collect();
+fn log(rules: &[Rule], results: Vec<SarifResult>) -> Sarif {
     let driver = ToolComponent::builder()
         .name("tollgate")
         .version(env!("CARGO_PKG_VERSION"))
@@ -77,7 +83,22 @@ fn descriptor(rule: &Rule) -> ReportingDescriptor {
     }
 }
 
-fn result(finding: &Diagnostic, rule_index: Option<usize>) -> SarifResult {
+fn suppression(suppressed: &Suppressed) -> Suppression {
+    let directive = Diagnostic {
+        start: Some(suppressed.directive),
+        end: None,
+        ..suppressed.finding.clone()
+    };
+    let mut suppression = Suppression::builder()
+        .kind(serde_json::json!("inSource"))
+        .justification(suppressed.reason.clone())
+        .build();
+    suppression.location = location(&directive);
+    suppression
+}
+
+fn result(rules: &[Rule], finding: &Diagnostic) -> SarifResult {
+    let rule_index = rules.iter().position(|rule| rule.id == finding.code);
     let level = match finding.severity {
         Severity::Error => ResultLevel::Error,
         Severity::Warning => ResultLevel::Warning,
@@ -94,8 +115,16 @@ fn result(finding: &Diagnostic, rule_index: Option<usize>) -> SarifResult {
         .rule_index(rule_index.unwrap_or(-1))
         .level(level)
         .message(Message::builder().text(message).build());
+    match location(finding) {
+        Some(location) => builder.locations(vec![location]).build(),
+        None => builder.build(),
+    }
+}
+
+/// Where a finding is: its file (relative to the root) and region.
+fn location(finding: &Diagnostic) -> Option<Location> {
     if finding.path.is_empty() {
-        return builder.build();
+        return None;
     }
     let mut physical = PhysicalLocation::builder()
         .artifact_location(ArtifactLocation::builder().uri(uri(&finding.path)).build())
@@ -112,11 +141,7 @@ fn result(finding: &Diagnostic, rule_index: Option<usize>) -> SarifResult {
         }
         physical.region = Some(region);
     }
-    builder
-        .locations(vec![
-            Location::builder().physical_location(physical).build(),
-        ])
-        .build()
+    Some(Location::builder().physical_location(physical).build())
 }
 
 /// A relative path as a URI reference: the characters a URI gives another
