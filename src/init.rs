@@ -46,6 +46,10 @@ pub struct Bundled {
     pub bases: &'static [Embedded],
     /// Plugins (with their tests) and templates, written under `.tollgate/`.
     pub files: &'static [Embedded],
+    /// A subject id the playbook's `id_pattern` takes, and the first step,
+    /// for the commands `init` suggests next.
+    pub first_subject: &'static str,
+    pub first_step: &'static str,
 }
 
 const PAI_PRINCIPLES: [Embedded; 2] = [
@@ -61,6 +65,8 @@ pub const BUNDLED: &[Bundled] = &[
         playbook: embed!("playbooks/specflow.yaml"),
         bases: &[],
         files: &PAI_PRINCIPLES,
+        first_subject: "F-1",
+        first_step: "specify",
     },
     Bundled {
         name: "specflow-automated",
@@ -68,6 +74,8 @@ pub const BUNDLED: &[Bundled] = &[
         playbook: embed!("playbooks/specflow-automated.yaml"),
         bases: &[embed!("playbooks/specflow.yaml")],
         files: &PAI_PRINCIPLES,
+        first_subject: "F-1",
+        first_step: "specify",
     },
     Bundled {
         name: "spec-dev-plan",
@@ -79,6 +87,8 @@ pub const BUNDLED: &[Bundled] = &[
             embed!("plugins/risk_coverage.lua"),
             embed!("plugins/risk_coverage.test.yaml"),
         ],
+        first_subject: "NOTIFY-1",
+        first_step: "plan",
     },
     Bundled {
         name: "spec-kit",
@@ -90,6 +100,8 @@ pub const BUNDLED: &[Bundled] = &[
             embed!("plugins/code_labels.lua"),
             embed!("plugins/code_labels.test.yaml"),
         ],
+        first_subject: "001",
+        first_step: "constitution",
     },
 ];
 

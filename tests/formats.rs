@@ -354,7 +354,11 @@ fn a_suppressed_finding_is_a_sarif_result_with_its_reason() {
         .arg("tests/fixtures/suppress/disable-with-reason.md")
         .output()
         .expect("the binary runs");
-    assert_eq!(code(&output), 0, "only suppressed findings: the step passes");
+    assert_eq!(
+        code(&output),
+        0,
+        "only suppressed findings: the step passes"
+    );
     let log = json(&output);
     let errors: Vec<String> = sarif_validator()
         .iter_errors(&log)

@@ -130,6 +130,23 @@ fn every_bundled_playbook_inits_into_an_empty_project_and_lints_clean() {
             bundled.name,
             lint.stdout
         );
+        // The commands `init` suggests run as printed.
+        let next = init.stdout.split("next:\n").nth(1).expect("next commands");
+        for line in next.lines() {
+            let line = line.trim().strip_prefix("tollgate ").expect(line);
+            let args: Vec<&str> = line
+                .split('"')
+                .enumerate()
+                .flat_map(|(i, part)| {
+                    if i % 2 == 1 {
+                        vec![part]
+                    } else {
+                        part.split_whitespace().collect()
+                    }
+                })
+                .collect();
+            project.run(&args, 0);
+        }
         // The plugins come with their tests, which pass where they land.
         for file in bundled.files.iter().filter(|f| f.path.ends_with(".lua")) {
             let written = format!(".tollgate/{}", file.path);

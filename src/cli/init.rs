@@ -40,8 +40,9 @@ pub fn run(context: &Context, args: &InitArgs) -> i32 {
         }
         println!("next:");
         println!("  tollgate lint");
-        println!("  tollgate new F-1 --title \"First feature\"");
-        println!("  tollgate show specify --subject F-1");
+        let subject = bundled.first_subject;
+        println!("  tollgate new {subject} --title \"First feature\"");
+        println!("  tollgate show {} --subject {subject}", bundled.first_step);
     }
     EXIT_OK
 }
