@@ -206,12 +206,22 @@ impl<'a> Project<'a> {
     /// Judges `step` for a subject: done, blocked, failed, awaiting
     /// approval or passed, with the findings that say why.
     pub fn judge(&self, record: &SubjectRecord, step: &Step) -> Result<StepResult, ProjectError> {
+        self.judge_past_step(record, step, false)
+    }
+
+    /// [`Self::judge`]; with `check_if_done`, a step the subject is past
+    /// still has its checks run (an approval of it is being renewed).
+    fn judge_past_step(
+        &self,
+        record: &SubjectRecord,
+        step: &Step,
+        check_if_done: bool,
+    ) -> Result<StepResult, ProjectError> {
         let paths = self.artifact_paths(record)?;
         let runner =
             StepRunner::new(&self.loaded.playbook, step, self.options).with_plugins(&self.plugins);
         let artifacts = ArtifactSet::load(&self.root, &paths);
         let subject = self.subject_view(record);
-        let mut outcomes = runner.run(&artifacts, Some(&subject));
         let phase_index = |phase: &str| {
             self.loaded
                 .playbook
@@ -223,6 +233,13 @@ impl<'a> Project<'a> {
             (phase_index(&record.phase), phase_index(&step.to)),
             (Some(now), Some(to)) if now >= to
         );
+        // A step the subject is past was judged when it was passed; what its
+        // checks would find today is not a finding against it.
+        let mut outcomes = if done && !check_if_done {
+            Vec::new()
+        } else {
+            runner.run(&artifacts, Some(&subject))
+        };
         let blockers = if done {
             Vec::new()
         } else {
@@ -436,8 +453,8 @@ impl<'a> Project<'a> {
     ) -> Result<(StepResult, SubjectRecord), ProjectError> {
         let mut judged = None;
         let record = self.store.update::<ProjectError>(id, |record| {
-            let mut result = self.judge(record, step)?;
             let approving = approval_note.is_some();
+            let mut result = self.judge_past_step(record, step, approving)?;
             // A step the subject is already past is approved again when a
             // change made its approval stale (a later step may require
             // it): its checks must pass, and the subject stays where it is.

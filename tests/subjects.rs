@@ -307,8 +307,14 @@ fn a_changed_plan_makes_its_approval_stale_and_blocks_the_step_that_requires_it(
     assert!(blocked.stdout.contains(&finding), "{blocked}");
     s.run(&["advance", "F-11"], 1);
     assert_eq!(s.phase("F-11"), "planned");
-    // The plan step itself is behind the subject: done, not failed.
+    // The plan step itself is behind the subject: done, not failed, and
+    // what its checks would find in a worse plan is not held against it.
     s.run(&["check", "F-11", "--step", "plan"], 0);
+    s.place("plan-bad.md", PLAN);
+    let done = s.run(&["check", "F-11", "--step", "plan", "--format", "json"], 0);
+    let done: serde_json::Value = serde_json::from_str(&done.stdout).expect("JSON");
+    assert_eq!(done["results"][0]["verdict"], "done");
+    assert_eq!(done["results"][0]["findings"], json!([]));
 
     // Putting the approved text back makes the approval current again.
     s.project.write(PLAN, &approved_plan);
