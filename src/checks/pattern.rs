@@ -105,19 +105,18 @@ fn last_line(
         }
         return;
     };
-    let captures = regex.captures(text(last));
-    match (spec.expect, captures) {
-        (Expect::Match, Some(_)) => findings.evidence(last.text.trim(), last.number, last.number),
+    let shown = last.text.trim();
+    let at = Position::new(last.number, 1);
+    match (spec.expect, regex.captures(text(last))) {
         (Expect::Match, None) => {
             let elsewhere = doc
                 .prose_lines(section)
                 .find(|line| line.number != last.number && regex.is_match(text(line)));
             let finding = findings.report_line(
                 doc,
-                Position::new(last.number, 1),
+                at,
                 format!(
-                    "the last line is \"{}\"; it must match `{}`",
-                    last.text.trim(),
+                    "the last line is \"{shown}\"; it must match `{}`",
                     spec.regex
                 ),
             );
@@ -132,16 +131,14 @@ fn last_line(
             findings
                 .report_line(
                     doc,
-                    Position::new(last.number, 1),
-                    format!(
-                        "the last line \"{}\" must not match `{}`",
-                        last.text.trim(),
-                        spec.regex
-                    ),
+                    at,
+                    format!("the last line \"{shown}\" must not match `{}`", spec.regex),
                 )
                 .captures = named(regex, &captures);
         }
-        (Expect::Absent, None) => findings.evidence(last.text.trim(), last.number, last.number),
+        (Expect::Match, Some(_)) | (Expect::Absent, None) => {
+            findings.evidence(shown, last.number, last.number)
+        }
     }
 }
 
