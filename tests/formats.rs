@@ -106,7 +106,14 @@ fn exit_codes_do_not_depend_on_the_format() {
 /// test reads the published schema rather than a copy of it. Only the host's
 /// dependencies are resolved: they are the ones already downloaded.
 fn sarif_schema() -> serde_json::Value {
-    let rustc = std::process::Command::new("rustc")
+    // The rustc beside the cargo running the tests, else the one on PATH.
+    let beside_cargo = std::path::Path::new(env!("CARGO")).with_file_name("rustc");
+    let rustc = if beside_cargo.exists() {
+        beside_cargo
+    } else {
+        "rustc".into()
+    };
+    let rustc = std::process::Command::new(rustc)
         .arg("-vV")
         .output()
         .expect("rustc runs");
