@@ -31,7 +31,6 @@ use indexmap::IndexMap;
 use rayon::prelude::*;
 use serde_json::{Value as Json, json};
 use tollgate::checks::{self, Artifact, Findings};
-use tollgate::diagnostic::Severity;
 use tollgate::lua::{LimitOverrides, PluginCall, PluginSet, StepInfo};
 use tollgate::markdown::Document;
 use tollgate::playbook::{Check, CheckKind, Gate, Limits, TableSpec};
@@ -119,16 +118,8 @@ fn plan(seed: usize) -> String {
 
 fn check(function: &str) -> Check {
     Check {
-        id: "bench".into(),
         artifact: Some("plan".into()),
-        severity: Severity::Error,
-        message: None,
-        when: None,
-        suppressible: None,
-        kind: CheckKind::Plugin {
-            function: function.into(),
-            with: json!({}),
-        },
+        ..Check::plugin("bench", function, json!({}))
     }
 }
 

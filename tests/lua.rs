@@ -17,7 +17,7 @@ use tollgate::lua::{
     inspect_plugin, test_plugin,
 };
 use tollgate::markdown::Document;
-use tollgate::playbook::{Check, CheckKind, Gate, Limits};
+use tollgate::playbook::{Check, Gate, Limits};
 
 const TIMEOUT_MS: u64 = 200;
 const MEMORY_MIB: u64 = 16;
@@ -99,16 +99,9 @@ fn run(
 
 fn check(function: &str, severity: Severity) -> Check {
     Check {
-        id: "custom".into(),
         artifact: Some("plan".into()),
         severity,
-        message: None,
-        when: None,
-        suppressible: None,
-        kind: CheckKind::Plugin {
-            function: function.into(),
-            with: json!({}),
-        },
+        ..Check::plugin("custom", function, json!({}))
     }
 }
 

@@ -56,7 +56,7 @@ use super::host::{LimitOverrides, PluginCall, PluginSet, StepInfo, SubjectInfo};
 use crate::checks::Findings;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::markdown::Document;
-use crate::playbook::{Check, CheckKind, Gate, Limits};
+use crate::playbook::{Check, Gate, Limits};
 
 /// The outcome of a plugin's test file.
 #[derive(Debug, Clone)]
@@ -339,18 +339,7 @@ fn run_case(set: &PluginSet, plugin: &str, folder: &Path, case: &Case) -> CaseRe
         artifacts: &artifacts,
     };
     let function = format!("{plugin}.{}", case.function);
-    let check = Check {
-        id: case.name.clone(),
-        artifact: None,
-        severity: Severity::Error,
-        message: None,
-        when: None,
-        suppressible: None,
-        kind: CheckKind::Plugin {
-            function: function.clone(),
-            with: case.with.clone(),
-        },
-    };
+    let check = Check::plugin(&case.name, &function, case.with.clone());
     let mut outcome = set.outcome(&function, &case.with, &call);
     let printed = std::mem::take(&mut outcome.collected.prints);
     let mut findings = Findings::new(&check, &path);

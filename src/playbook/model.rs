@@ -305,6 +305,26 @@ pub struct Check {
     pub kind: CheckKind,
 }
 
+impl Check {
+    /// A check that calls one plugin function with `with`, as the plugin
+    /// harness runs it outside a playbook: an error by default, on no
+    /// particular artifact.
+    pub fn plugin(id: impl Into<String>, function: impl Into<String>, with: Json) -> Self {
+        Check {
+            id: id.into(),
+            artifact: None,
+            severity: Severity::Error,
+            message: None,
+            when: None,
+            suppressible: None,
+            kind: CheckKind::Plugin {
+                function: function.into(),
+                with,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum CheckKind {
     Exists,
