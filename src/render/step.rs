@@ -360,24 +360,25 @@ fn check_view(
     }
 }
 
+/// ` under "Heading"` when a check looks under a heading, else nothing.
+fn under(heading: Option<&str>) -> String {
+    heading
+        .map(|heading| format!(" under \"{heading}\""))
+        .unwrap_or_default()
+}
+
 fn requirement_label(kind: &CheckKind) -> String {
     match kind {
         CheckKind::Exists => "the file exists and is not empty".into(),
         CheckKind::Sections(_) => "sections".into(),
         CheckKind::Table(t) => format!(
             "a table{} with columns {}",
-            t.under
-                .as_ref()
-                .map(|u| format!(" under \"{u}\""))
-                .unwrap_or_default(),
+            under(t.under.as_deref()),
             t.columns.join(" / ")
         ),
         CheckKind::Checklist(c) => format!(
             "a task list{}{}",
-            c.under
-                .as_ref()
-                .map(|u| format!(" under \"{u}\""))
-                .unwrap_or_default(),
+            under(c.under.as_deref()),
             if c.all_checked {
                 ", every box ticked"
             } else {
