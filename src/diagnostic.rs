@@ -241,31 +241,13 @@ impl<'a> Files<'a> for FramedFile<'a> {
     }
 }
 
-/// Byte offsets of a character position, clamped into the text so that a
-/// stale or hostile position never panics the renderer.
-pub fn byte_offset(text: &str, position: Position) -> usize {
-    let line_start = text
-        .split_inclusive('\n')
-        .take(position.line.saturating_sub(1))
-        .map(str::len)
-        .sum::<usize>()
-        .min(text.len());
-    let line = text[line_start..].split('\n').next().unwrap_or("");
-    let line = line.strip_suffix('\r').unwrap_or(line);
-    let within = line
-        .char_indices()
-        .nth(position.column.saturating_sub(1))
-        .map_or(line.len(), |(offset, _)| offset);
-    line_start + within
-}
-
 /// The byte range a label covers: to `end` when given, else the token at
 /// `start`: up to the end of its line, a `: ` or ` #`, or a flow
 /// delimiter; at least one character, so the frame always points.
 fn byte_range(text: &str, start: Position, end: Option<Position>) -> Range<usize> {
-    let from = byte_offset(text, start);
+    let from = crate::source::offset_of(text, start);
     let to = match end {
-        Some(end) if end > start => byte_offset(text, end),
+        Some(end) if end > start => crate::source::offset_of(text, end),
         _ => {
             let rest = &text[from..];
             let line = rest.split(['\n', '\r']).next().unwrap_or("");
@@ -354,12 +336,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn byte_offset_counts_characters_and_clamps() {
+    fn label_offsets_count_characters_and_clamp() {
+        let offset_of = crate::source::offset_of;
         let text = "ab\n→cd\r\nlast";
-        assert_eq!(byte_offset(text, Position::new(2, 2)), 6);
-        assert_eq!(byte_offset(text, Position::new(3, 1)), 10);
-        assert_eq!(byte_offset(text, Position::new(99, 99)), text.len());
-        assert_eq!(byte_offset(text, Position::new(1, 99)), 2);
+        assert_eq!(offset_of(text, Position::new(2, 2)), 6);
+        assert_eq!(offset_of(text, Position::new(3, 1)), 10);
+        assert_eq!(offset_of(text, Position::new(99, 99)), text.len());
+        assert_eq!(offset_of(text, Position::new(1, 99)), 2);
     }
 
     #[test]

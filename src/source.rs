@@ -46,13 +46,23 @@ pub fn decode(bytes: Vec<u8>) -> Result<String, Position> {
             }
             Ok(text)
         }
-        Err(error) => {
-            let valid = &error.as_bytes()[..error.utf8_error().valid_up_to()];
-            // Everything before the bad byte is valid, so this cannot fail.
-            let before = std::str::from_utf8(valid).unwrap_or_default();
-            Err(position_at(before, before.len()))
-        }
+        Err(error) => Err(not_utf8_at(error.as_bytes(), error.utf8_error())),
     }
+}
+
+/// [`decode`] without taking the bytes: the text they hold, borrowed.
+pub fn decode_str(bytes: &[u8]) -> Result<&str, Position> {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Ok(text.strip_prefix('\u{feff}').unwrap_or(text)),
+        Err(error) => Err(not_utf8_at(bytes, error)),
+    }
+}
+
+/// Where the first byte that is not UTF-8 is.
+fn not_utf8_at(bytes: &[u8], error: std::str::Utf8Error) -> Position {
+    // Everything before the bad byte is valid, so this cannot fail.
+    let before = std::str::from_utf8(&bytes[..error.valid_up_to()]).unwrap_or_default();
+    position_at(before, before.len())
 }
 
 /// The line and column (in characters) of a byte offset into `text`, as an

@@ -284,11 +284,7 @@ fn is_tab(kind: &ErrorKind) -> bool {
 /// The first tab from the line of `at` on: the scanner reports where the
 /// node it was reading began, which may be a line above the tab itself.
 fn first_tab(text: &str, at: Position) -> Position {
-    let line_start: usize = text
-        .split_inclusive('\n')
-        .take(at.line - 1)
-        .map(str::len)
-        .sum();
+    let line_start = crate::source::offset_of(text, Position::new(at.line, 1));
     text[line_start..]
         .find('\t')
         .map_or(at, |tab| crate::source::position_at(text, line_start + tab))

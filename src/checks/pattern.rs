@@ -68,11 +68,10 @@ fn lines(
             }
         },
         Expect::Absent => {
+            // `find` first: most lines do not match, and only a match needs
+            // its groups.
             for line in doc.prose_lines(section) {
-                let Some(captures) = regex.captures(text(line)) else {
-                    continue;
-                };
-                let Some(found) = captures.get(0) else {
+                let Some(found) = regex.find(text(line)) else {
                     continue;
                 };
                 let column = line.text[..found.start()].chars().count() + 1;
@@ -82,7 +81,9 @@ fn lines(
                     format!("\"{}\" must not appear", found.as_str()),
                 );
                 finding.end = Some(Position::new(line.number, end));
-                finding.captures = named(regex, &captures);
+                if let Some(captures) = regex.captures(text(line)) {
+                    finding.captures = named(regex, &captures);
+                }
             }
         }
     }

@@ -181,13 +181,12 @@ impl Document {
     /// [`DocumentError::NotUtf8`] when the bytes are not UTF-8.
     pub fn parse(path: impl Into<String>, bytes: &[u8]) -> Result<Document, DocumentError> {
         let path = path.into();
-        let text =
-            crate::source::decode(bytes.to_vec()).map_err(|position| DocumentError::NotUtf8 {
-                path: path.clone(),
-                line: position.line,
-                column: position.column,
-            })?;
-        Ok(Self::parse_str(path, &text))
+        let text = crate::source::decode_str(bytes).map_err(|position| DocumentError::NotUtf8 {
+            path: path.clone(),
+            line: position.line,
+            column: position.column,
+        })?;
+        Ok(Self::parse_str(path, text))
     }
 
     /// Parses text already known to be UTF-8.

@@ -1,4 +1,4 @@
-//! The raw text side of a document: decoding, line splitting, and the
+//! The raw text side of a document: line endings, line splitting, and the
 //! translation of comrak's byte columns into character columns.
 
 use std::ops::Range;
