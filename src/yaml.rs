@@ -504,6 +504,19 @@ impl Visitor<'_> for KeyVisitor {
     }
 }
 
+/// The JSON pointer of the value serde_path_to_error names, for looking up
+/// where it was written.
+pub(crate) fn json_pointer(path: &serde_path_to_error::Path) -> String {
+    path.iter()
+        .map(|segment| match segment {
+            serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
+            serde_path_to_error::Segment::Map { key } => format!("/{}", pointer_segment(key)),
+            serde_path_to_error::Segment::Enum { variant } => format!("/{variant}"),
+            serde_path_to_error::Segment::Unknown => String::new(),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -262,17 +262,7 @@ fn parse(text: &str) -> Result<TestFile, String> {
         None => error.message,
     })?;
     serde_path_to_error::deserialize(&json).map_err(|error| {
-        let pointer: String = error
-            .path()
-            .iter()
-            .map(|segment| match segment {
-                serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
-                serde_path_to_error::Segment::Map { key } => {
-                    format!("/{}", crate::yaml::pointer_segment(key))
-                }
-                _ => String::new(),
-            })
-            .collect();
+        let pointer = crate::yaml::json_pointer(error.path());
         let message = error.inner().to_string();
         // An unknown key is best shown where it is written, at its name.
         let position = match message.starts_with("unknown field") {

@@ -25,7 +25,7 @@ pub const DEFAULT_TIMEOUT_MS: u64 = 1000;
 /// Memory limit of a call when neither the playbook nor the command line sets one.
 pub const DEFAULT_MEMORY_MIB: u64 = 64;
 /// A plugin is a script, not a data file.
-const MAX_PLUGIN_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_PLUGIN_BYTES: usize = 1024 * 1024;
 
 /// Budgets given on the command line (`--plugin-timeout-ms`,
 /// `--plugin-memory-mib`); they win over the playbook's `limits:`.

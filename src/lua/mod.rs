@@ -59,6 +59,7 @@ mod sandbox;
 
 pub use api::{CTX_MEMBERS, DOCUMENT_MEMBERS};
 pub use harness::{CaseResult, TestReport, test_plugin};
+pub(crate) use host::MAX_PLUGIN_BYTES;
 pub use host::{
     DEFAULT_MEMORY_MIB, DEFAULT_TIMEOUT_MS, LimitOverrides, PluginCall, PluginError, PluginInfo,
     PluginSet, StepInfo, SubjectInfo, inspect_plugin,

@@ -102,10 +102,11 @@ impl Merger<'_> {
     }
 
     fn error(&mut self, code: &str, pointer: &str, message: String, help: String) {
-        let mut diagnostic = Diagnostic::error(code, self.derived.display, message)
-            .at_opt(self.derived.spans.value(pointer));
-        diagnostic.help = Some(help);
-        self.errors.push(diagnostic);
+        self.errors.push(
+            Diagnostic::error(code, self.derived.display, message)
+                .at_opt(self.derived.spans.value(pointer))
+                .with_help(help),
+        );
     }
 
     fn step(&mut self, index: usize, step: &Json) {
@@ -115,7 +116,7 @@ impl Merger<'_> {
         };
         let known = ids(&self.json["steps"]);
         let Some(base_index) = known.iter().position(|known| known == id) else {
-            let help = did_you_mean(id, &known, "the base defines no steps");
+            let help = super::schema::suggestion(id, &known, "the base defines no steps");
             self.error(
                 "unknown-base-step",
                 &format!("{derived}/id"),
@@ -169,7 +170,8 @@ impl Merger<'_> {
                     entries.remove(at);
                 }
                 None => {
-                    let help = did_you_mean(removed, &known, "the base step has no checks");
+                    let help =
+                        super::schema::suggestion(removed, &known, "the base step has no checks");
                     self.error(
                         "unknown-base-check",
                         &format!("{derived}/remove_checks/{i}"),
@@ -221,12 +223,4 @@ fn ids(steps: &Json) -> Vec<String> {
 
 fn check_id(check: &Json) -> Option<String> {
     check.get("id")?.as_str().map(str::to_string)
-}
-
-fn did_you_mean(name: &str, known: &[String], none: &str) -> String {
-    match super::schema::closest(name, known) {
-        _ if known.is_empty() => none.to_string(),
-        Some(near) => format!("did you mean `{near}`? known: {}", known.join(", ")),
-        None => format!("known: {}", known.join(", ")),
-    }
 }

@@ -298,12 +298,7 @@ impl Linter<'_> {
         if known.iter().any(|k| k == name) {
             return;
         }
-        let choices = match super::schema::closest(name, known) {
-            _ if known.is_empty() => format!("no {what} is defined"),
-            Some(near) if known.len() == 1 => format!("did you mean `{near}`?"),
-            Some(near) => format!("did you mean `{near}`? known: {}", known.join(", ")),
-            None => format!("known: {}", known.join(", ")),
-        };
+        let choices = super::schema::suggestion(name, known, &format!("no {what} is defined"));
         self.error(code, pointer, format!("unknown {what} `{name}`"))
             .help = Some(choices);
     }
@@ -468,7 +463,7 @@ impl Linter<'_> {
                 continue;
             }
             let display = display_beside(&self.loaded.display, path);
-            let text = match source::read_text(&file, MAX_TEMPLATE_BYTES) {
+            let text = match source::read_text(&file, crate::lua::MAX_PLUGIN_BYTES) {
                 Ok(text) => text,
                 Err(error) => {
                     self.error(

@@ -95,7 +95,7 @@ impl LoadedPlaybook {
         let parsed = parse(file, display, &text, &mut Vec::new())?;
         let playbook =
             serde_path_to_error::deserialize::<_, Playbook>(&parsed.json).map_err(|error| {
-                let pointer = json_pointer(error.path());
+                let pointer = yaml::json_pointer(error.path());
                 let position = parsed.spans.value(&pointer);
                 LoadError {
                     stage: LoadStage::Invalid,
@@ -225,10 +225,11 @@ fn parse(
         });
     };
     let at_extends = |code: &str, message: String, help: String| {
-        let mut diagnostic =
-            Diagnostic::error(code, display, message).at_opt(spans.value("/extends"));
-        diagnostic.help = Some(help);
-        invalid(vec![diagnostic])
+        invalid(vec![
+            Diagnostic::error(code, display, message)
+                .at_opt(spans.value("/extends"))
+                .with_help(help),
+        ])
     };
     let base_file = file.parent().unwrap_or(Path::new(".")).join(base);
     let base_display = lint::display_beside(display, base);
@@ -325,15 +326,4 @@ fn rebase(json: &mut serde_json::Value, base: &str) {
             }
         }
     }
-}
-
-fn json_pointer(path: &serde_path_to_error::Path) -> String {
-    path.iter()
-        .map(|segment| match segment {
-            serde_path_to_error::Segment::Seq { index } => format!("/{index}"),
-            serde_path_to_error::Segment::Map { key } => format!("/{}", yaml::pointer_segment(key)),
-            serde_path_to_error::Segment::Enum { variant } => format!("/{variant}"),
-            serde_path_to_error::Segment::Unknown => String::new(),
-        })
-        .collect()
 }

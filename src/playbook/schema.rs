@@ -182,13 +182,13 @@ fn translate(error: &ValidationError, spans: &SpanIndex, path: &str, out: &mut V
         ValidationErrorKind::MinItems { limit } => Diagnostic::error(
             "too-few-items",
             path,
-            format!("needs at least {limit} item{}", plural(*limit)),
+            format!("needs at least {}", count_of(*limit, "item")),
         )
         .at_opt(at_value),
         ValidationErrorKind::MinLength { limit } => Diagnostic::error(
             "invalid-value",
             path,
-            format!("needs at least {limit} character{}", plural(*limit)),
+            format!("needs at least {}", count_of(*limit, "character")),
         )
         .at_opt(at_value),
         ValidationErrorKind::Minimum { limit }
@@ -373,6 +373,17 @@ fn best_branch<'a>(
 }
 
 /// The allowed name nearest to a misspelt one, if it is near enough.
+/// The help for a name not among `known`: the closest known name, if one
+/// is close, and the known names; `none` when nothing is known.
+pub(crate) fn suggestion(name: &str, known: &[String], none: &str) -> String {
+    match closest(name, known) {
+        _ if known.is_empty() => none.to_string(),
+        Some(near) if known.len() == 1 => format!("did you mean `{near}`?"),
+        Some(near) => format!("did you mean `{near}`? known: {}", known.join(", ")),
+        None => format!("known: {}", known.join(", ")),
+    }
+}
+
 pub(crate) fn closest(key: &str, allowed: &[String]) -> Option<String> {
     allowed
         .iter()
@@ -400,6 +411,6 @@ fn backticked(keys: &[String]) -> Vec<String> {
     keys.iter().map(|key| format!("`{key}`")).collect()
 }
 
-fn plural(count: u64) -> &'static str {
-    if count == 1 { "" } else { "s" }
+fn count_of(limit: u64, noun: &str) -> String {
+    crate::checks::count(usize::try_from(limit).unwrap_or(usize::MAX), noun)
 }

@@ -79,11 +79,13 @@ fn listing(findings: &[&Diagnostic]) -> Option<String> {
     let lines: Vec<String> = findings
         .iter()
         .map(|f| {
-            let place = match f.start {
-                Some(start) => format!("{}:{start}", f.path),
-                None => f.path.clone(),
-            };
-            format!("{place}: {}[{}]: {}", f.severity, f.code, f.message)
+            format!(
+                "{}: {}[{}]: {}",
+                f.location(),
+                f.severity,
+                f.code,
+                f.message
+            )
         })
         .collect();
     (!lines.is_empty()).then(|| lines.join("\n"))

@@ -15,6 +15,7 @@ use std::collections::HashMap;
 use codespan_reporting::term::termcolor::{NoColor, WriteColor};
 use serde::Serialize;
 
+use crate::checks::count;
 use crate::diagnostic::{Diagnostic, Position, Severity};
 use crate::engine::{StepResult, Verdict};
 
@@ -118,15 +119,10 @@ impl Counts {
     pub fn summary(&self) -> String {
         format!(
             "{}, {}",
-            plural(self.errors, "error"),
-            plural(self.warnings, "warning")
+            count(self.errors, "error"),
+            count(self.warnings, "warning")
         )
     }
-}
-
-/// "1 file", "2 files".
-fn plural(n: usize, word: &str) -> String {
-    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 /// How many results ended in each verdict.
@@ -182,7 +178,7 @@ pub fn summary_line(results: &[StepResult]) -> String {
     };
     let counts = Counts::of(results.iter().flat_map(StepResult::findings));
     let verdicts = Summary::of(results).verdicts();
-    let checked = format!("{} checked", plural(results.len(), noun));
+    let checked = format!("{} checked", count(results.len(), noun));
     if verdicts.is_empty() {
         format!("{checked} — {}", counts.summary())
     } else {

@@ -4,7 +4,8 @@
 
 use codespan_reporting::term::termcolor::{Color, ColorSpec, WriteColor};
 
-use super::{Counts, LintedFile, Sources, plural, summary_line, write_diagnostics};
+use super::{Counts, LintedFile, Sources, summary_line, write_diagnostics};
+use crate::checks::{CheckStatus, count};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::StepResult;
 
@@ -56,11 +57,7 @@ fn write_suppressed(result: &StepResult, out: &mut dyn WriteColor) -> std::io::R
 fn write_hints(result: &StepResult, out: &mut dyn WriteColor) -> std::io::Result<()> {
     let mut kinds: Vec<&str> = Vec::new();
     for outcome in &result.outcomes {
-        let found = outcome
-            .findings
-            .iter()
-            .any(|f| f.severity != Severity::Info);
-        if found && !kinds.contains(&outcome.kind) {
+        if outcome.status == CheckStatus::Failed && !kinds.contains(&outcome.kind) {
             kinds.push(outcome.kind);
         }
     }
@@ -100,7 +97,7 @@ pub fn write_lint_text(
             out,
             "{} in {}",
             counts.summary(),
-            plural(linted.len(), "playbook")
+            count(linted.len(), "playbook")
         )?;
     }
     Ok(())
