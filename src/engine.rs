@@ -397,7 +397,13 @@ impl<'a> StepRunner<'a> {
             verdict,
             artifacts: paths,
             sources: artifacts.sources(&outcomes),
-            unreadable: artifacts.entries.values().any(|a| a.problem.is_some()),
+            // Only a document this step reads makes the run unusable; a
+            // broken file of another step is that step's business.
+            unreadable: self
+                .checks
+                .iter()
+                .filter_map(|check| artifacts.get(check.artifact.as_deref()?))
+                .any(|artifact| artifact.problem.is_some()),
             outcomes,
         }
     }
@@ -562,11 +568,12 @@ impl<'a> StatelessRun<'a> {
         let mut result = self
             .runner
             .result(None, verdict, paths, outcomes, &artifacts);
-        // A file named on the command line that is not there is unusable
-        // input, unlike a subject's artifact that is not written yet.
+        // A file named on the command line that is not there, or cannot be
+        // read, is unusable input, unlike a subject's artifact that is not
+        // written yet.
         result.unreadable |= artifacts
             .get(&self.artifact)
-            .is_some_and(|a| matches!(a.artifact(), Artifact::Missing));
+            .is_some_and(|a| a.problem.is_some() || matches!(a.artifact(), Artifact::Missing));
         result
     }
 }

@@ -445,3 +445,20 @@ fn check_and_status_report_subjects_in_every_format() {
     let status: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(status["runs"][0]["results"], log["runs"][0]["results"]);
 }
+
+#[test]
+fn a_broken_document_of_another_step_leaves_this_step_usable() {
+    let mut s = Session::new();
+    s.run(&["new", "F-11", "--title", "Vector Collector Service"], 0);
+    s.place("spec-good.md", SPEC);
+    // The plan, read only by the next step, is not UTF-8.
+    std::fs::write(s.project.root().join(PLAN), b"# Plan\n\xff\xfe\n").unwrap();
+    let run = s.run(&["check", "F-11", "--format", "json"], 0);
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(value["results"][0]["step"], "specify");
+    assert_eq!(value["results"][0]["findings"], json!([]));
+    // The step that reads it reports it, and the input is unusable.
+    s.run(&["advance", "F-11"], 0);
+    let run = s.run(&["check", "F-11"], 2);
+    assert!(run.stdout.contains("not valid UTF-8"), "{run}");
+}
