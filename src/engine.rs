@@ -358,10 +358,18 @@ impl<'a> StepRunner<'a> {
         findings.finish()
     }
 
-    /// Where a plugin check that reads no artifact reports: the plugin file.
+    /// Where a plugin check that reads no artifact reports: its plugin's
+    /// file, relative to the project root like every finding's path (as the
+    /// playbook writes it when no plugins are loaded).
     fn plugin_file(&self, function: &str) -> &'a str {
-        let name = function.split('.').next().unwrap_or_default();
-        self.playbook.plugins.get(name).map_or("", String::as_str)
+        let written = || {
+            let name = function.split('.').next().unwrap_or_default();
+            self.playbook.plugins.get(name).map(String::as_str)
+        };
+        self.plugins
+            .and_then(|plugins| plugins.file_of(function))
+            .or_else(written)
+            .unwrap_or_default()
     }
 
     /// Whether the outcomes fail the gate.

@@ -416,3 +416,37 @@ fn many_files_are_all_reported_in_the_order_given() {
         }
     }
 }
+
+#[test]
+fn a_plugin_check_without_an_artifact_reports_at_its_plugin_file_from_the_root() {
+    let root = tempfile::tempdir().unwrap();
+    let folder = root.path().join("process");
+    std::fs::create_dir(&folder).unwrap();
+    std::fs::write(
+        folder.join("playbook.yaml"),
+        "tollgate: 1\nname: nested\nphases: [{ id: a }, { id: b }]\n\
+         artifacts: { doc: doc.md }\nplugins: { whole: whole.lua }\n\
+         steps:\n  - id: s\n    from: a\n    to: b\n    checks:\n\
+         \x20     - { id: doc-exists, artifact: doc, exists: true }\n\
+         \x20     - { id: project-rule, plugin: whole.check }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        folder.join("whole.lua"),
+        "local M = {}\nfunction M.check(ctx)\n  ctx:error(\"the project breaks a rule\")\nend\nreturn M\n",
+    )
+    .unwrap();
+    std::fs::write(root.path().join("doc.md"), "# Doc\n\nText.\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .current_dir(root.path())
+        .env_remove("TOLLGATE_PLAYBOOK")
+        .args(["--root", ".", "--playbook", "process/playbook.yaml"])
+        .args(["check", "--step", "s", "--format", "json", "doc.md"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let finding = &json["results"][0]["findings"][0];
+    assert_eq!(finding["check"], "project-rule");
+    assert_eq!(finding["path"], "process/whole.lua");
+}

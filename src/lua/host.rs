@@ -285,6 +285,12 @@ impl PluginSet {
             .report(function, findings);
     }
 
+    /// The file of the plugin a `NAME.FUNCTION` calls, as messages name it.
+    pub fn file_of(&self, function: &str) -> Option<&str> {
+        let name = function.split('.').next()?;
+        self.plugins.get(name).map(|plugin| plugin.file.as_str())
+    }
+
     /// The raw outcome of a call, for [`PluginSet::run`] and the harness.
     pub(super) fn outcome(&self, function: &str, with: &Json, call: &PluginCall<'_>) -> Outcome {
         let Some((name, function_name)) = function.split_once('.') else {
