@@ -233,13 +233,22 @@ fn validate(
     }
 }
 
-/// The first non-blank line after `line`; a line holding only an inline
-/// comment is blank.
+/// The first line after `line` that is neither blank nor another
+/// directive's comment, so that next-line directives stack; a line holding
+/// only an inline comment is blank.
 fn next_line(doc: &Document, line: usize) -> Option<usize> {
+    let directive_only = |number: usize, text: &str| {
+        doc.directives.iter().any(|d| {
+            (d.position.line..=d.end.line).contains(&number)
+                && (number > d.position.line || text.trim_start().starts_with("<!--"))
+        })
+    };
     doc.lines
         .iter()
         .skip(line)
-        .find(|candidate| !candidate.text.trim().is_empty())
+        .find(|candidate| {
+            !candidate.text.trim().is_empty() && !directive_only(candidate.number, &candidate.text)
+        })
         .map(|candidate| candidate.number)
 }
 

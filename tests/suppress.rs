@@ -126,6 +126,17 @@ fn next_line_covers_only_the_next_non_blank_line() {
 }
 
 #[test]
+fn next_line_directives_stack_over_the_line_after_them() {
+    let (result, code) = json_result(PLAYBOOK, "next-line-stacked.md", &[]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        at(&result, "suppressed"),
+        pairs(&[("no-markers", 7), ("firm-wording", 7)])
+    );
+    assert_eq!(at(&result, "findings"), pairs(&[]));
+}
+
+#[test]
 fn enable_ends_the_range() {
     let (result, code) = json_result(PLAYBOOK, "enable-ends-range.md", &[]);
     assert_eq!(code, 1);
