@@ -283,10 +283,7 @@ impl<'a> Project<'a> {
         step: &Step,
         paths: &IndexMap<String, String>,
     ) -> Vec<Diagnostic> {
-        let state_file = format!(
-            "{}/subjects/{}.json",
-            self.loaded.playbook.state_dir, record.id
-        );
+        let (_, state_file) = self.store.subject_file(&record.id);
         let mut blockers = Vec::new();
         if record.phase != step.from {
             blockers.push(Diagnostic::error(

@@ -126,7 +126,9 @@ impl Store {
         }
     }
 
-    fn subject_file(&self, id: &str) -> (PathBuf, String) {
+    /// A subject's file: its path, and as messages name it (relative to
+    /// the project root).
+    pub fn subject_file(&self, id: &str) -> (PathBuf, String) {
         let name = format!("subjects/{id}.json");
         (self.dir.join(&name), format!("{}/{name}", self.display))
     }

@@ -307,6 +307,7 @@ pub(super) fn check(
 pub(super) fn advance(context: &Context, args: &AdvanceArgs) -> i32 {
     with_project(context, context.options(), |project| {
         transition_outcome(
+            context,
             project,
             "advanced",
             project.advance(&args.id, &actor(args.by.as_deref())),
@@ -322,13 +323,14 @@ pub(super) fn approve(context: &Context, args: &ApproveArgs) -> i32 {
             &args.by,
             args.note.as_deref(),
         );
-        transition_outcome(project, "approved", outcome)
+        transition_outcome(context, project, "approved", outcome)
     })
 }
 
 /// Says where the subject went, or why it stayed, with the findings;
 /// `action` ("advanced", "approved") names what did not happen.
 fn transition_outcome(
+    context: &Context,
     project: &Project,
     action: &str,
     outcome: Result<(StepResult, crate::state::SubjectRecord), ProjectError>,
@@ -346,7 +348,7 @@ fn transition_outcome(
             Ok(EXIT_OK)
         }
         Err(ProjectError::NotPassed { result, .. }) => {
-            let mut out = super::StandardStream::stdout(super::ColorChoice::Never);
+            let mut out = context.stdout();
             let written =
                 crate::report::write_check_text(std::slice::from_ref(&result), false, &mut out);
             if let Some(code) = output_failed(written) {
