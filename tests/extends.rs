@@ -147,3 +147,25 @@ fn a_chain_of_bases_deeper_than_the_limit_is_refused() {
     assert_eq!(loaded.bases.len(), 10);
     assert_eq!(loaded.file_of("/steps/0/from"), "p0.yaml");
 }
+
+#[test]
+fn remove_checks_in_a_base_that_extends_nothing_is_reported_in_the_base() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut base = BASE.to_vec();
+    base.insert(9, "    remove_checks: [one]");
+    write(dir.path(), "base.yaml", &base);
+    write(
+        dir.path(),
+        "variant.yaml",
+        &["extends: base.yaml", "name: variant"],
+    );
+    let loaded = LoadedPlaybook::load(&dir.path().join("variant.yaml"), "variant.yaml").unwrap();
+    let lint = lint::lint(&loaded);
+    let removal = lint
+        .diagnostics
+        .iter()
+        .find(|d| d.code == "remove-without-extends")
+        .expect("the removal is reported");
+    assert_eq!(removal.path, "base.yaml");
+    assert_eq!(removal.start.map(|p| p.line), Some(10));
+}

@@ -131,7 +131,7 @@ pub(super) fn status(context: &Context, args: &StatusArgs) -> i32 {
             Format::Text => write_status_table(project, &subjects, &mut std::io::stdout().lock()),
             findings => {
                 let results: Vec<StepResult> =
-                    subjects.iter().filter_map(|s| s.result.clone()).collect();
+                    subjects.into_iter().filter_map(|s| s.result).collect();
                 let name = &project.loaded.playbook.name;
                 write_results(context, name, &results, findings, false)
             }

@@ -361,7 +361,7 @@ impl Linter<'_> {
                     ),
                 );
             }
-            if !step.remove_checks.is_empty() && self.loaded.bases.is_empty() {
+            if !step.remove_checks.is_empty() {
                 self.error(
                     "remove-without-extends",
                     &format!("/steps/{index}/remove_checks"),
