@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use tollgate::diagnostic::Diagnostic;
 use tollgate::playbook::{LoadedPlaybook, lint};
 
 fn write(dir: &Path, name: &str, lines: &[&str]) {
@@ -92,24 +93,32 @@ fn top_level_maps_merge_by_name_and_other_keys_replace() {
     assert_eq!(loaded.file_of("/steps/0/checks/0"), "base.yaml");
 }
 
+/// Lints `variant.yaml`, which only extends `base.yaml` (written from
+/// `base`), and returns the lint with its first diagnostic of `code`.
+fn lint_through_variant(dir: &Path, base: &[&str], code: &str) -> (lint::Lint, Diagnostic) {
+    write(dir, "base.yaml", base);
+    write(
+        dir,
+        "variant.yaml",
+        &["extends: base.yaml", "name: variant"],
+    );
+    let loaded = LoadedPlaybook::load(&dir.join("variant.yaml"), "variant.yaml").unwrap();
+    let lint = lint::lint(&loaded);
+    let found = lint
+        .diagnostics
+        .iter()
+        .find(|d| d.code == code)
+        .unwrap_or_else(|| panic!("{code} is reported"))
+        .clone();
+    (lint, found)
+}
+
 #[test]
 fn a_defect_in_the_base_is_reported_in_the_base() {
     let dir = tempfile::tempdir().unwrap();
     let mut broken = BASE.to_vec();
     broken[8] = "    to: c";
-    write(dir.path(), "base.yaml", &broken);
-    write(
-        dir.path(),
-        "variant.yaml",
-        &["extends: base.yaml", "name: variant"],
-    );
-    let loaded = LoadedPlaybook::load(&dir.path().join("variant.yaml"), "variant.yaml").unwrap();
-    let lint = lint::lint(&loaded);
-    let unknown = lint
-        .diagnostics
-        .iter()
-        .find(|d| d.code == "unknown-phase")
-        .expect("the unknown phase is reported");
+    let (lint, unknown) = lint_through_variant(dir.path(), &broken, "unknown-phase");
     assert_eq!(unknown.path, "base.yaml");
     assert_eq!(unknown.start.map(|p| (p.line, p.column)), Some((9, 9)));
     // Its text is there for the code frame.
@@ -153,19 +162,7 @@ fn remove_checks_in_a_base_that_extends_nothing_is_reported_in_the_base() {
     let dir = tempfile::tempdir().unwrap();
     let mut base = BASE.to_vec();
     base.insert(9, "    remove_checks: [one]");
-    write(dir.path(), "base.yaml", &base);
-    write(
-        dir.path(),
-        "variant.yaml",
-        &["extends: base.yaml", "name: variant"],
-    );
-    let loaded = LoadedPlaybook::load(&dir.path().join("variant.yaml"), "variant.yaml").unwrap();
-    let lint = lint::lint(&loaded);
-    let removal = lint
-        .diagnostics
-        .iter()
-        .find(|d| d.code == "remove-without-extends")
-        .expect("the removal is reported");
+    let (_, removal) = lint_through_variant(dir.path(), &base, "remove-without-extends");
     assert_eq!(removal.path, "base.yaml");
     assert_eq!(removal.start.map(|p| p.line), Some(10));
 }
