@@ -13,7 +13,8 @@
 --     artifact: plan
 --     plugin: code_labels.check
 --     with:
---       labels: ["[REMOVE IF UNUSED]"]   -- required
+--       labels: ["[REMOVE IF UNUSED]"]   -- text to find; labels or patterns required
+--       patterns: ["^%s*#%s*Option %d+:"]  -- optional: Lua patterns a line must not match
 --       section: Project Structure       -- optional: the whole document by default
 --       why: keep the option chosen      -- optional: appended to each finding
 --
@@ -21,7 +22,8 @@
 -- Tests: `tollgate plugin test plugins/code_labels.lua`.
 
 ---@class CodeLabelsOptions
----@field labels string[]
+---@field labels? string[]
+---@field patterns? string[]
 ---@field section? string
 ---@field why? string
 
@@ -41,8 +43,9 @@ end
 function M.check(ctx)
   ---@type CodeLabelsOptions
   local options = ctx.with
-  if type(options.labels) ~= "table" or #options.labels == 0 then
-    error("code_labels.check needs `with.labels`, a list of labels", 0)
+  local labels, patterns = options.labels or {}, options.patterns or {}
+  if type(labels) ~= "table" or type(patterns) ~= "table" or #labels + #patterns == 0 then
+    error("code_labels.check needs `with.labels` or `with.patterns`, a list", 0)
   end
   local lines = ctx.doc:lines()
   local first, last = 1, #lines
@@ -65,7 +68,8 @@ function M.check(ctx)
     elseif char == open_char and length >= open_length and line:match("^%s*[`~]+%s*$") then
       open_char = nil
     else
-      for _, label in ipairs(options.labels) do
+      local reported = false
+      for _, label in ipairs(labels) do
         local at = line:find(label, 1, true)
         if at then
           local column = utf8.len(line:sub(1, at - 1)) + 1
@@ -74,6 +78,19 @@ function M.check(ctx)
             column = column,
             end_column = column + utf8.len(label),
           })
+          reported = true
+        end
+      end
+      for _, pattern in ipairs(patterns) do
+        local from, to = line:find(pattern)
+        if from and not reported then
+          local column = utf8.len(line:sub(1, from - 1)) + 1
+          ctx:error("template label \"" .. line:sub(from, to) .. "\" remains in a code block" .. suffix, {
+            line = number,
+            column = column,
+            end_column = column + utf8.len(line:sub(from, to)),
+          })
+          reported = true
         end
       end
     end

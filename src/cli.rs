@@ -152,7 +152,8 @@ a section, say): a reviewer's checklist.")]
     /// Check a subject's current step and, when it passes, move it to the next phase
     #[command(after_long_help = "Examples:\n  \
 tollgate advance F-11\n  \
-tollgate advance F-11 --by ci\n\n\
+tollgate advance F-11 --by ci\n  \
+tollgate advance 001 --step clarify        take an optional step rather than skip it\n\n\
 A step with a human gate does not advance by itself: record the approval with \
 `tollgate approve`.")]
     Advance(AdvanceArgs),

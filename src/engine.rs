@@ -134,36 +134,71 @@ impl LoadedArtifact {
 }
 
 /// The artifacts of one run by name; a check whose artifact is not in the
-/// set (stateless mode has only the primary one) is skipped.
+/// set (stateless mode has only the primary one) is skipped. An artifact
+/// that names a pattern (see [`crate::glob`]) holds every file it matches.
 #[derive(Debug, Default)]
 pub struct ArtifactSet {
-    entries: IndexMap<String, LoadedArtifact>,
+    /// Each artifact's path, or pattern, as findings and templates show it.
+    paths: IndexMap<String, String>,
+    /// The files, by artifact name, in the order of `paths`.
+    files: Vec<(String, LoadedArtifact)>,
 }
 
 impl ArtifactSet {
-    /// Loads each artifact at its path under `root`.
+    /// Loads each artifact at its path under `root`, and each file of an
+    /// artifact that names a pattern.
     pub fn load(root: &Path, paths: &IndexMap<String, String>) -> Self {
-        let entries = paths
-            .iter()
-            .map(|(name, path)| (name.clone(), LoadedArtifact::load(&root.join(path), path)))
-            .collect();
-        Self { entries }
+        let mut files = Vec::new();
+        for (name, path) in paths {
+            if crate::glob::is_glob(path) {
+                for file in crate::glob::expand(root, path) {
+                    files.push((name.clone(), LoadedArtifact::load(&root.join(&file), &file)));
+                }
+            } else {
+                files.push((name.clone(), LoadedArtifact::load(&root.join(path), path)));
+            }
+        }
+        Self {
+            paths: paths.clone(),
+            files,
+        }
     }
 
     pub fn single(name: &str, artifact: LoadedArtifact) -> Self {
         Self {
-            entries: IndexMap::from([(name.to_string(), artifact)]),
+            paths: IndexMap::from([(name.to_string(), artifact.path.clone())]),
+            files: vec![(name.to_string(), artifact)],
         }
     }
 
-    pub fn get(&self, name: &str) -> Option<&LoadedArtifact> {
-        self.entries.get(name)
+    /// The artifact's (first) file.
+    pub fn get<'s>(&'s self, name: &str) -> Option<&'s LoadedArtifact> {
+        self.all(name).next()
+    }
+
+    /// Every file of the artifact: one, or those its pattern matches.
+    fn all<'s, 'n>(
+        &'s self,
+        name: &'n str,
+    ) -> impl Iterator<Item = &'s LoadedArtifact> + use<'s, 'n> {
+        self.files
+            .iter()
+            .filter(move |(n, _)| n == name)
+            .map(|(_, loaded)| loaded)
+    }
+
+    /// Whether the artifact names a pattern, as opposed to one file.
+    fn is_pattern(&self, name: &str) -> bool {
+        self.paths
+            .get(name)
+            .is_some_and(|path| crate::glob::is_glob(path))
     }
 
     /// The texts of the files that `outcomes` found something in.
     fn sources(&self, outcomes: &[CheckOutcome]) -> Vec<(String, String)> {
-        self.entries
-            .values()
+        self.files
+            .iter()
+            .map(|(_, a)| a)
             .filter(|a| {
                 outcomes
                     .iter()
@@ -220,64 +255,141 @@ impl<'a> StepRunner<'a> {
         let mut outcomes = self
             .checks
             .iter()
-            .map(|check| {
-                let loaded = match check.artifact.as_deref() {
-                    // Stateless: the other artifacts have no path.
-                    Some(name) => match artifacts.get(name) {
-                        Some(loaded) => Some(loaded),
-                        None => return skipped(check),
-                    },
-                    None => None,
-                };
-                let path = match (loaded, &check.kind) {
-                    (Some(loaded), _) => loaded.path.as_str(),
-                    (None, CheckKind::Plugin { function, .. }) => self.plugin_file(function),
-                    (None, _) => return skipped(check),
-                };
-                if let Some(outcome) = self.when_outcome(check, path, &context) {
-                    return outcome;
+            .map(|check| match check.artifact.as_deref() {
+                Some(name) if artifacts.is_pattern(name) => {
+                    self.run_on_files(check, name, artifacts, subject, &context)
                 }
-                let artifact = loaded.map(LoadedArtifact::artifact);
-                // A missing file is said once, by the first check that reads it.
-                if let Some(artifact) = &artifact
-                    && !matches!(artifact, Artifact::Loaded(_))
-                {
-                    if reported_missing.contains(&path) {
-                        return skipped(check);
-                    }
-                    reported_missing.push(path);
-                }
-                let mut outcome = match (&check.kind, &artifact, self.plugins) {
-                    (
-                        CheckKind::Plugin { function, with },
-                        None | Some(Artifact::Loaded(_)),
-                        Some(plugins),
-                    ) => {
-                        let doc = match artifact {
-                            Some(Artifact::Loaded(doc)) => Some(doc),
-                            _ => None,
-                        };
-                        self.run_plugin(
-                            plugins,
-                            check,
-                            (function, with),
-                            doc,
-                            artifacts,
-                            subject,
-                            path,
-                        )
-                    }
-                    (_, Some(artifact), _) => checks::run_builtin(check, artifact, path),
-                    (_, None, _) => checks::run_builtin(check, &Artifact::Missing, path),
-                };
-                if let Some(template) = &check.message {
-                    self.apply_message(template, check, &mut outcome, &context);
-                }
-                outcome
+                // Stateless: the other artifacts have no path.
+                Some(name) => match artifacts.get(name) {
+                    Some(loaded) => self.run_check(
+                        check,
+                        Some(loaded),
+                        artifacts,
+                        subject,
+                        &context,
+                        &mut reported_missing,
+                    ),
+                    None => skipped(check),
+                },
+                None => self.run_check(
+                    check,
+                    None,
+                    artifacts,
+                    subject,
+                    &context,
+                    &mut reported_missing,
+                ),
             })
             .collect();
         self.suppress(artifacts, &mut outcomes);
         outcomes
+    }
+
+    /// A check of an artifact that names a pattern: run on each file it
+    /// matches, as one outcome. With no file, `exists` fails and the others
+    /// have nothing to read.
+    fn run_on_files(
+        &self,
+        check: &Check,
+        name: &str,
+        artifacts: &ArtifactSet,
+        subject: Option<&SubjectView>,
+        context: &Value,
+    ) -> CheckOutcome {
+        let mut files = artifacts.all(name).peekable();
+        if files.peek().is_none() {
+            let pattern = artifacts.paths.get(name).map_or("", String::as_str);
+            return match check.kind {
+                CheckKind::Exists => {
+                    let mut findings = Findings::new(check, pattern);
+                    findings.report(Position::START, format!("no file matches `{pattern}`"));
+                    findings.finish()
+                }
+                _ => skipped(check),
+            };
+        }
+        let mut merged: Option<CheckOutcome> = None;
+        for loaded in files {
+            let outcome = self.run_check(
+                check,
+                Some(loaded),
+                artifacts,
+                subject,
+                context,
+                &mut Vec::new(),
+            );
+            match &mut merged {
+                None => merged = Some(outcome),
+                Some(merged) => {
+                    merged.findings.extend(outcome.findings);
+                    merged.evidence.extend(outcome.evidence);
+                    merged.status = match (merged.status, outcome.status) {
+                        (CheckStatus::Failed, _) | (_, CheckStatus::Failed) => CheckStatus::Failed,
+                        (CheckStatus::Passed, _) | (_, CheckStatus::Passed) => CheckStatus::Passed,
+                        _ => CheckStatus::Skipped,
+                    };
+                }
+            }
+        }
+        merged.unwrap_or_else(|| skipped(check))
+    }
+
+    /// One check on one file (or, for a plugin check without an artifact,
+    /// on none), with its `when:` and `message:`.
+    fn run_check<'s>(
+        &self,
+        check: &Check,
+        loaded: Option<&'s LoadedArtifact>,
+        artifacts: &ArtifactSet,
+        subject: Option<&SubjectView>,
+        context: &Value,
+        reported_missing: &mut Vec<&'s str>,
+    ) -> CheckOutcome {
+        let path = match (loaded, &check.kind) {
+            (Some(loaded), _) => loaded.path.as_str(),
+            (None, CheckKind::Plugin { function, .. }) => self.plugin_file(function),
+            (None, _) => return skipped(check),
+        };
+        if let Some(outcome) = self.when_outcome(check, path, context) {
+            return outcome;
+        }
+        let artifact = loaded.map(LoadedArtifact::artifact);
+        // A missing file is said once, by the first check that reads it.
+        if let (Some(artifact), Some(loaded)) = (&artifact, loaded)
+            && !matches!(artifact, Artifact::Loaded(_))
+        {
+            if reported_missing.contains(&loaded.path.as_str()) {
+                return skipped(check);
+            }
+            reported_missing.push(&loaded.path);
+        }
+        let mut outcome = match (&check.kind, &artifact, self.plugins) {
+            (
+                CheckKind::Plugin { function, with },
+                None | Some(Artifact::Loaded(_)),
+                Some(plugins),
+            ) => {
+                let doc = match artifact {
+                    Some(Artifact::Loaded(doc)) => Some(doc),
+                    _ => None,
+                };
+                self.run_plugin(
+                    plugins,
+                    check,
+                    (function, with),
+                    doc,
+                    artifacts,
+                    subject,
+                    path,
+                )
+            }
+            (_, Some(artifact), _) => checks::run_builtin(check, artifact, path),
+            (_, None, _) => checks::run_builtin(check, &Artifact::Missing, path),
+        };
+        if let Some(template) = &check.message {
+            self.apply_message(template, check, &mut outcome, context);
+        }
+        outcome
     }
 
     /// Applies the suppression directives of each document this step's
@@ -285,7 +397,7 @@ impl<'a> StepRunner<'a> {
     fn suppress(&self, artifacts: &ArtifactSet, outcomes: &mut Vec<CheckOutcome>) {
         let mut findings = Vec::new();
         let mut known: Option<Vec<String>> = None;
-        for (name, loaded) in &artifacts.entries {
+        for (name, loaded) in &artifacts.files {
             let Some(doc) = loaded
                 .document
                 .as_ref()
@@ -471,11 +583,7 @@ impl<'a> StepRunner<'a> {
     /// What `when:` and `message:` templates see; without a subject (the
     /// stateless mode) `subject` is none.
     fn context(&self, artifacts: &ArtifactSet, subject: Option<&SubjectView>) -> Value {
-        let paths: IndexMap<&str, &str> = artifacts
-            .entries
-            .iter()
-            .map(|(name, a)| (name.as_str(), a.path.as_str()))
-            .collect();
+        let paths = &artifacts.paths;
         context! {
             playbook => context! { name => self.playbook.name.clone(), title => self.playbook.title.clone() },
             step => context! { id => self.step.id.clone(), title => self.step.title.clone() },

@@ -92,13 +92,15 @@ pub const BUNDLED: &[Bundled] = &[
     },
     Bundled {
         name: "spec-kit",
-        summary: "spec-kit: constitution, specify, clarify, plan, tasks, implement",
+        summary: "spec-kit 1.0: constitution, specify, clarify (optional), plan, tasks, implement",
         playbook: embed!("playbooks/spec-kit.yaml"),
         bases: &[],
         files: &[
             embed!("playbooks/templates/spec-kit/step.md.j2"),
             embed!("plugins/code_labels.lua"),
             embed!("plugins/code_labels.test.yaml"),
+            embed!("plugins/spec_kit.lua"),
+            embed!("plugins/spec_kit.test.yaml"),
         ],
         first_subject: "001",
         first_step: "constitution",

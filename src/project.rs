@@ -135,13 +135,9 @@ impl<'a> Project<'a> {
         }
     }
 
-    /// The step a subject takes next: the first whose `from` is its phase.
+    /// The step a subject takes next (see [`crate::playbook::Playbook::next_step`]).
     pub fn current_step(&self, record: &SubjectRecord) -> Option<&'a Step> {
-        self.loaded
-            .playbook
-            .steps
-            .iter()
-            .find(|s| s.from == record.phase)
+        self.loaded.playbook.next_step(&record.phase)
     }
 
     pub fn step(&self, id: &str) -> Result<&'a Step, ProjectError> {
@@ -285,16 +281,21 @@ impl<'a> Project<'a> {
     ) -> Vec<Diagnostic> {
         let (_, state_file) = self.store.subject_file(&record.id);
         let mut blockers = Vec::new();
-        if record.phase != step.from {
+        let entry_phases = self.loaded.playbook.entry_phases(step);
+        if !entry_phases.contains(&record.phase.as_str()) {
+            let labels: Vec<String> = entry_phases
+                .iter()
+                .map(|phase| format!("`{}`", self.phase_label(phase)))
+                .collect();
             blockers.push(Diagnostic::error(
                 "requires",
                 state_file.as_str(),
                 format!(
-                    "{} is in phase `{}`; step `{}` starts from `{}`",
+                    "{} is in phase `{}`; step `{}` starts from {}",
                     record.id,
                     self.phase_label(&record.phase),
                     step.id,
-                    self.phase_label(&step.from)
+                    labels.join(" or ")
                 ),
             ));
         }
@@ -302,16 +303,26 @@ impl<'a> Project<'a> {
             match requirement {
                 Requirement::ArtifactExists(name) => {
                     let path = paths.get(name).cloned().unwrap_or_default();
-                    let present = std::fs::metadata(self.root.join(&path))
-                        .is_ok_and(|m| m.is_file() && m.len() > 0);
+                    let non_empty = |file: &str| {
+                        std::fs::metadata(self.root.join(file))
+                            .is_ok_and(|m| m.is_file() && m.len() > 0)
+                    };
+                    let present = if crate::glob::is_glob(&path) {
+                        crate::glob::expand(&self.root, &path)
+                            .iter()
+                            .any(|file| non_empty(file))
+                    } else {
+                        non_empty(&path)
+                    };
                     if !present {
+                        let message = if crate::glob::is_glob(&path) {
+                            format!("no file of the {name} `{path}` exists")
+                        } else {
+                            format!("the {name} `{path}` does not exist")
+                        };
                         blockers.push(
-                            Diagnostic::error(
-                                "requires",
-                                path.as_str(),
-                                format!("the {name} `{path}` does not exist"),
-                            )
-                            .at(Position::START),
+                            Diagnostic::error("requires", path.as_str(), message)
+                                .at(Position::START),
                         );
                     }
                 }
@@ -358,7 +369,7 @@ impl<'a> Project<'a> {
     ) -> Option<&'p str> {
         approval.artifacts.iter().find_map(|(name, pinned)| {
             let path = paths.get(name).unwrap_or(&pinned.path);
-            let changed = path != &pinned.path || hash_file(&self.root.join(path)) != pinned.sha256;
+            let changed = path != &pinned.path || hash_artifact(&self.root, path) != pinned.sha256;
             changed.then_some(path.as_str())
         })
     }
@@ -394,21 +405,35 @@ impl<'a> Project<'a> {
             .collect()
     }
 
-    /// Judges the current step and, on `passed`, moves the subject to the
-    /// step's `to` phase. Returns the verdict and the subject as it is now.
+    /// Judges `step` (default: the current one) and, on `passed`, moves the
+    /// subject to the step's `to` phase. Returns the verdict and the subject
+    /// as it is now.
     pub fn advance(
         &self,
         id: &str,
+        step: Option<&str>,
         actor: &str,
     ) -> Result<(StepResult, SubjectRecord), ProjectError> {
         let record = self.load(id)?;
-        let step = self
-            .current_step(&record)
-            .ok_or_else(|| ProjectError::NoStep {
-                id: id.to_string(),
-                phase: self.phase_label(&record.phase),
-            })?;
+        let step = self.step_or_current(&record, step)?;
         self.transition(id, step, actor, None)
+    }
+
+    /// The step named, or the subject's current step.
+    fn step_or_current(
+        &self,
+        record: &SubjectRecord,
+        step: Option<&str>,
+    ) -> Result<&'a Step, ProjectError> {
+        match step {
+            Some(step) => self.step(step),
+            None => self
+                .current_step(record)
+                .ok_or_else(|| ProjectError::NoStep {
+                    id: record.id.clone(),
+                    phase: self.phase_label(&record.phase),
+                }),
+        }
     }
 
     /// Records an approval of `step` (default: the current one), pinned to
@@ -422,15 +447,7 @@ impl<'a> Project<'a> {
         note: Option<&str>,
     ) -> Result<(StepResult, SubjectRecord), ProjectError> {
         let record = self.load(id)?;
-        let step = match step {
-            Some(step) => self.step(step)?,
-            None => self
-                .current_step(&record)
-                .ok_or_else(|| ProjectError::NoStep {
-                    id: id.to_string(),
-                    phase: self.phase_label(&record.phase),
-                })?,
-        };
+        let step = self.step_or_current(&record, step)?;
         if step.gate != Gate::Human {
             return Err(ProjectError::NotHumanGate {
                 step: step.id.clone(),
@@ -536,7 +553,7 @@ impl<'a> Project<'a> {
                     .entry(name.clone())
                     .or_insert_with(|| PinnedArtifact {
                         path: path.clone(),
-                        sha256: hash_file(&self.root.join(path)),
+                        sha256: hash_artifact(&self.root, path),
                     });
             }
         }
@@ -547,8 +564,22 @@ impl<'a> Project<'a> {
 /// Hex SHA-256 of a file's bytes; `None` when it cannot be read.
 pub fn hash_file(path: &Path) -> Option<String> {
     let bytes = std::fs::read(path).ok()?;
-    let digest = Sha256::digest(&bytes);
-    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+    Some(hex(&Sha256::digest(&bytes)))
+}
+
+/// Hex SHA-256 of an artifact under `root`: of its file, or of every file
+/// its pattern matches (see [`crate::glob`]).
+pub fn hash_artifact(root: &Path, path: &str) -> Option<String> {
+    if crate::glob::is_glob(path) {
+        crate::glob::hash(root, path, hash_file)
+    } else {
+        hash_file(&root.join(path))
+    }
+}
+
+/// Bytes as lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The current time in RFC 3339, UTC; `TOLLGATE_NOW` fixes it, so that

@@ -89,16 +89,22 @@ impl Project {
 
     /// Copies a fixture of `tests/fixtures/specflow/` into the project.
     fn place(&mut self, fixture: &str, path: &str) {
-        let text = fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("tests/fixtures/specflow")
-                .join(fixture),
-        )
-        .unwrap();
+        self.copy(&format!("tests/fixtures/specflow/{fixture}"), path);
+    }
+
+    /// Copies a file of the crate into the project, changed by `edit`.
+    fn copy_edited(&mut self, source: &str, path: &str, edit: impl Fn(String) -> String) {
+        let text = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(source)).unwrap();
         let target = self.root().join(path);
         fs::create_dir_all(target.parent().unwrap()).unwrap();
-        fs::write(target, text).unwrap();
-        writeln!(self.transcript, "# {fixture} → {path}\n").unwrap();
+        fs::write(target, edit(text)).unwrap();
+        let name = source.rsplit('/').next().unwrap_or(source);
+        writeln!(self.transcript, "# {name} → {path}\n").unwrap();
+    }
+
+    /// Copies a file of the crate into the project.
+    fn copy(&mut self, source: &str, path: &str) {
+        self.copy_edited(source, path, |text| text);
     }
 
     fn read(&self, path: &str) -> String {
@@ -266,6 +272,70 @@ fn a_feature_through_the_initialised_automated_variant() {
     project.place("plan-good.md", &format!("{SPEC_DIR}/plan.md"));
     project.run(&["advance", "F-1"], 0);
     project.run(&["check", "F-1", "--step", "plan"], 0);
+    insta::assert_snapshot!(project.transcript);
+}
+
+/// spec-kit as its workflow runs: feature ids as spec-kit numbers them,
+/// the spec reviewed, clarify skipped or taken, the plan reviewed, and the
+/// feature's checklists (one artifact, many files) gating implement.
+#[test]
+fn a_feature_through_the_initialised_spec_kit_playbook() {
+    const FEATURE: &str = "specs/001-offline-notes-sync";
+    let mut project = Project::new();
+    project.run(&["init", "--template", "spec-kit"], 0);
+    project.run(&["new", "12", "--title", "Too short"], 2);
+    project.run(&["new", "20260319-143022", "--title", "User Auth"], 0);
+    project.run(&["new", "1042", "--title", "Bulk Export"], 0);
+    project.run(&["new", "001", "--title", "Offline Notes Sync"], 0);
+    project.copy(
+        "examples/spec-kit/constitution.md",
+        ".specify/memory/constitution.md",
+    );
+    project.run(&["advance", "001"], 0);
+    // The spec as /speckit.specify leaves it: one open question.
+    project.copy_edited(
+        "examples/spec-kit/spec.md",
+        &format!("{FEATURE}/spec.md"),
+        |text| {
+            text.replace(
+                "keep both versions and ask the user to pick one.",
+                "[NEEDS CLARIFICATION: which version wins?]",
+            )
+        },
+    );
+    project.run(&["approve", "001", "--by", "ana"], 0);
+    // Clarify is optional: the next step is plan, which the open question fails.
+    project.run(&["status", "001"], 0);
+    project.copy("examples/spec-kit/plan.md", &format!("{FEATURE}/plan.md"));
+    project.run(&["check", "001"], 1);
+    // Taking clarify answers the question, which changes the reviewed spec.
+    project.copy("examples/spec-kit/spec.md", &format!("{FEATURE}/spec.md"));
+    project.run(&["advance", "001", "--step", "clarify"], 0);
+    project.run(&["check", "001"], 1);
+    project.run(&["approve", "001", "--step", "specify", "--by", "ana"], 0);
+    project.run(&["approve", "001", "--by", "bo"], 0);
+    project.copy("examples/spec-kit/tasks.md", &format!("{FEATURE}/tasks.md"));
+    project.run(&["advance", "001"], 0);
+    project.copy(
+        "tests/fixtures/spec-kit/tasks-all-done.md",
+        &format!("{FEATURE}/tasks.md"),
+    );
+    project.copy(
+        "tests/fixtures/spec-kit/checklist-open-item.md",
+        &format!("{FEATURE}/checklists/requirements.md"),
+    );
+    project.run(&["check", "001"], 1);
+    project.run(
+        &["show", "implement", "--subject", "001", "--with-results"],
+        0,
+    );
+    project.copy_edited(
+        "tests/fixtures/spec-kit/checklist-open-item.md",
+        &format!("{FEATURE}/checklists/requirements.md"),
+        |text| text.replace("- [ ]", "- [x]"),
+    );
+    project.run(&["advance", "001"], 0);
+    project.run(&["status"], 0);
     insta::assert_snapshot!(project.transcript);
 }
 

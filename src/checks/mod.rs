@@ -36,6 +36,10 @@ pub struct Evidence {
     pub label: String,
     pub line: usize,
     pub end_line: usize,
+    /// Why what was found counts, when that is not plain: a heading that
+    /// matched only once its annotation was set aside.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// The verdict of one check on one document.
@@ -158,7 +162,15 @@ impl<'a> Findings<'a> {
             label: label.into(),
             line,
             end_line,
+            note: None,
         });
+    }
+
+    /// Adds `note` to the evidence last recorded.
+    pub fn note_evidence(&mut self, note: String) {
+        if let Some(evidence) = self.evidence.last_mut() {
+            evidence.note = Some(note);
+        }
     }
 
     pub fn finish(self) -> CheckOutcome {

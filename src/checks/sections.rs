@@ -2,8 +2,11 @@
 //! empty.
 //!
 //! Headings match ignoring case, surrounding whitespace, emphasis, a
-//! trailing `:` and a leading number (`3.`, `3.1`), in ATX and setext form;
-//! `aliases:` gives other accepted titles. A section whose only content is
+//! trailing `:`, a leading number (`3.`, `3.1`) and a trailing annotation in
+//! parentheses (`*(mandatory)*`, `(optional)`), in ATX and setext form;
+//! `aliases:` gives other accepted titles. The same rule finds the heading
+//! of every `under:`. When a heading matched only because its annotation was
+//! ignored, the evidence says so (`tollgate show --with-results`). A section whose only content is
 //! subsections is not empty. Per section (or for all, on the check):
 //! `level:` requires a heading level and `min_words:` a floor for the body.
 //! `order: true` requires the listed order.
@@ -14,7 +17,7 @@
 
 use super::{Findings, count};
 use crate::diagnostic::Position;
-use crate::markdown::{Document, Section};
+use crate::markdown::{Document, Section, annotation};
 use crate::playbook::{SectionEntry, SectionsSpec};
 
 /// How to fix what this kind finds, in one line, for reports.
@@ -122,6 +125,12 @@ fn judge_body(
         return;
     }
     findings.evidence(&entry.title, section.position.line, section.end_line);
+    if let Some(annotation) = annotation(&section.title) {
+        findings.note_evidence(format!(
+            "heading \"{}\": its annotation {annotation} is ignored",
+            section.title
+        ));
+    }
 }
 
 fn check_order(

@@ -51,6 +51,10 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct AdvanceArgs {
     pub id: String,
+    /// The step to take [default: the subject's current step]; names an
+    /// optional step to take it rather than skip it
+    #[arg(long)]
+    pub step: Option<String>,
     /// Who advances it, for the history [default: $USER]
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
@@ -310,7 +314,7 @@ pub(super) fn advance(context: &Context, args: &AdvanceArgs) -> i32 {
             context,
             project,
             "advanced",
-            project.advance(&args.id, &actor(args.by.as_deref())),
+            project.advance(&args.id, args.step.as_deref(), &actor(args.by.as_deref())),
         )
     })
 }

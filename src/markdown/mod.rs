@@ -22,7 +22,7 @@ use serde::Serialize;
 
 pub use directive::{Action, Directive, DirectiveBody};
 pub use parse::comrak_options;
-pub use title::normalize_title;
+pub use title::{annotation, normalize_title};
 
 pub use crate::diagnostic::Position;
 

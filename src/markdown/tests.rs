@@ -386,6 +386,20 @@ fn normalize_title_cases() {
         ("3.", "3."),
         ("", ""),
         (":", ""),
+        (
+            "User Scenarios & Testing *(mandatory)*",
+            "user scenarios & testing",
+        ),
+        (
+            "Key Entities *(include if feature involves data)*",
+            "key entities",
+        ),
+        ("Assumptions _(optional)_", "assumptions"),
+        ("Requirements (mandatory):", "requirements"),
+        ("Risks (see (a) below)", "risks"),
+        ("(mandatory)", "(mandatory)"),
+        ("Rollout(v2)", "rollout(v2)"),
+        ("Notes (open", "notes (open"),
     ];
     for (title, expected) in cases {
         assert_eq!(normalize_title(title), expected, "{title:?}");

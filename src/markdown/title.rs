@@ -12,6 +12,12 @@
 /// Spaces around a `/` go too, since authors write both `API/Interface` and
 /// `API / Interface`.
 ///
+/// A trailing annotation in parentheses after the words, emphasised or not,
+/// goes too: templates mark their headings `*(mandatory)*` or
+/// `*(include if feature involves data)*` and ask authors to keep them, so
+/// `"Requirements *(mandatory)*"` matches a required `"Requirements"`. The
+/// price: two titles that differ only in such a parenthesis are one key.
+///
 /// `"**3.1 Failure Modes**:"` becomes `"failure modes"`, and
 /// `"API / Interface design"` becomes `"api/interface design"`.
 pub fn normalize_title(title: &str) -> String {
@@ -39,9 +45,41 @@ pub fn normalize_title(title: &str) -> String {
         key.pop();
         key.truncate(key.trim_end().len());
     }
+    if let Some(annotation) = annotation(&key) {
+        key.truncate(key.len() - annotation.len());
+        key.truncate(key.trim_end().len());
+    }
     let number_len = key.len() - strip_leading_number(&key).len();
     key.drain(..number_len);
     key
+}
+
+/// The trailing annotation of a title, `(mandatory)` of
+/// `"Requirements (mandatory)"`: a parenthesised group that ends the title
+/// after a space, with words before it. Emphasis around it is already
+/// rendered away in a heading's plain title.
+pub fn annotation(title: &str) -> Option<&str> {
+    let title = title.trim_end();
+    if !title.ends_with(')') {
+        return None;
+    }
+    let mut depth = 0usize;
+    for (index, c) in title.char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' => {
+                depth -= 1;
+                if depth == 0 {
+                    let before = &title[..index];
+                    let words_before =
+                        before.ends_with(char::is_whitespace) && !before.trim().is_empty();
+                    return words_before.then(|| &title[index..]);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Removes `3`, `3.`, `3.1`, `6.2.` or `3)` and the single space after it;

@@ -13,7 +13,7 @@ use crate::diagnostic::{Diagnostic, Position, Severity};
 use crate::render::{self, KnownNames, TemplateKind};
 use crate::source::{self, SourceError};
 
-use super::{Check, CheckItem, CheckKind, Gate, LoadedPlaybook, Playbook, Requirement};
+use super::{Check, CheckItem, CheckKind, Gate, LoadedPlaybook, Playbook, Requirement, Step};
 
 /// Template files larger than this are not playbook templates.
 const MAX_TEMPLATE_BYTES: usize = 1024 * 1024;
@@ -71,6 +71,32 @@ impl Playbook {
     /// The phase a new subject starts in.
     pub fn first_phase(&self) -> &str {
         self.phases.first().map_or("", |phase| phase.id.as_str())
+    }
+
+    /// The phases a subject may take `step` from: its `from`, and the
+    /// `from` of each optional step that leads there (skipped), and so on
+    /// back through optional steps.
+    pub fn entry_phases<'a>(&'a self, step: &'a Step) -> Vec<&'a str> {
+        let mut phases = vec![step.from.as_str()];
+        let mut next = 0;
+        while let Some(&phase) = phases.get(next) {
+            for skipped in self.steps.iter().filter(|s| s.optional && s.to == phase) {
+                if !phases.contains(&skipped.from.as_str()) {
+                    phases.push(&skipped.from);
+                }
+            }
+            next += 1;
+        }
+        phases
+    }
+
+    /// The step a subject in `phase` takes next: the first step that is not
+    /// optional and may be taken from there, else the first optional one.
+    pub fn next_step(&self, phase: &str) -> Option<&Step> {
+        self.steps
+            .iter()
+            .find(|s| !s.optional && self.entry_phases(s).contains(&phase))
+            .or_else(|| self.steps.iter().find(|s| s.from == phase))
     }
 }
 
@@ -264,6 +290,21 @@ impl Linter<'_> {
                         }
                     }
                 }
+            }
+            let followed = self.playbook.steps.iter().any(|s| s.from == step.to);
+            if step.optional && !followed {
+                self.error(
+                    "optional-step-leads-nowhere",
+                    &format!("/steps/{i}/optional"),
+                    format!(
+                        "step `{}` is optional, but no step starts from its phase `{}`, so it cannot be skipped",
+                        step.id, step.to
+                    ),
+                )
+                .help = Some(format!(
+                    "add a step with `from: {}`, or drop `optional: true`",
+                    step.to
+                ));
             }
             if step.from == step.to {
                 self.warning(
@@ -561,6 +602,20 @@ impl Linter<'_> {
                 .env
                 .render_str(template, minijinja::value::Serde(&context))
                 .unwrap_or_else(|_| template.clone());
+            if crate::glob::is_glob(&rendered)
+                && let Some(problem) = crate::glob::problem(&rendered)
+            {
+                self.error(
+                    "invalid-artifact-pattern",
+                    &pointer,
+                    format!(
+                        "artifact `{name}` names files by a pattern that cannot be used: {problem}"
+                    ),
+                )
+                .help = Some(
+                    "`*` matches any part of one file or folder name, `?` one character".into(),
+                );
+            }
             // The path as written when that already leaves; else what it
             // becomes once filled in (for an example subject).
             let message = if escapes(template) {

@@ -169,6 +169,12 @@ pub struct Step {
     pub from: String,
     /// The phase the subject moves to when the gate passes.
     pub to: String,
+    /// The step may be skipped: a subject in its `from` phase may take the
+    /// step that starts from its `to` phase instead, and is told of that
+    /// step as its next. Take the optional step by naming it (`tollgate
+    /// check ID --step STEP`, `tollgate advance ID --step STEP`).
+    #[serde(default)]
+    pub optional: bool,
     pub objective: Option<String>,
     /// Prerequisites; when one fails the step is blocked, not failed.
     #[serde(default)]

@@ -72,6 +72,12 @@ struct StepView<'a> {
     gate: &'static str,
     from: &'a str,
     from_label: &'a str,
+    /// The phases the step may be taken from: `from`, and those from which
+    /// optional steps before it can be skipped.
+    entry_phases: Vec<&'a str>,
+    entry_labels: Vec<String>,
+    /// A subject may skip this step.
+    optional: bool,
     to: &'a str,
     to_label: &'a str,
     objective: Option<&'a str>,
@@ -138,6 +144,7 @@ pub fn render(
             .to_string()
     };
     let from_label = label(&step.from);
+    let entry_phases = playbook.entry_phases(step);
     let to_label = label(&step.to);
     let mut outputs: Vec<String> = Vec::new();
     for check in &checks {
@@ -166,6 +173,9 @@ pub fn render(
             },
             from: &step.from,
             from_label: &from_label,
+            entry_labels: entry_phases.iter().map(|phase| label(phase)).collect(),
+            entry_phases,
+            optional: step.optional,
             to: &step.to,
             to_label: &to_label,
             objective: step.objective.as_deref(),
@@ -316,7 +326,10 @@ fn check_view(
                 let result =
                     outcome.map(
                         |o| match o.evidence.iter().find(|e| e.label == entry.title) {
-                            Some(e) => format!("✅ {}", lines(e.line, e.end_line)),
+                            Some(e) => match &e.note {
+                                Some(note) => format!("✅ {} ({note})", lines(e.line, e.end_line)),
+                                None => format!("✅ {}", lines(e.line, e.end_line)),
+                            },
                             None => match o.findings.iter().find(|f| f.message.contains(&quoted)) {
                                 Some(f) => format!(
                                     "❌ {} (line {})",
