@@ -21,7 +21,8 @@
 local Ctx = {}
 
 ---Another artifact of the step, as a document; nil when it does not exist
----(always nil in stateless mode).
+---(always nil in stateless mode). For an artifact that names a pattern, its
+---first file.
 ---@param name string The artifact's name under the playbook's `artifacts:`.
 ---@return tollgate.Document|nil
 function Ctx:artifact(name) end
@@ -86,7 +87,8 @@ function Document:lines() end
 function Document:sections() end
 
 ---The first section whose title matches, as the `sections` check matches
----titles: ignoring case, emphasis, a trailing `:` and a leading number.
+---titles: ignoring case, emphasis, a trailing `:`, a leading number and a
+---trailing annotation in parentheses such as `*(mandatory)*`.
 ---@param title string
 ---@return tollgate.Section|nil
 function Document:section(title) end

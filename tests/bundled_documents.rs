@@ -194,3 +194,22 @@ fn spec_kit_step_documents_from_constitution_to_implement() {
         "implement"
     );
 }
+
+#[test]
+fn spec_kit_graph_draws_clarify_and_the_way_round_it_dashed() {
+    let project = Project::with_playbook(SPEC_KIT);
+    let mermaid = project.run(&["graph"]).expect(0).stdout;
+    assert!(
+        mermaid.contains("  p2 -.->|\"clarify (optional)\"| p3\n"),
+        "{mermaid}"
+    );
+    assert!(
+        mermaid.contains("  p2 -.->|\"plan (human gate), clarify skipped\"| p4\n"),
+        "{mermaid}"
+    );
+    let dot = project.run(&["graph", "--format", "dot"]).expect(0).stdout;
+    assert!(
+        dot.contains("\"specify\" -> \"plan\" [label=\"plan (human gate), clarify skipped\", style=\"bold,dashed\"];"),
+        "{dot}"
+    );
+}

@@ -162,6 +162,37 @@ fn emphasised_headings_match() {
 }
 
 #[test]
+fn annotated_headings_match_and_the_evidence_says_why() {
+    let result = assert_passes("plan", "annotated-headings.md");
+    let outcome = result
+        .outcomes
+        .iter()
+        .find(|o| o.check == "plan-covers")
+        .expect("the check ran");
+    let notes: Vec<Option<&str>> = outcome.evidence.iter().map(|e| e.note.as_deref()).collect();
+    assert_eq!(
+        notes,
+        [
+            Some("heading \"Data models (mandatory)\": its annotation (mandatory) is ignored"),
+            Some(
+                "heading \"API/Interface design (optional)\": its annotation (optional) is ignored"
+            ),
+            Some(
+                "heading \"Error handling (include if the service can fail)\": its annotation (include if the service can fail) is ignored"
+            ),
+            Some("heading \"Failure modes (mandatory):\": its annotation (mandatory) is ignored"),
+            None,
+            None,
+        ]
+    );
+}
+
+#[test]
+fn an_annotated_heading_is_found_by_under() {
+    assert_passes("gaps", "annotated-under-heading.md");
+}
+
+#[test]
 fn section_with_only_subsections_is_not_empty() {
     let result = assert_passes("plan", "section-only-subsections.md");
     assert_eq!(evidence(&result, "plan-covers")[3], "Failure modes: 15-24");

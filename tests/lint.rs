@@ -96,6 +96,11 @@ const FIXTURE_CODES: &[(&str, &str)] = &[
     ("words-min-above-max.yaml", "empty-range"),
     ("step-to-its-own-phase.yaml", "no-progress"),
     (
+        "optional-step-leads-nowhere.yaml",
+        "optional-step-leads-nowhere",
+    ),
+    ("artifact-pattern-unusable.yaml", "invalid-artifact-pattern"),
+    (
         "review-without-human-gate.yaml",
         "review-without-human-gate",
     ),
@@ -160,6 +165,8 @@ const ALL_CODES: &[&str] = &[
     "allow-empty-not-a-column",
     "empty-range",
     "no-progress",
+    "optional-step-leads-nowhere",
+    "invalid-artifact-pattern",
     "review-without-human-gate",
     "gate-without-checks",
     "approval-never-given",

@@ -125,7 +125,7 @@ fn judge_body(
         return;
     }
     findings.evidence(&entry.title, section.position.line, section.end_line);
-    if let Some(annotation) = annotation(&section.title) {
+    if let Some(annotation) = annotation(section.title.trim_end().trim_end_matches(':')) {
         findings.note_evidence(format!(
             "heading \"{}\": its annotation {annotation} is ignored",
             section.title

@@ -1,7 +1,9 @@
 //! The playbook's phases and steps as a diagram: phases are nodes, steps
-//! are the edges between them, labelled with the step and its gate.
+//! are the edges between them, labelled with the step and its gate; an
+//! optional step is a dashed edge, and so is the way round it, from its
+//! `from` phase to the step after it.
 
-use super::{Gate, Playbook};
+use super::{Gate, Playbook, Step};
 
 /// A Mermaid flowchart, for Markdown that renders it (GitHub does).
 pub fn mermaid(playbook: &Playbook) -> String {
@@ -30,15 +32,42 @@ pub fn mermaid(playbook: &Playbook) -> String {
     for (index, (_, label)) in nodes.iter().enumerate() {
         out.push_str(&format!("  p{index}[\"{}\"]\n", mermaid_text(label)));
     }
-    for step in &playbook.steps {
+    for (from, step, label) in edges(playbook) {
+        let arrow = if step.optional || from != step.from {
+            "-.->"
+        } else {
+            "-->"
+        };
         out.push_str(&format!(
-            "  p{} -->|\"{}\"| p{}\n",
-            node(&step.from),
-            mermaid_text(&edge_label(step.id.as_str(), step.gate)),
+            "  p{} {arrow}|\"{}\"| p{}\n",
+            node(from),
+            mermaid_text(&label),
             node(&step.to)
         ));
     }
     out
+}
+
+/// Each edge: the phase it leaves, its step and its label. A step that
+/// optional steps lead to has an edge from each phase where they can be
+/// skipped.
+fn edges(playbook: &Playbook) -> Vec<(&str, &Step, String)> {
+    let mut edges = Vec::new();
+    for step in &playbook.steps {
+        for phase in playbook.entry_phases(step) {
+            let label = if phase == step.from {
+                edge_label(step)
+            } else {
+                let skipped: Vec<&str> = (playbook.steps.iter())
+                    .filter(|s| s.optional && s.from == phase)
+                    .map(|s| s.id.as_str())
+                    .collect();
+                format!("{}, {} skipped", edge_label(step), skipped.join(", "))
+            };
+            edges.push((phase, step, label));
+        }
+    }
+    edges
 }
 
 /// A Graphviz digraph.
@@ -54,27 +83,32 @@ pub fn dot(playbook: &Playbook) -> String {
             escape(phase.label())
         ));
     }
-    for step in &playbook.steps {
-        let style = if step.gate == Gate::Human {
-            ", style=bold"
-        } else {
-            ""
+    for (from, step, label) in edges(playbook) {
+        let dashed = step.optional || from != step.from;
+        let style = match (step.gate, dashed) {
+            (Gate::Human, false) => ", style=bold",
+            (Gate::Human, true) => ", style=\"bold,dashed\"",
+            (Gate::Automated, true) => ", style=dashed",
+            (Gate::Automated, false) => "",
         };
         out.push_str(&format!(
             "  \"{}\" -> \"{}\" [label=\"{}\"{style}];\n",
-            escape(&step.from),
+            escape(from),
             escape(&step.to),
-            escape(&edge_label(&step.id, step.gate))
+            escape(&label)
         ));
     }
     out.push_str("}\n");
     out
 }
 
-fn edge_label(step: &str, gate: Gate) -> String {
-    match gate {
-        Gate::Automated => step.to_string(),
-        Gate::Human => format!("{step} (human gate)"),
+fn edge_label(step: &Step) -> String {
+    let id = &step.id;
+    match (step.gate, step.optional) {
+        (Gate::Automated, false) => id.to_string(),
+        (Gate::Automated, true) => format!("{id} (optional)"),
+        (Gate::Human, false) => format!("{id} (human gate)"),
+        (Gate::Human, true) => format!("{id} (optional, human gate)"),
     }
 }
 

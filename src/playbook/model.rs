@@ -51,7 +51,11 @@ pub struct Playbook {
     /// The ordered lifecycle; the first phase is where a new subject starts.
     #[schemars(length(min = 1))]
     pub phases: Vec<Phase>,
-    /// Named documents. Each path is a minijinja template, relative to the project root.
+    /// Named documents. Each path is a minijinja template, relative to the
+    /// project root. A path with `*` or `?` (`specs/x/checklists/*.md`)
+    /// names every file that matches, one folder level per `*`: its checks
+    /// run on each file, `requires` holds when one exists, and an approval
+    /// pins them all.
     #[serde(default)]
     #[schemars(extend("propertyNames" = {"pattern": "^[a-z][a-z0-9_-]*$"}))]
     pub artifacts: IndexMap<String, String>,
@@ -387,9 +391,11 @@ enum RawSectionEntry {
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct DetailedSection {
-    /// The heading, matched ignoring case, emphasis, a trailing `:` and a leading number.
+    /// The heading, matched ignoring case, emphasis, a trailing `:`, a
+    /// leading number and a trailing annotation in parentheses
+    /// (`Requirements *(mandatory)*` matches `Requirements`).
     title: String,
-    /// Other accepted titles.
+    /// Other accepted titles, matched the same way.
     #[serde(default)]
     aliases: Vec<String>,
     /// The heading level (1 for `#`), when it matters.
