@@ -522,8 +522,8 @@ impl<'a> StepRunner<'a> {
             unreadable: self
                 .checks
                 .iter()
-                .filter_map(|check| artifacts.get(check.artifact.as_deref()?))
-                .any(|artifact| artifact.problem.is_some()),
+                .filter_map(|check| check.artifact.as_deref())
+                .any(|name| artifacts.all(name).any(|file| file.problem.is_some())),
             outcomes,
         }
     }

@@ -69,6 +69,20 @@ fn a_pattern_artifact_is_checked_and_pinned_as_all_its_files() {
 }
 
 #[test]
+fn a_file_of_the_pattern_that_cannot_be_read_makes_the_input_unusable() {
+    let project = Project::with_playbook(PLAYBOOK);
+    project.run(&["new", "T-1", "--title", "Caching"]).expect(0);
+    project.write(&format!("{NOTES}/a.md"), "- [x] fine\n");
+    std::fs::write(
+        project.root().join(format!("{NOTES}/b.md")),
+        b"- [x] \xff\n",
+    )
+    .unwrap();
+    let run = project.run(&["check", "T-1"]).expect(2);
+    assert!(run.stdout.contains(&format!("{NOTES}/b.md")), "{run}");
+}
+
+#[test]
 fn without_a_subject_a_file_stands_for_the_pattern_artifact() {
     let project = Project::with_playbook(PLAYBOOK);
     project.write("note.md", "- [x] one\n- [ ] two\n");
