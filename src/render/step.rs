@@ -84,6 +84,8 @@ struct StepView<'a> {
     requires: Vec<String>,
     review: &'a [String],
     next: Option<&'a str>,
+    /// The step that follows when `next` is optional and skipped.
+    next_if_skipped: Option<&'a str>,
     /// Paths of the artifacts the step's checks read, in order.
     outputs: Vec<String>,
     checks: Vec<CheckView>,
@@ -186,6 +188,12 @@ pub fn render(
                 .collect(),
             review: &step.review,
             next: step.next.as_deref(),
+            next_if_skipped: step
+                .next
+                .as_deref()
+                .and_then(|next| playbook.steps.iter().find(|s| s.id == next))
+                .filter(|next| next.optional)
+                .and_then(|next| next.next.as_deref()),
             outputs,
             checks: checks
                 .iter()
