@@ -443,7 +443,9 @@ fn spec_kit_tasks_follow_the_task_line_format() {
         &spec_kit_fixture("tasks-sample-left.md"),
         "failed",
         &[
+            // The sample's entity, and its file named after it.
             ("tasks-template-values", "error", 12, 29),
+            ("tasks-template-values", "error", 12, 59),
             ("tasks-template-values", "error", 16, 7),
         ],
     );

@@ -642,6 +642,34 @@ fn absent_pattern_warns_at_each_occurrence() {
     assert_eq!(strict.verdict, Verdict::Failed);
 }
 
+#[test]
+fn absent_pattern_reports_every_match_on_a_line_with_its_own_groups() {
+    assert_findings(
+        "values",
+        "template-values-share-a-line.md",
+        Verdict::Failed,
+        &[
+            ("template-values", 3, 36),
+            ("template-values", 3, 70),
+            ("template-values", 5, 7),
+            ("template-values", 5, 21),
+            ("template-values", 5, 36),
+        ],
+    );
+    let result = check("values", "template-values-share-a-line.md");
+    let messages: Vec<&str> = result.findings().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "the template value RATIFIED_ON is left in",
+            "the template value AMENDED_ON is left in",
+            "the template value STATE is left in",
+            "the template value ACTION is left in",
+            "the template value OUTCOME is left in",
+        ]
+    );
+}
+
 // placeholders
 
 #[test]

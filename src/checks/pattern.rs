@@ -2,12 +2,13 @@
 //! prose lines of a section or of the whole document.
 //!
 //! `expect: match` (default) needs some line to match; `expect: absent`
-//! reports every line that does. `scope: last_line` looks only at the last
-//! non-blank line outside code, for a closing line such as
-//! `^Gate: (PASS|FAIL — .+)$`. Lines inside code blocks, HTML blocks and
-//! comments are never looked at, and trailing whitespace is not part of a
-//! line. With `expect: absent` and `scope: last_line`, a document without a
-//! closing line passes: nothing there matches.
+//! reports every match on every line, each at its own column.
+//! `scope: last_line` looks only at the last non-blank line outside code,
+//! for a closing line such as `^Gate: (PASS|FAIL — .+)$`. Lines inside code
+//! blocks, HTML blocks and comments are never looked at, and trailing
+//! whitespace is not part of a line. With `expect: absent` and
+//! `scope: last_line`, a document without a closing line passes: nothing
+//! there matches.
 //!
 //! A finding about a matching line (`expect: absent`) carries the named
 //! groups of the match, which the check's `message:` template sees as
@@ -68,21 +69,24 @@ fn lines(
             }
         },
         Expect::Absent => {
-            // `find` first: most lines do not match, and only a match needs
-            // its groups.
+            // `find_iter` first: most lines do not match, and only a match
+            // needs its groups. Every match is a finding of its own, so that a
+            // line with several template values reports each where it stands.
             for line in doc.prose_lines(section) {
-                let Some(found) = regex.find(text(line)) else {
-                    continue;
-                };
-                let column = line.text[..found.start()].chars().count() + 1;
-                let end = column + found.as_str().chars().count();
-                let finding = findings.report(
-                    Position::new(line.number, column),
-                    format!("\"{}\" must not appear", found.as_str()),
-                );
-                finding.end = Some(Position::new(line.number, end));
-                if let Some(captures) = regex.captures(text(line)) {
-                    finding.captures = named(regex, &captures);
+                let haystack = text(line);
+                for found in regex.find_iter(haystack) {
+                    let column = haystack[..found.start()].chars().count() + 1;
+                    let end = column + found.as_str().chars().count();
+                    let finding = findings.report(
+                        Position::new(line.number, column),
+                        format!("\"{}\" must not appear", found.as_str()),
+                    );
+                    finding.end = Some(Position::new(line.number, end));
+                    // From where this match starts, so that the groups are
+                    // this match's and not the line's first.
+                    if let Some(captures) = regex.captures_at(haystack, found.start()) {
+                        finding.captures = named(regex, &captures);
+                    }
                 }
             }
         }
