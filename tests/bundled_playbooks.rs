@@ -1,8 +1,10 @@
 //! The bundled `spec-dev-plan` and `spec-kit` playbooks on documents of
 //! their own, through the real binary: the examples pass, and each fixture
 //! of `tests/fixtures/spec-dev-plan/` and `tests/fixtures/spec-kit/` fails
-//! (or warns) for the one defect it is named for. Every test asserts the
-//! verdict and where each finding points, then snapshots the JSON findings.
+//! (or warns) for the one defect it is named for, except the `raw-*`
+//! spec-kit templates, which fail at every value they leave. Every test
+//! asserts the verdict and where each finding points, then snapshots the
+//! JSON findings.
 
 use std::process::Command;
 
@@ -451,11 +453,283 @@ fn spec_kit_tasks_follow_the_task_line_format() {
     );
 }
 
+/// `(check, severity, line, column)` for each place, in order.
+fn at(
+    check: &'static str,
+    severity: &'static str,
+    places: &[(u64, u64)],
+) -> Vec<(&'static str, &'static str, u64, u64)> {
+    places
+        .iter()
+        .map(|&(line, column)| (check, severity, line, column))
+        .collect()
+}
+
+// The `raw-*-template.md` fixtures are spec-kit 1.0's templates as an
+// author receives them: each template's headings verbatim and its bracketed
+// values, markers and sample ids where the template puts them, with filler
+// of our own for its guidance. Each fails at every value it leaves. Values
+// inside code blocks (the documentation tree's `specs/[###-feature]/`) are
+// not looked at: filled plans keep that tree as it is.
+
+#[test]
+fn spec_kit_raw_constitution_template_fails_at_every_value() {
+    // The version line holds three values, each reported where it stands.
+    let places = [
+        (1, 3),
+        (6, 5),
+        (8, 1),
+        (11, 5),
+        (13, 1),
+        (16, 5),
+        (18, 1),
+        (21, 5),
+        (23, 1),
+        (26, 5),
+        (28, 1),
+        (31, 4),
+        (34, 1),
+        (37, 4),
+        (40, 1),
+        (46, 1),
+        (49, 14),
+        (49, 53),
+        (49, 93),
+    ];
+    assert_document(
+        kit("constitution", None),
+        &spec_kit_fixture("raw-constitution-template.md"),
+        "failed",
+        &at("constitution-values", "error", &places),
+    );
+}
+
+#[test]
+fn spec_kit_raw_spec_template_fails_at_every_value_and_question() {
+    let file = spec_kit_fixture("raw-spec-template.md");
+    // Each acceptance scenario leaves three values on its line; an entity
+    // leaves its name and what it represents.
+    let values = at(
+        "spec-template-values",
+        "error",
+        &[
+            (1, 26),
+            (3, 22),
+            (5, 14),
+            (9, 31),
+            (17, 20),
+            (19, 1),
+            (21, 24),
+            (23, 23),
+            (27, 14),
+            (27, 40),
+            (27, 59),
+            (28, 14),
+            (28, 40),
+            (28, 59),
+            (32, 20),
+            (34, 1),
+            (36, 24),
+            (38, 23),
+            (42, 14),
+            (42, 40),
+            (42, 59),
+            (46, 20),
+            (48, 1),
+            (50, 24),
+            (52, 23),
+            (56, 14),
+            (56, 40),
+            (56, 59),
+            (60, 1),
+            (68, 11),
+            (69, 11),
+            (79, 27),
+            (80, 27),
+            (81, 37),
+            (82, 27),
+            (83, 27),
+            (85, 1),
+            (92, 5),
+            (92, 19),
+            (93, 5),
+            (93, 19),
+            (103, 15),
+            (104, 15),
+            (105, 15),
+            (106, 15),
+            (114, 3),
+            (115, 3),
+            (116, 3),
+            (117, 3),
+        ],
+    );
+    // specify lets its two example questions stand (at most three)...
+    assert_document(kit("specify", Some("spec")), &file, "failed", &values);
+    // ...which clarify does not.
+    let mut clarify = at("spec-questions-settled", "error", &[(87, 39), (88, 41)]);
+    clarify.extend(values);
+    let result = check(SPEC_KIT, "clarify", Some("spec"), &file);
+    assert_eq!(result["verdict"], "failed");
+    let expected: Vec<_> = clarify
+        .iter()
+        .map(|&(c, s, l, col)| (c.to_string(), s.to_string(), l, col))
+        .collect();
+    assert_eq!(places(&result), expected);
+}
+
+#[test]
+fn spec_kit_raw_plan_template_fails_at_every_value() {
+    let mut expected = at(
+        "plan-clarified",
+        "error",
+        &[
+            (17, 44),
+            (19, 49),
+            (23, 38),
+            (25, 43),
+            (27, 45),
+            (29, 58),
+            (31, 53),
+            (33, 52),
+        ],
+    );
+    // Storage is the one Technical Context field without the marker.
+    expected.extend(at(
+        "plan-template-values",
+        "error",
+        &[
+            (1, 24),
+            (3, 14),
+            (3, 46),
+            (3, 65),
+            (5, 47),
+            (9, 1),
+            (21, 14),
+            (39, 1),
+        ],
+    ));
+    expected.extend(at("structure-decision", "error", &[(70, 25)]));
+    expected.extend(at(
+        "structure-chosen",
+        "error",
+        &[(57, 3), (61, 3), (65, 3)],
+    ));
+    expected.extend(at(
+        "complexity-examples",
+        "warning",
+        &[
+            (17, 23),
+            (19, 27),
+            (23, 14),
+            (25, 22),
+            (27, 19),
+            (79, 3),
+            (80, 3),
+        ],
+    ));
+    assert_document(
+        kit("plan", None),
+        &spec_kit_fixture("raw-plan-template.md"),
+        "failed",
+        &expected,
+    );
+}
+
+#[test]
+fn spec_kit_raw_tasks_template_fails_at_every_sample_value() {
+    // A sample task names its entity, service or endpoint and the file
+    // named after it: two or three values on one line, each reported.
+    let places = [
+        (6, 10),
+        (8, 42),
+        (34, 19),
+        (34, 43),
+        (56, 28),
+        (58, 11),
+        (60, 23),
+        (66, 27),
+        (66, 61),
+        (67, 27),
+        (67, 68),
+        (71, 29),
+        (71, 53),
+        (72, 29),
+        (72, 53),
+        (73, 24),
+        (73, 50),
+        (74, 24),
+        (74, 50),
+        (74, 61),
+        (82, 28),
+        (84, 11),
+        (86, 23),
+        (90, 27),
+        (90, 61),
+        (91, 27),
+        (91, 68),
+        (95, 29),
+        (95, 52),
+        (96, 24),
+        (96, 50),
+        (97, 24),
+        (97, 50),
+        (97, 61),
+        (104, 28),
+        (106, 11),
+        (108, 23),
+        (112, 27),
+        (112, 61),
+        (113, 27),
+        (113, 68),
+        (117, 29),
+        (117, 52),
+        (118, 24),
+        (118, 50),
+        (119, 24),
+        (119, 50),
+        (119, 61),
+        (125, 1),
+        (133, 7),
+        (134, 7),
+        (135, 7),
+        (136, 7),
+        (137, 7),
+        (138, 7),
+    ];
+    assert_document(
+        kit("tasks", None),
+        &spec_kit_fixture("raw-tasks-template.md"),
+        "failed",
+        &at("tasks-template-values", "error", &places),
+    );
+}
+
+#[test]
+fn spec_kit_raw_checklist_template_fails_at_every_value_and_open_item() {
+    let mut expected = at(
+        "checklists-done",
+        "error",
+        &[(17, 3), (18, 3), (19, 3), (23, 3), (24, 3), (25, 3)],
+    );
+    expected.extend(at(
+        "checklist-template-values",
+        "error",
+        &[(1, 3), (1, 31), (3, 14), (4, 14), (5, 14), (15, 4), (21, 4)],
+    ));
+    assert_document(
+        kit("implement", Some("checklists")),
+        &spec_kit_fixture("raw-checklist-template.md"),
+        "failed",
+        &expected,
+    );
+}
+
 /// The text report of each spec-kit fixture that fails (or warns) for the
 /// rule it is named for, as a person reads it.
 #[test]
 fn spec_kit_fixture_findings_as_text() {
-    let cases: [(&str, Option<&str>, &str); 15] = [
+    let cases: [(&str, Option<&str>, &str); 20] = [
         ("specify", Some("spec"), "spec-brief-title-left.md"),
         ("specify", Some("spec"), "spec-four-questions.md"),
         ("specify", Some("spec"), "spec-requirement-without-id.md"),
@@ -471,6 +745,11 @@ fn spec_kit_fixture_findings_as_text() {
         ("constitution", None, "constitution-version-dates.md"),
         ("implement", Some("checklists"), "checklist-open-item.md"),
         ("implement", None, "tasks-all-done.md"),
+        ("constitution", None, "raw-constitution-template.md"),
+        ("specify", Some("spec"), "raw-spec-template.md"),
+        ("plan", None, "raw-plan-template.md"),
+        ("tasks", None, "raw-tasks-template.md"),
+        ("implement", Some("checklists"), "raw-checklist-template.md"),
     ];
     for (step, artifact, name) in cases {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tollgate"));
