@@ -1,6 +1,7 @@
-//! The bundled spec-kit playbook over the real spec-kit plans and plan
+//! The bundled spec-kit playbook over the real spec-kit plans and
 //! templates of `../shared/corpus/real/`, through the real binary. When the
-//! corpus is absent these tests say so and pass.
+//! corpus is absent these tests say so and pass; so does each kind of
+//! template it does not hold.
 //!
 //! What each document must do comes from `MANIFEST.tsv`, never from a list
 //! here: a plan whose note starts with "filled" (including "filled except
@@ -68,10 +69,11 @@ fn plans() -> Option<Vec<Entry>> {
     Some(entries)
 }
 
-/// `tollgate check --step STEP --format json` over the files; the JSON
-/// results by the path they were given as.
-fn check(step: &str, files: &[String]) -> Vec<serde_json::Value> {
-    let output = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+/// `tollgate check --step STEP [--artifact A] --format json` over the
+/// files; the JSON results by the path they were given as.
+fn check(step: &str, artifact: Option<&str>, files: &[String]) -> Vec<serde_json::Value> {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tollgate"));
+    command
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .args([
             "--playbook",
@@ -82,7 +84,11 @@ fn check(step: &str, files: &[String]) -> Vec<serde_json::Value> {
             "--step",
             step,
         ])
-        .args(["--format", "json"])
+        .args(["--format", "json"]);
+    if let Some(artifact) = artifact {
+        command.args(["--artifact", artifact]);
+    }
+    let output = command
         .args(files.iter().map(|file| Path::new(CORPUS).join(file)))
         .output()
         .expect("the binary runs");
@@ -116,7 +122,7 @@ fn errors(result: &serde_json::Value) -> Vec<String> {
 fn filled_plans_pass_and_unfilled_plans_and_templates_fail() {
     let Some(entries) = plans() else { return };
     let files: Vec<String> = entries.iter().map(|entry| entry.file.clone()).collect();
-    let results = check("plan", &files);
+    let results = check("plan", None, &files);
     let mut counts = [
         (Class::Filled, 0),
         (Class::Unfilled, 0),
@@ -164,7 +170,7 @@ fn a_marker_only_mentioned_in_a_filled_plan_is_not_flagged() {
         .map(|entry| entry.file.clone())
         .collect();
     assert!(!mentioning.is_empty(), "no filled plan mentions the marker");
-    for result in check("plan", &mentioning) {
+    for result in check("plan", None, &mentioning) {
         let flagged: Vec<String> = errors(&result)
             .into_iter()
             .filter(|check| check == "plan-clarified")
@@ -184,7 +190,73 @@ fn real_tasks_files_pass_the_tasks_step() {
         .map(str::to_string)
         .collect();
     assert!(!files.is_empty(), "no tasks.md in the manifest");
-    for result in check("tasks", &files) {
+    for result in check("tasks", None, &files) {
         assert_eq!(result["verdict"], "passed", "{result:#}");
+    }
+}
+
+/// Each spec-kit template by the end of its file name: the step that judges
+/// what is written from it, the artifact it stands for, and the checks that
+/// say a template value is left in it.
+const TEMPLATES: [(&str, &str, &str, &[&str]); 5] = [
+    (
+        "constitution-template.md",
+        "constitution",
+        "constitution",
+        &["constitution-values"],
+    ),
+    (
+        "spec-template.md",
+        "specify",
+        "spec",
+        &["spec-template-values"],
+    ),
+    ("plan-template.md", "plan", "plan", &UNFILLED_CHECKS),
+    (
+        "tasks-template.md",
+        "tasks",
+        "tasks",
+        &["tasks-template-values"],
+    ),
+    (
+        "checklist-template.md",
+        "implement",
+        "checklists",
+        &["checklist-template-values"],
+    ),
+];
+
+#[test]
+fn the_corpus_spec_kit_templates_fail_their_step_for_their_values() {
+    let folder = Path::new(CORPUS).join("templates");
+    let Ok(entries) = std::fs::read_dir(&folder) else {
+        eprintln!(
+            "note: {} is absent; no spec-kit template is checked",
+            folder.display()
+        );
+        return;
+    };
+    let names: Vec<String> = entries
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect();
+    for (ending, step, artifact, value_checks) in TEMPLATES {
+        let files: Vec<String> = names
+            .iter()
+            .filter(|name| name.ends_with(ending))
+            .map(|name| format!("templates/{name}"))
+            .collect();
+        if files.is_empty() {
+            eprintln!("note: the corpus holds no {ending}; that step is not checked here");
+            continue;
+        }
+        for (file, result) in files.iter().zip(check(step, Some(artifact), &files)) {
+            assert_eq!(result["verdict"], "failed", "{file}");
+            let errors = errors(&result);
+            assert!(
+                errors.iter().any(|e| value_checks.contains(&e.as_str())),
+                "{file} fails, but not for a template value: {errors:?}"
+            );
+        }
+        eprintln!("{step} fails each of the corpus's {} {ending}", files.len());
     }
 }
