@@ -316,6 +316,7 @@ impl<'a> StepRunner<'a> {
                 findings,
                 evidence: Vec::new(),
                 suppressed: Vec::new(),
+                read: Vec::new(),
             });
         }
     }
@@ -594,6 +595,7 @@ fn skipped(check: &Check) -> CheckOutcome {
         findings: Vec::new(),
         evidence: Vec::new(),
         suppressed: Vec::new(),
+        read: Vec::new(),
     }
 }
 

@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 
-use crate::checks::{CheckOutcome, CheckStatus};
+use crate::checks::{CheckOutcome, CheckStatus, Read};
 use crate::diagnostic::{Diagnostic, Position};
 use crate::engine::{ArtifactSet, Options, StepResult, StepRunner, Verdict};
 use crate::lua::PluginSet;
-use crate::playbook::{Gate, LoadedPlaybook, Requirement, Step, lint::escapes};
+use crate::playbook::{Gate, LoadedPlaybook, Requirement, Step};
 use crate::render::step::SubjectView;
 use crate::state::{
     Approval, EventKind, HistoryEvent, PinnedArtifact, StateError, Store, SubjectRecord,
@@ -35,6 +35,16 @@ pub enum ProjectError {
     },
     #[error("artifact `{name}`: {message}")]
     ArtifactPath { name: String, message: String },
+    #[error(
+        "the title is {chars} characters long; keep it to {MAX_TITLE_CHARS} (it names the subject's files)"
+    )]
+    TitleTooLong { chars: usize },
+    #[error(
+        "the title holds a control character (a line break, a tab or an escape); write it on one line"
+    )]
+    TitleControl,
+    #[error("an approval needs the approver's name: give `--by NAME` (a name, on one line)")]
+    NoApprover,
     #[error("step `{step}` has an automated gate: it needs no approval; use `tollgate advance`")]
     NotHumanGate { step: String },
     #[error("{id} cannot take step `{step}` now: it is {}", result.verdict.as_str())]
@@ -44,6 +54,10 @@ pub enum ProjectError {
         result: Box<StepResult>,
     },
 }
+
+/// A title makes the slug that names a subject's files, and a file name
+/// holds at most 255 bytes: an id (at most 100) and this many.
+pub const MAX_TITLE_CHARS: usize = 150;
 
 /// One subject as `status` shows it.
 #[derive(Debug, Clone)]
@@ -88,6 +102,13 @@ impl<'a> Project<'a> {
         title: &str,
         actor: &str,
     ) -> Result<SubjectRecord, ProjectError> {
+        let chars = title.chars().count();
+        if chars > MAX_TITLE_CHARS {
+            return Err(ProjectError::TitleTooLong { chars });
+        }
+        if title.chars().any(char::is_control) {
+            return Err(ProjectError::TitleControl);
+        }
         if let Some(pattern) = &self.loaded.playbook.subject.id_pattern {
             let matches = regex::Regex::new(pattern).is_ok_and(|re| re.is_match(id));
             if !matches {
@@ -179,7 +200,9 @@ impl<'a> Project<'a> {
                     message: error.detail().unwrap_or("invalid template").to_string(),
                 }
             })?;
-            if escapes(&path) || self.leaves_root(&path) {
+            if crate::confined::escapes(&path)
+                || crate::confined::resolve(&self.root, Path::new(&path)).is_err()
+            {
                 return Err(ProjectError::OutsideRoot {
                     id: record.id.clone(),
                     name: name.clone(),
@@ -189,18 +212,6 @@ impl<'a> Project<'a> {
             paths.insert(name.clone(), path);
         }
         Ok(paths)
-    }
-
-    /// Whether a relative path leads out of the root through a symlink.
-    fn leaves_root(&self, path: &str) -> bool {
-        let Ok(root) = self.root.canonicalize() else {
-            return false;
-        };
-        // The deepest existing ancestor decides where the path really leads.
-        let full = self.root.join(path);
-        full.ancestors()
-            .find_map(|ancestor| ancestor.canonicalize().ok())
-            .is_some_and(|real| !real.starts_with(&root))
     }
 
     /// Judges `step` for a subject: done, blocked, failed, awaiting
@@ -264,6 +275,7 @@ impl<'a> Project<'a> {
                     findings: blockers,
                     evidence: Vec::new(),
                     suppressed: Vec::new(),
+                    read: Vec::new(),
                 },
             );
         }
@@ -321,8 +333,8 @@ impl<'a> Project<'a> {
                         None => format!("step `{other}` has no approval"),
                         Some(approval) => match self.changed_since(approval, paths) {
                             None => continue,
-                            Some(path) => format!(
-                                "the approval of step `{other}` by {} at {} is stale: `{path}` changed since",
+                            Some(why) => format!(
+                                "the approval of step `{other}` by {} at {} is stale: {why}",
                                 approval.by, approval.at
                             ),
                         },
@@ -350,28 +362,61 @@ impl<'a> Project<'a> {
     }
 
     /// An approval is stale when a file it pinned changed, appeared or
-    /// went: the first such file, or `None` while the approval holds.
-    pub fn changed_since<'p>(
+    /// went, or is no longer an artifact of the playbook: why, for the
+    /// first such file, or `None` while the approval holds. Only the paths
+    /// the playbook names are read, never a path the state file holds.
+    pub fn changed_since(
         &self,
-        approval: &'p Approval,
-        paths: &'p IndexMap<String, String>,
-    ) -> Option<&'p str> {
-        approval.artifacts.iter().find_map(|(name, pinned)| {
-            let path = paths.get(name).unwrap_or(&pinned.path);
-            let changed = path != &pinned.path || hash_file(&self.root.join(path)) != pinned.sha256;
-            changed.then_some(path.as_str())
-        })
+        approval: &Approval,
+        paths: &IndexMap<String, String>,
+    ) -> Option<String> {
+        approval
+            .artifacts
+            .iter()
+            .find_map(|(name, pinned)| {
+                let Some(path) = paths.get(name) else {
+                    return Some(format!(
+                        "artifact `{name}` it pinned is no longer in the playbook"
+                    ));
+                };
+                let changed = path != &pinned.path || self.hash(path) != pinned.sha256;
+                changed.then(|| format!("`{path}` changed since"))
+            })
+            .or_else(|| {
+                // Read as artifacts are: confined to the root, capped.
+                approval.files.iter().find_map(|(path, sha256)| {
+                    (self.hash(path) != *sha256).then(|| format!("`{path}` changed since"))
+                })
+            })
     }
 
-    /// Every subject with its next step's verdict.
-    pub fn status(&self, only: Option<&str>) -> Result<Vec<SubjectStatus>, ProjectError> {
+    /// The hex SHA-256 of an artifact, read as artifacts are; `None` when
+    /// it cannot be read.
+    fn hash(&self, path: &str) -> Option<String> {
+        let bytes = crate::confined::read_bytes(
+            &self.root,
+            Path::new(path),
+            crate::engine::MAX_DOCUMENT_BYTES,
+        )
+        .ok()?;
+        Some(hash_bytes(&bytes))
+    }
+
+    /// Every subject with its next step's verdict, each on its own: a
+    /// subject whose file or artifacts cannot be used is its error, and the
+    /// others are still judged.
+    pub fn status(
+        &self,
+        only: Option<&str>,
+    ) -> Result<Vec<Result<SubjectStatus, ProjectError>>, ProjectError> {
         let records = match only {
-            Some(id) => vec![self.load(id)?],
-            None => self.store.list()?,
+            Some(id) => vec![Ok(self.load(id)?)],
+            None => self.store.subjects()?,
         };
-        records
+        Ok(records
             .into_iter()
             .map(|record| {
+                let record = record?;
                 let step = self.current_step(&record);
                 let result = step.map(|s| self.judge(&record, s)).transpose()?;
                 let paths = match &result {
@@ -391,7 +436,7 @@ impl<'a> Project<'a> {
                     record,
                 })
             })
-            .collect()
+            .collect())
     }
 
     /// Judges the current step and, on `passed`, moves the subject to the
@@ -436,6 +481,9 @@ impl<'a> Project<'a> {
                 step: step.id.clone(),
             });
         }
+        if by.trim().is_empty() || by.chars().any(char::is_control) {
+            return Err(ProjectError::NoApprover);
+        }
         self.transition(id, step, by, Some(note.unwrap_or_default()))
     }
 
@@ -477,13 +525,22 @@ impl<'a> Project<'a> {
             }
             let at = now();
             if let Some(note) = approval_note {
-                let artifacts = self.pin(step, &result.artifacts);
+                let read: Vec<&Read> = result.outcomes.iter().flat_map(|o| &o.read).collect();
+                let artifacts = self.pin(step, &result.artifacts, &read);
+                let files = read
+                    .iter()
+                    .filter_map(|read| match read {
+                        Read::File(path) => Some((path.clone(), self.hash(path))),
+                        Read::Artifact(_) => None,
+                    })
+                    .collect();
                 record.approvals.push(Approval {
                     step: step.id.clone(),
                     by: actor.to_string(),
                     at: at.clone(),
                     note: (!note.is_empty()).then(|| note.to_string()),
                     artifacts,
+                    files,
                 });
                 result.verdict = Verdict::Passed;
             }
@@ -514,11 +571,13 @@ impl<'a> Project<'a> {
         Ok((result, record))
     }
 
-    /// The SHA-256 of every artifact the step's checks read.
+    /// The SHA-256 of every artifact the step reads: those its checks
+    /// name, those it requires to exist, and those its plugins asked for.
     fn pin(
         &self,
         step: &Step,
         paths: &IndexMap<String, String>,
+        read: &[&Read],
     ) -> IndexMap<String, PinnedArtifact> {
         let index = self
             .loaded
@@ -527,16 +586,29 @@ impl<'a> Project<'a> {
             .iter()
             .position(|s| s.id == step.id)
             .unwrap_or(0);
+        let checks = self.loaded.playbook.step_checks(index);
+        let mut names: Vec<&String> = checks
+            .iter()
+            .filter_map(|(_, check)| check.artifact.as_ref())
+            .collect();
+        for read in read {
+            if let Read::Artifact(name) = read {
+                names.push(name);
+            }
+        }
+        for requirement in &step.requires {
+            if let Requirement::ArtifactExists(name) = requirement {
+                names.push(name);
+            }
+        }
         let mut pinned = IndexMap::new();
-        for (_, check) in self.loaded.playbook.step_checks(index) {
-            if let Some(name) = &check.artifact
-                && let Some(path) = paths.get(name)
-            {
+        for name in names {
+            if let Some(path) = paths.get(name) {
                 pinned
                     .entry(name.clone())
                     .or_insert_with(|| PinnedArtifact {
                         path: path.clone(),
-                        sha256: hash_file(&self.root.join(path)),
+                        sha256: self.hash(path),
                     });
             }
         }
@@ -544,20 +616,21 @@ impl<'a> Project<'a> {
     }
 }
 
-/// Hex SHA-256 of a file's bytes; `None` when it cannot be read.
-pub fn hash_file(path: &Path) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
-    let digest = Sha256::digest(&bytes);
-    Some(digest.iter().map(|b| format!("{b:02x}")).collect())
+/// Hex SHA-256 of bytes.
+fn hash_bytes(bytes: &[u8]) -> String {
+    let digest = Sha256::digest(bytes);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The current time in RFC 3339, UTC; `TOLLGATE_NOW` fixes it, so that
-/// documents and tests can be reproduced.
+/// documents and tests can be reproduced. A value that is not a timestamp
+/// is ignored: what a history records is always a time.
 pub fn now() -> String {
-    match std::env::var("TOLLGATE_NOW") {
-        Ok(fixed) if !fixed.is_empty() => fixed,
-        _ => jiff::Timestamp::now()
-            .strftime("%Y-%m-%dT%H:%M:%SZ")
-            .to_string(),
-    }
+    let fixed = std::env::var("TOLLGATE_NOW")
+        .ok()
+        .and_then(|fixed| fixed.parse::<jiff::Timestamp>().ok());
+    fixed
+        .unwrap_or_else(jiff::Timestamp::now)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
