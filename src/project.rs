@@ -186,19 +186,11 @@ impl<'a> Project<'a> {
         &self,
         record: &SubjectRecord,
     ) -> Result<IndexMap<String, String>, ProjectError> {
-        let env = crate::render::environment();
-        let context = minijinja::context! {
-            subject => minijinja::Value::from(minijinja::value::Serde(self.subject_view(record))),
-            vars => minijinja::Value::from(minijinja::value::Serde(&self.loaded.playbook.vars)),
-            playbook => minijinja::context! { name => self.loaded.playbook.name.clone() },
-        };
         let mut paths = IndexMap::new();
-        for (name, template) in &self.loaded.playbook.artifacts {
-            let path = env.render_str(template, context.clone()).map_err(|error| {
-                ProjectError::ArtifactPath {
-                    name: name.clone(),
-                    message: error.detail().unwrap_or("invalid template").to_string(),
-                }
+        for (name, path) in self.render_artifacts(self.subject_view(record)) {
+            let path = path.map_err(|error| ProjectError::ArtifactPath {
+                name: name.clone(),
+                message: error.detail().unwrap_or("invalid template").to_string(),
             })?;
             if crate::confined::escapes(&path)
                 || crate::confined::resolve(&self.root, Path::new(&path)).is_err()
@@ -212,6 +204,43 @@ impl<'a> Project<'a> {
             paths.insert(name.clone(), path);
         }
         Ok(paths)
+    }
+
+    /// Every artifact's path for no subject in particular, to say where
+    /// documents go: the vars filled in, the subject's fields as `<slug>`,
+    /// `<id>`, `<title>` and `<phase>`; a template that does not render
+    /// stays as written.
+    pub fn artifact_patterns(&self) -> IndexMap<String, String> {
+        let placeholder = SubjectView {
+            id: "<id>".into(),
+            title: "<title>".into(),
+            slug: "<slug>".into(),
+            phase: "<phase>".into(),
+            phase_label: "<phase>".into(),
+        };
+        self.render_artifacts(placeholder)
+            .map(|(name, path)| {
+                let template = &self.loaded.playbook.artifacts[name];
+                (name.clone(), path.unwrap_or_else(|_| template.clone()))
+            })
+            .collect()
+    }
+
+    /// Each artifact's path template rendered for `subject`.
+    fn render_artifacts(
+        &self,
+        subject: SubjectView,
+    ) -> impl Iterator<Item = (&'a String, Result<String, minijinja::Error>)> {
+        let env = crate::render::environment();
+        let context = minijinja::context! {
+            subject => minijinja::Value::from(minijinja::value::Serde(subject)),
+            vars => minijinja::Value::from(minijinja::value::Serde(&self.loaded.playbook.vars)),
+            playbook => minijinja::context! { name => self.loaded.playbook.name.clone() },
+        };
+        let artifacts = &self.loaded.playbook.artifacts;
+        artifacts
+            .iter()
+            .map(move |(name, template)| (name, env.render_str(template, context.clone())))
     }
 
     /// Judges `step` for a subject: done, blocked, failed, awaiting
@@ -446,14 +475,7 @@ impl<'a> Project<'a> {
         id: &str,
         actor: &str,
     ) -> Result<(StepResult, SubjectRecord), ProjectError> {
-        let record = self.load(id)?;
-        let step = self
-            .current_step(&record)
-            .ok_or_else(|| ProjectError::NoStep {
-                id: id.to_string(),
-                phase: self.phase_label(&record.phase),
-            })?;
-        self.transition(id, step, actor, None)
+        self.transition(id, None, actor, None)
     }
 
     /// Records an approval of `step` (default: the current one), pinned to
@@ -466,39 +488,41 @@ impl<'a> Project<'a> {
         by: &str,
         note: Option<&str>,
     ) -> Result<(StepResult, SubjectRecord), ProjectError> {
-        let record = self.load(id)?;
-        let step = match step {
-            Some(step) => self.step(step)?,
-            None => self
-                .current_step(&record)
-                .ok_or_else(|| ProjectError::NoStep {
-                    id: id.to_string(),
-                    phase: self.phase_label(&record.phase),
-                })?,
-        };
-        if step.gate != Gate::Human {
-            return Err(ProjectError::NotHumanGate {
-                step: step.id.clone(),
-            });
-        }
         if by.trim().is_empty() || by.chars().any(char::is_control) {
             return Err(ProjectError::NoApprover);
         }
+        let step = step.map(|step| self.step(step)).transpose()?;
         self.transition(id, step, by, Some(note.unwrap_or_default()))
     }
 
-    /// Under the state lock: judge again, record the approval (when
-    /// `approval_note` is given) and move on when the verdict allows.
+    /// Under the state lock: take the step (the subject's current one, as
+    /// the lock finds it, when `step` is `None`), judge it, record the
+    /// approval (when `approval_note` is given) and move on when the
+    /// verdict allows.
     fn transition(
         &self,
         id: &str,
-        step: &Step,
+        step: Option<&'a Step>,
         actor: &str,
         approval_note: Option<&str>,
     ) -> Result<(StepResult, SubjectRecord), ProjectError> {
         let mut judged = None;
         let record = self.store.update::<ProjectError>(id, |record| {
             let approving = approval_note.is_some();
+            let step = match step {
+                Some(step) => step,
+                None => self
+                    .current_step(record)
+                    .ok_or_else(|| ProjectError::NoStep {
+                        id: id.to_string(),
+                        phase: self.phase_label(&record.phase),
+                    })?,
+            };
+            if approving && step.gate != Gate::Human {
+                return Err(ProjectError::NotHumanGate {
+                    step: step.id.clone(),
+                });
+            }
             let mut result = self.judge_past_step(record, step, approving)?;
             // A step the subject is already past is approved again when a
             // change made its approval stale (a later step may require

@@ -248,3 +248,37 @@ fn a_closed_pipe_ends_the_command_quietly() {
         );
     }
 }
+
+#[test]
+fn a_check_that_only_warns_is_marked_as_a_warning_in_step_documents() {
+    let folder = tempfile::tempdir().unwrap();
+    let playbook = folder.path().join("playbook.yaml");
+    fs::write(
+        &playbook,
+        "tollgate: 1\nname: warns\nphases: [{ id: a }, { id: b }]\n\
+         artifacts: { doc: \"docs/{{ subject.slug }}.md\" }\n\
+         steps:\n  - id: s\n    from: a\n    to: b\n    checks:\n\
+         \x20     - { id: nice-to-have, artifact: doc, severity: warning, sections: [Appendix] }\n\
+         \x20     - { id: must-have, artifact: doc, sections: [Summary] }\n",
+    )
+    .unwrap();
+    let project = Project::with_playbook(&playbook.display().to_string());
+    project.run(&["new", "X-1"]).expect(0);
+    project.write("docs/x-1.md", "# Doc\n");
+    let run = project
+        .run(&["show", "s", "--subject", "X-1", "--with-results"])
+        .expect(0);
+    let line = |needle: &str| {
+        run.stdout
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no line with {needle}:\n{run}"))
+            .to_string()
+    };
+    assert!(line("missing section \"Appendix\"").contains("⚠️"), "{run}");
+    assert!(
+        !line("missing section \"Appendix\"").contains("❌"),
+        "{run}"
+    );
+    assert!(line("missing section \"Summary\"").contains("❌"), "{run}");
+}

@@ -251,8 +251,8 @@ pub(super) fn show(context: &Context, args: &ShowArgs) -> i32 {
             .transpose()?;
         let artifacts = match &record {
             Some(record) => project.artifact_paths(record)?,
-            // Without a subject the paths stay templates: they say where documents go.
-            None => project.loaded.playbook.artifacts.clone(),
+            // Without a subject the paths say where documents go.
+            None => project.artifact_patterns(),
         };
         let results = match (&record, args.with_results) {
             (Some(record), true) => Some(project.judge(record, step)?),

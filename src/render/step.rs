@@ -10,6 +10,7 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use crate::checks::{CheckOutcome, CheckStatus};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::{StepResult, Verdict};
 use crate::playbook::{Check, CheckKind, Gate, LoadedPlaybook, Requirement, Step};
 use crate::source::SourceError;
@@ -322,7 +323,8 @@ fn check_view(
                             Some(e) => format!("✅ {}", lines(e.line, e.end_line)),
                             None => match o.findings.iter().find(|f| f.message.contains(&quoted)) {
                                 Some(f) => format!(
-                                    "❌ {} (line {})",
+                                    "{} {} (line {})",
+                                    mark(f),
                                     f.message,
                                     f.start.map_or(1, |p| p.line)
                                 ),
@@ -455,13 +457,24 @@ fn outcome_summary(outcome: &CheckOutcome) -> String {
                 String::new()
             };
             format!(
-                "❌ {} (line {}){more}",
+                "{} {} (line {}){more}",
+                mark(f),
                 f.message,
                 f.start.map_or(1, |p| p.line)
             )
         }
         (_, _, Some(e)) => format!("✅ {}: {}", e.label, lines(e.line, e.end_line)),
         _ => "✅ passed".into(),
+    }
+}
+
+/// How a finding is marked: ❌ an error, ⚠️ a warning (which fails a gate
+/// only with `--strict`), ℹ️ information.
+fn mark(finding: &Diagnostic) -> &'static str {
+    match finding.severity {
+        Severity::Error => "❌",
+        Severity::Warning => "⚠️",
+        Severity::Info => "ℹ️",
     }
 }
 
