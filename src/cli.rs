@@ -528,18 +528,20 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
         context.limits,
     );
     let run = match StatelessRun::new(&loaded.playbook, step, args.artifact.as_deref(), options) {
-        Ok(run) => run.with_plugins(&plugins),
+        Ok(run) => run.with_plugins(&plugins).within(&context.root),
         Err(error) => {
             complain(format_args!("{}: {error}", loaded.display));
             return EXIT_UNUSABLE;
         }
     };
+    // Absolute, as the root may not be the working folder.
+    let cwd = std::env::current_dir().unwrap_or_default();
     let files: Vec<(PathBuf, String)> = args
         .targets
         .iter()
         .map(|file| {
             (
-                PathBuf::from(file),
+                cwd.join(file),
                 root_relative(&context.root, Path::new(file)),
             )
         })

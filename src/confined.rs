@@ -125,6 +125,27 @@ pub fn repository_root(start: &Path) -> PathBuf {
         .to_path_buf()
 }
 
+/// Whether `path` (relative to `root`, or absolute) lies inside `root` as
+/// written, before any symbolic link is followed: a path someone typed that
+/// points elsewhere was meant to, while one inside that leads out through
+/// a link was made to by whoever made the link.
+pub fn written_inside(root: &Path, path: &Path) -> bool {
+    let Ok(real_root) = resolve(root, Path::new(".")) else {
+        return false;
+    };
+    let mut written = PathBuf::new();
+    for component in real_root.join(path).components() {
+        match component {
+            Component::ParentDir => {
+                written.pop();
+            }
+            Component::CurDir => {}
+            other => written.push(other),
+        }
+    }
+    written.starts_with(&real_root)
+}
+
 /// The text of a file inside `root`, of at most `limit` bytes.
 pub fn read_text(root: &Path, path: &Path, limit: usize) -> Result<String, SourceError> {
     source::read_text(&resolve(root, path)?, limit)
@@ -336,6 +357,16 @@ mod tests {
         let error = write_atomic(root, Path::new("state/x.json"), b"{}").unwrap_err();
         assert!(matches!(refusal(&error), Some(Refused::Symlink(p)) if p == "state"));
         assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn tells_where_a_path_lies_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        assert!(written_inside(root, Path::new("a/../b/c.md")));
+        assert!(written_inside(root, &root.join("x.md")));
+        assert!(!written_inside(root, Path::new("a/../../c.md")));
+        assert!(!written_inside(root, Path::new("/etc/passwd")));
     }
 
     #[test]

@@ -598,3 +598,18 @@ fn an_approval_goes_stale_when_any_file_its_step_read_changes() {
         assert!(!stale(), "{file} restored");
     }
 }
+
+#[test]
+fn a_file_named_on_the_command_line_that_links_out_is_not_read() {
+    let repo = Repo::new();
+    repo.link("docs/spec.md", &repo.secret());
+    let run = repo
+        .run(&["check", "--step", "specify", "docs/spec.md"])
+        .expect(2)
+        .never_shows_the_secret();
+    assert!(
+        run.stdout.contains("lies outside the project root"),
+        "{}",
+        run.output()
+    );
+}
