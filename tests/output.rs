@@ -208,6 +208,7 @@ fn a_full_output_is_an_error_not_a_panic() {
         &["new", "F-1"],
         &["status"],
         &["check", "--all"],
+        &["init"],
     ] {
         let Some(full) = dev_full() else { return };
         let mut command = project.command(args);
