@@ -460,3 +460,34 @@ fn one_corrupt_subject_is_reported_and_the_others_still_shown() {
         "{run}"
     );
 }
+
+#[test]
+fn approvals_without_a_step_take_the_step_the_lock_finds() {
+    let project = Project::new();
+    project.run(&["new", "F-1"]).expect(0);
+    project.place("spec-good.md", "specs/f-1/spec.md");
+    project.place("plan-good.md", "specs/f-1/plan.md");
+    project.run(&["advance", "F-1"]).expect(0);
+    // All race to approve the current step, `plan`: one wins; for every
+    // other, the current step under the lock is `ship`, which has an
+    // automated gate, whenever it read the subject.
+    let wave: Vec<Vec<String>> = (0..12)
+        .map(|k| args(&format!("approve F-1 --by racer-{k}")))
+        .collect();
+    let runs = all_at_once(&project, &wave);
+    assert_eq!(codes(&runs), BTreeMap::from([(0, 1), (2, 11)]));
+    for loser in runs.iter().filter(|r| r.code == Some(2)) {
+        assert_eq!(
+            loser.stderr,
+            "tollgate: step `ship` has an automated gate: it needs no approval; use `tollgate advance`\n",
+            "{loser}"
+        );
+    }
+    assert_eq!(
+        project.subject("F-1")["approvals"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
