@@ -456,7 +456,9 @@ fn lint_command(context: &Context, args: &LintArgs) -> i32 {
             match machine {
                 Format::Sarif => print_json(&report::lint_sarif(&linted)),
                 Format::Junit => report::lint_junit(&linted).and_then(print_text),
-                _ => report::write_lint_github(&linted, &mut std::io::stdout().lock()),
+                _ => {
+                    report::write_lint_github(&linted, &mut Escaping::new(std::io::stdout().lock()))
+                }
             }
         }
     };
@@ -615,9 +617,11 @@ fn write_results(
         Format::Json => print_json(&report::check_json(playbook, results)),
         Format::Sarif => print_json(&report::check_sarif(results)),
         Format::Junit => report::check_junit(results, strict).and_then(print_text),
-        Format::Github => {
-            report::write_check_github(results, context.quiet, &mut std::io::stdout().lock())
-        }
+        Format::Github => report::write_check_github(
+            results,
+            context.quiet,
+            &mut Escaping::new(std::io::stdout().lock()),
+        ),
     }
 }
 

@@ -152,6 +152,18 @@ fn plugin_messages_and_document_lines_are_escaped_and_placed_in_the_document() {
         .find(|f| f["check"] == "spoof")
         .cloned()
         .unwrap();
+    // GitHub workflow commands are text for a log viewer too.
+    let github = std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .current_dir(root)
+        .args([
+            "--root", ".", "check", "--step", "s", "doc.md", "--format", "github",
+        ])
+        .env_remove("TOLLGATE_PLAYBOOK")
+        .output()
+        .unwrap();
+    let github = String::from_utf8(github.stdout).unwrap();
+    assert!(!has_raw_controls(&github), "{github:?}");
+    assert!(github.contains("bad\\e[2K"), "{github}");
     let line_length = "forbidden \u{1b}]8;;http://x\u{7}here".chars().count();
     assert_eq!(spoof["line"], 3, "{spoof}");
     assert_eq!(spoof["column"], line_length + 1, "{spoof}");
