@@ -12,7 +12,7 @@ use crate::diagnostic::Diagnostic;
 use crate::engine::{Options, StatelessRun};
 use crate::lua::{LimitOverrides, PluginSet};
 use crate::playbook::{LoadStage, LoadedPlaybook, lint, schema};
-use crate::report::{self, Counts, LintedFile, Sources};
+use crate::report::{self, Counts, Escaping, LintedFile, Sources};
 
 mod init;
 mod progress;
@@ -303,10 +303,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Approve(args) => subjects::approve(&context, &args),
         Command::Graph(args) => subjects::graph(&context, &args),
         Command::Plugin(PluginCommand::Test(args)) => plugin_test(&context, &args),
-        Command::Schema => {
-            print!("{}", schema::schema_text());
-            EXIT_OK
-        }
+        Command::Schema => output_failed(print_text(schema::schema_text())).unwrap_or(EXIT_OK),
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
@@ -327,10 +324,10 @@ fn man(command: Option<&str>) -> i32 {
         Some(name) => {
             let Some(command) = tollgate.find_subcommand(name) else {
                 let known: Vec<&str> = tollgate.get_subcommands().map(|c| c.get_name()).collect();
-                eprintln!(
-                    "tollgate: no command `{name}` (commands: {})",
+                complain(format_args!(
+                    "no command `{name}` (commands: {})",
                     known.join(", ")
-                );
+                ));
                 return EXIT_UNUSABLE;
             };
             let full = format!("tollgate-{name}");
@@ -355,7 +352,10 @@ struct Context {
 impl Context {
     fn new(global: &GlobalArgs) -> Self {
         let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
-        let root = global.root.clone().unwrap_or_else(|| find_root(&cwd));
+        let root = global
+            .root
+            .clone()
+            .unwrap_or_else(|| crate::confined::repository_root(&cwd));
         let playbook = global
             .playbook
             .clone()
@@ -387,18 +387,10 @@ impl Context {
         }
     }
 
-    fn stdout(&self) -> StandardStream {
-        StandardStream::stdout(self.color)
+    /// Standard output for people, control characters escaped.
+    fn stdout(&self) -> Escaping<StandardStream> {
+        Escaping::new(StandardStream::stdout(self.color))
     }
-}
-
-/// The nearest folder from `start` upward that holds `.git`.
-fn find_root(start: &Path) -> PathBuf {
-    start
-        .ancestors()
-        .find(|dir| dir.join(".git").exists())
-        .unwrap_or(start)
-        .to_path_buf()
 }
 
 /// A path as messages show it: relative to the working folder when it is
@@ -465,7 +457,9 @@ fn lint_command(context: &Context, args: &LintArgs) -> i32 {
             match machine {
                 Format::Sarif => print_json(&report::lint_sarif(&linted)),
                 Format::Junit => report::lint_junit(&linted).and_then(print_text),
-                _ => report::write_lint_github(&linted, &mut std::io::stdout().lock()),
+                _ => {
+                    report::write_lint_github(&linted, &mut Escaping::new(std::io::stdout().lock()))
+                }
             }
         }
     };
@@ -490,7 +484,7 @@ fn load_playbook(context: &Context) -> Result<LoadedPlaybook, i32> {
         if let Some(text) = error.text {
             sources.insert(error.display, text);
         }
-        let mut err = StandardStream::stderr(context.color);
+        let mut err = Escaping::new(StandardStream::stderr(context.color));
         let _ = report::write_diagnostics(&error.diagnostics, &sources, &mut err);
         let _ = writeln!(
             err,
@@ -518,11 +512,15 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
         return subjects::check(context, &loaded, args, options);
     }
     if files != args.targets.len() {
-        eprintln!("tollgate: give either subject ids or files to `check`, not both");
+        complain(format_args!(
+            "give either subject ids or files to `check`, not both"
+        ));
         return EXIT_UNUSABLE;
     }
     let Some(step) = &args.step else {
-        eprintln!("tollgate: checking files needs --step STEP: which step's gate do they face?");
+        complain(format_args!(
+            "checking files needs --step STEP: which step's gate do they face?"
+        ));
         return EXIT_UNUSABLE;
     };
     let plugins = PluginSet::load(
@@ -533,18 +531,20 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
         context.limits,
     );
     let run = match StatelessRun::new(&loaded.playbook, step, args.artifact.as_deref(), options) {
-        Ok(run) => run.with_plugins(&plugins),
+        Ok(run) => run.with_plugins(&plugins).within(&context.root),
         Err(error) => {
-            eprintln!("tollgate: {}: {error}", loaded.display);
+            complain(format_args!("{}: {error}", loaded.display));
             return EXIT_UNUSABLE;
         }
     };
+    // Absolute, as the root may not be the working folder.
+    let cwd = std::env::current_dir().unwrap_or_default();
     let files: Vec<(PathBuf, String)> = args
         .targets
         .iter()
         .map(|file| {
             (
-                PathBuf::from(file),
+                cwd.join(file),
                 root_relative(&context.root, Path::new(file)),
             )
         })
@@ -563,7 +563,7 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
 
 fn plugin_test(context: &Context, args: &PluginTestArgs) -> i32 {
     let report = crate::lua::test_plugin(&args.plugin, context.limits);
-    let written = write!(std::io::stdout().lock(), "{report}");
+    let written = write!(Escaping::new(std::io::stdout().lock()), "{report}");
     match output_failed(written) {
         Some(code) => code,
         None if report.passed() => EXIT_OK,
@@ -618,9 +618,11 @@ fn write_results(
         Format::Json => print_json(&report::check_json(playbook, results)),
         Format::Sarif => print_json(&report::check_sarif(results)),
         Format::Junit => report::check_junit(results, strict).and_then(print_text),
-        Format::Github => {
-            report::write_check_github(results, context.quiet, &mut std::io::stdout().lock())
-        }
+        Format::Github => report::write_check_github(
+            results,
+            context.quiet,
+            &mut Escaping::new(std::io::stdout().lock()),
+        ),
     }
 }
 
@@ -631,10 +633,26 @@ fn output_failed(written: std::io::Result<()>) -> Option<i32> {
         Ok(()) => None,
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => None,
         Err(error) => {
-            eprintln!("tollgate: cannot write the output: {error}");
+            complain(format_args!("cannot write the output: {error}"));
             Some(EXIT_UNUSABLE)
         }
     }
+}
+
+/// Says `message` on standard error for people, control characters
+/// escaped. A standard error that cannot be written to is left alone:
+/// there is nowhere left to say so, and it must not abort the command.
+pub(crate) fn complain(message: std::fmt::Arguments) {
+    let _ = writeln!(
+        Escaping::new(std::io::stderr().lock()),
+        "tollgate: {message}"
+    );
+}
+
+/// Writes one line for people on standard output, control characters
+/// escaped: the exit code, `EXIT_OK` unless the output failed.
+pub(crate) fn say(line: std::fmt::Arguments) -> i32 {
+    output_failed(writeln!(Escaping::new(std::io::stdout().lock()), "{line}")).unwrap_or(EXIT_OK)
 }
 
 /// A path relative to the project root, with `/`, as results report it.

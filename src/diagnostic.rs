@@ -171,7 +171,7 @@ impl Diagnostic {
             Severity::Info => Frame::note(),
         }
         .with_code(self.code.as_str())
-        .with_message(self.message.as_str());
+        .with_message(crate::report::one_line(&self.message));
         let frame = match self.help.as_ref() {
             Some(help) => frame.with_notes(vec![format!("help: {help}")]),
             None => frame,
@@ -192,12 +192,18 @@ impl Diagnostic {
                 (Cow::Borrowed(""), frame)
             }
         };
+        let path = crate::report::one_line(&self.path);
         let file = FramedFile {
-            file: SimpleFile::new(self.path.as_str(), text.as_ref()),
+            file: SimpleFile::new(path.as_ref(), text.as_ref()),
             start: self.start,
         };
-        term::emit_to_write_style(out, &Config::default(), &file, &frame)
-            .map_err(|error| std::io::Error::other(error.to_string()))
+        // An output error keeps its kind: a closed pipe is not a failure.
+        term::emit_to_write_style(out, &Config::default(), &file, &frame).map_err(|error| {
+            match error {
+                files::Error::Io(error) => error,
+                error => std::io::Error::other(error.to_string()),
+            }
+        })
     }
 }
 

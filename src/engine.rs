@@ -104,7 +104,21 @@ pub struct LoadedArtifact {
 
 impl LoadedArtifact {
     pub fn load(file: &Path, path: &str) -> Self {
-        let (text, problem) = match source::read_text(file, MAX_DOCUMENT_BYTES) {
+        Self::from_read(source::read_text(file, MAX_DOCUMENT_BYTES), path)
+    }
+
+    /// [`Self::load`] of a file that must lie inside `root` once its
+    /// symbolic links are resolved (`file` is relative to `root`, or
+    /// absolute).
+    pub fn load_within(root: &Path, file: &Path, path: &str) -> Self {
+        Self::from_read(
+            crate::confined::read_text(root, file, MAX_DOCUMENT_BYTES),
+            path,
+        )
+    }
+
+    fn from_read(read: Result<String, SourceError>, path: &str) -> Self {
+        let (text, problem) = match read {
             Ok(text) => (Some(text), None),
             Err(SourceError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
                 (None, None)
@@ -152,10 +166,16 @@ impl ArtifactSet {
         for (name, path) in paths {
             if crate::glob::is_glob(path) {
                 for file in crate::glob::expand(root, path) {
-                    files.push((name.clone(), LoadedArtifact::load(&root.join(&file), &file)));
+                    files.push((
+                        name.clone(),
+                        LoadedArtifact::load_within(root, Path::new(&file), &file),
+                    ));
                 }
             } else {
-                files.push((name.clone(), LoadedArtifact::load(&root.join(path), path)));
+                files.push((
+                    name.clone(),
+                    LoadedArtifact::load_within(root, Path::new(path), path),
+                ));
             }
         }
         Self {
@@ -428,6 +448,7 @@ impl<'a> StepRunner<'a> {
                 findings,
                 evidence: Vec::new(),
                 suppressed: Vec::new(),
+                read: Vec::new(),
             });
         }
     }
@@ -599,6 +620,8 @@ pub struct StatelessRun<'a> {
     runner: StepRunner<'a>,
     /// The artifact each file stands for.
     pub artifact: String,
+    /// The folder every file must lie inside, when there is one.
+    within: Option<PathBuf>,
 }
 
 /// Why a stateless run cannot start.
@@ -644,7 +667,20 @@ impl<'a> StatelessRun<'a> {
                     step: step_id.to_string(),
                 })?,
         };
-        Ok(Self { runner, artifact })
+        Ok(Self {
+            runner,
+            artifact,
+            within: None,
+        })
+    }
+
+    /// A file named inside `root` must stay inside it once its symbolic
+    /// links are resolved, else it is unusable: a link in a repository
+    /// cannot bring an outside file into the output. (A file named outside
+    /// the root was meant to be checked, and is.)
+    pub fn within(mut self, root: &Path) -> Self {
+        self.within = Some(root.to_path_buf());
+        self
     }
 
     /// Runs `plugin:` checks with these plugins.
@@ -677,7 +713,13 @@ impl<'a> StatelessRun<'a> {
 
     /// Checks one file as the step's primary artifact.
     pub fn check_file(&self, file: &Path, display: &str) -> StepResult {
-        let artifacts = ArtifactSet::single(&self.artifact, LoadedArtifact::load(file, display));
+        let loaded = match &self.within {
+            Some(root) if crate::confined::written_inside(root, file) => {
+                LoadedArtifact::load_within(root, file, display)
+            }
+            _ => LoadedArtifact::load(file, display),
+        };
+        let artifacts = ArtifactSet::single(&self.artifact, loaded);
         let outcomes = self.runner.run(&artifacts, None);
         let verdict = self.runner.verdict(&outcomes);
         let paths = IndexMap::from([(self.artifact.clone(), display.to_string())]);
@@ -702,6 +744,7 @@ fn skipped(check: &Check) -> CheckOutcome {
         findings: Vec::new(),
         evidence: Vec::new(),
         suppressed: Vec::new(),
+        read: Vec::new(),
     }
 }
 

@@ -6,7 +6,7 @@
 //! playbook is rewritten at the position the YAML loader records for it,
 //! so the playbook reads its files where they now are.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::playbook::schema;
 use crate::source;
@@ -182,12 +182,13 @@ pub fn plan(bundled: &Bundled) -> Result<Vec<Planned>, InitError> {
 }
 
 /// Writes `files` under `root`; refuses, writing nothing, when one exists
-/// and `force` is off.
+/// (a dangling symbolic link counts) and `force` is off. Nothing is ever
+/// written through a symbolic link, at the file or on the way to it.
 pub fn write(root: &Path, files: &[Planned], force: bool) -> Result<(), InitError> {
     if !force {
         let existing: Vec<String> = files
             .iter()
-            .filter(|f| root.join(&f.path).exists())
+            .filter(|f| std::fs::symlink_metadata(root.join(&f.path)).is_ok())
             .map(|f| f.path.clone())
             .collect();
         if !existing.is_empty() {
@@ -195,15 +196,20 @@ pub fn write(root: &Path, files: &[Planned], force: bool) -> Result<(), InitErro
         }
     }
     for file in files {
-        let path: PathBuf = root.join(&file.path);
+        let path = Path::new(&file.path);
         let io = |source| InitError::Io {
             path: file.path.clone(),
             source,
         };
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(io)?;
+            crate::confined::create_dir_all(root, parent).map_err(io)?;
         }
-        std::fs::write(&path, &file.text).map_err(io)?;
+        let bytes = file.text.as_bytes();
+        match force {
+            true => crate::confined::write_atomic(root, path, bytes),
+            false => crate::confined::create_new(root, path, bytes),
+        }
+        .map_err(io)?;
     }
     Ok(())
 }

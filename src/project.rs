@@ -7,11 +7,11 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 
-use crate::checks::{CheckOutcome, CheckStatus};
+use crate::checks::{CheckOutcome, CheckStatus, Read};
 use crate::diagnostic::{Diagnostic, Position};
 use crate::engine::{ArtifactSet, Options, StepResult, StepRunner, Verdict};
 use crate::lua::PluginSet;
-use crate::playbook::{Gate, LoadedPlaybook, Requirement, Step, lint::escapes};
+use crate::playbook::{Gate, LoadedPlaybook, Requirement, Step};
 use crate::render::step::SubjectView;
 use crate::state::{
     Approval, EventKind, HistoryEvent, PinnedArtifact, StateError, Store, SubjectRecord,
@@ -35,6 +35,16 @@ pub enum ProjectError {
     },
     #[error("artifact `{name}`: {message}")]
     ArtifactPath { name: String, message: String },
+    #[error(
+        "the title is {chars} characters long; keep it to {MAX_TITLE_CHARS} (it names the subject's files)"
+    )]
+    TitleTooLong { chars: usize },
+    #[error(
+        "the title holds a control character (a line break, a tab or an escape); write it on one line"
+    )]
+    TitleControl,
+    #[error("an approval needs the approver's name: give `--by NAME` (a name, on one line)")]
+    NoApprover,
     #[error("step `{step}` has an automated gate: it needs no approval; use `tollgate advance`")]
     NotHumanGate { step: String },
     #[error("{id} cannot take step `{step}` now: it is {}", result.verdict.as_str())]
@@ -44,6 +54,10 @@ pub enum ProjectError {
         result: Box<StepResult>,
     },
 }
+
+/// A title makes the slug that names a subject's files, and a file name
+/// holds at most 255 bytes: an id (at most 100) and this many.
+pub const MAX_TITLE_CHARS: usize = 150;
 
 /// One subject as `status` shows it.
 #[derive(Debug, Clone)]
@@ -88,6 +102,13 @@ impl<'a> Project<'a> {
         title: &str,
         actor: &str,
     ) -> Result<SubjectRecord, ProjectError> {
+        let chars = title.chars().count();
+        if chars > MAX_TITLE_CHARS {
+            return Err(ProjectError::TitleTooLong { chars });
+        }
+        if title.chars().any(char::is_control) {
+            return Err(ProjectError::TitleControl);
+        }
         if let Some(pattern) = &self.loaded.playbook.subject.id_pattern {
             let matches = regex::Regex::new(pattern).is_ok_and(|re| re.is_match(id));
             if !matches {
@@ -161,21 +182,15 @@ impl<'a> Project<'a> {
         &self,
         record: &SubjectRecord,
     ) -> Result<IndexMap<String, String>, ProjectError> {
-        let env = crate::render::environment();
-        let context = minijinja::context! {
-            subject => minijinja::Value::from(minijinja::value::Serde(self.subject_view(record))),
-            vars => minijinja::Value::from(minijinja::value::Serde(&self.loaded.playbook.vars)),
-            playbook => minijinja::context! { name => self.loaded.playbook.name.clone() },
-        };
         let mut paths = IndexMap::new();
-        for (name, template) in &self.loaded.playbook.artifacts {
-            let path = env.render_str(template, context.clone()).map_err(|error| {
-                ProjectError::ArtifactPath {
-                    name: name.clone(),
-                    message: error.detail().unwrap_or("invalid template").to_string(),
-                }
+        for (name, path) in self.render_artifacts(self.subject_view(record)) {
+            let path = path.map_err(|error| ProjectError::ArtifactPath {
+                name: name.clone(),
+                message: error.detail().unwrap_or("invalid template").to_string(),
             })?;
-            if escapes(&path) || self.leaves_root(&path) {
+            if crate::confined::escapes(&path)
+                || crate::confined::resolve(&self.root, Path::new(&path)).is_err()
+            {
                 return Err(ProjectError::OutsideRoot {
                     id: record.id.clone(),
                     name: name.clone(),
@@ -187,16 +202,41 @@ impl<'a> Project<'a> {
         Ok(paths)
     }
 
-    /// Whether a relative path leads out of the root through a symlink.
-    fn leaves_root(&self, path: &str) -> bool {
-        let Ok(root) = self.root.canonicalize() else {
-            return false;
+    /// Every artifact's path for no subject in particular, to say where
+    /// documents go: the vars filled in, the subject's fields as `<slug>`,
+    /// `<id>`, `<title>` and `<phase>`; a template that does not render
+    /// stays as written.
+    pub fn artifact_patterns(&self) -> IndexMap<String, String> {
+        let placeholder = SubjectView {
+            id: "<id>".into(),
+            title: "<title>".into(),
+            slug: "<slug>".into(),
+            phase: "<phase>".into(),
+            phase_label: "<phase>".into(),
         };
-        // The deepest existing ancestor decides where the path really leads.
-        let full = self.root.join(path);
-        full.ancestors()
-            .find_map(|ancestor| ancestor.canonicalize().ok())
-            .is_some_and(|real| !real.starts_with(&root))
+        self.render_artifacts(placeholder)
+            .map(|(name, path)| {
+                let template = &self.loaded.playbook.artifacts[name];
+                (name.clone(), path.unwrap_or_else(|_| template.clone()))
+            })
+            .collect()
+    }
+
+    /// Each artifact's path template rendered for `subject`.
+    fn render_artifacts(
+        &self,
+        subject: SubjectView,
+    ) -> impl Iterator<Item = (&'a String, Result<String, minijinja::Error>)> {
+        let env = crate::render::environment();
+        let context = minijinja::context! {
+            subject => minijinja::Value::from(minijinja::value::Serde(subject)),
+            vars => minijinja::Value::from(minijinja::value::Serde(&self.loaded.playbook.vars)),
+            playbook => minijinja::context! { name => self.loaded.playbook.name.clone() },
+        };
+        let artifacts = &self.loaded.playbook.artifacts;
+        artifacts
+            .iter()
+            .map(move |(name, template)| (name, env.render_str(template, context.clone())))
     }
 
     /// Judges `step` for a subject: done, blocked, failed, awaiting
@@ -260,6 +300,7 @@ impl<'a> Project<'a> {
                     findings: blockers,
                     evidence: Vec::new(),
                     suppressed: Vec::new(),
+                    read: Vec::new(),
                 },
             );
         }
@@ -332,8 +373,8 @@ impl<'a> Project<'a> {
                         None => format!("step `{other}` has no approval"),
                         Some(approval) => match self.changed_since(approval, paths) {
                             None => continue,
-                            Some(path) => format!(
-                                "the approval of step `{other}` by {} at {} is stale: `{path}` changed since",
+                            Some(why) => format!(
+                                "the approval of step `{other}` by {} at {} is stale: {why}",
                                 approval.by, approval.at
                             ),
                         },
@@ -361,28 +402,51 @@ impl<'a> Project<'a> {
     }
 
     /// An approval is stale when a file it pinned changed, appeared or
-    /// went: the first such file, or `None` while the approval holds.
-    pub fn changed_since<'p>(
+    /// went, or is no longer an artifact of the playbook: why, for the
+    /// first such file, or `None` while the approval holds. Only the paths
+    /// the playbook names are read, never a path the state file holds.
+    pub fn changed_since(
         &self,
-        approval: &'p Approval,
-        paths: &'p IndexMap<String, String>,
-    ) -> Option<&'p str> {
-        approval.artifacts.iter().find_map(|(name, pinned)| {
-            let path = paths.get(name).unwrap_or(&pinned.path);
-            let changed = path != &pinned.path || hash_artifact(&self.root, path) != pinned.sha256;
-            changed.then_some(path.as_str())
-        })
+        approval: &Approval,
+        paths: &IndexMap<String, String>,
+    ) -> Option<String> {
+        approval
+            .artifacts
+            .iter()
+            .find_map(|(name, pinned)| {
+                let Some(path) = paths.get(name) else {
+                    return Some(format!(
+                        "artifact `{name}` it pinned is no longer in the playbook"
+                    ));
+                };
+                let changed =
+                    path != &pinned.path || hash_artifact(&self.root, path) != pinned.sha256;
+                changed.then(|| format!("`{path}` changed since"))
+            })
+            .or_else(|| {
+                // Read as artifacts are: confined to the root, capped.
+                approval.files.iter().find_map(|(path, sha256)| {
+                    (hash_file(&self.root, Path::new(path)) != *sha256)
+                        .then(|| format!("`{path}` changed since"))
+                })
+            })
     }
 
-    /// Every subject with its next step's verdict.
-    pub fn status(&self, only: Option<&str>) -> Result<Vec<SubjectStatus>, ProjectError> {
+    /// Every subject with its next step's verdict, each on its own: a
+    /// subject whose file or artifacts cannot be used is its error, and the
+    /// others are still judged.
+    pub fn status(
+        &self,
+        only: Option<&str>,
+    ) -> Result<Vec<Result<SubjectStatus, ProjectError>>, ProjectError> {
         let records = match only {
-            Some(id) => vec![self.load(id)?],
-            None => self.store.list()?,
+            Some(id) => vec![Ok(self.load(id)?)],
+            None => self.store.subjects()?,
         };
-        records
+        Ok(records
             .into_iter()
             .map(|record| {
+                let record = record?;
                 let step = self.current_step(&record);
                 let result = step.map(|s| self.judge(&record, s)).transpose()?;
                 let paths = match &result {
@@ -402,7 +466,7 @@ impl<'a> Project<'a> {
                     record,
                 })
             })
-            .collect()
+            .collect())
     }
 
     /// Judges `step` (default: the current one) and, on `passed`, moves the
@@ -414,26 +478,8 @@ impl<'a> Project<'a> {
         step: Option<&str>,
         actor: &str,
     ) -> Result<(StepResult, SubjectRecord), ProjectError> {
-        let record = self.load(id)?;
-        let step = self.step_or_current(&record, step)?;
+        let step = step.map(|step| self.step(step)).transpose()?;
         self.transition(id, step, actor, None)
-    }
-
-    /// The step named, or the subject's current step.
-    fn step_or_current(
-        &self,
-        record: &SubjectRecord,
-        step: Option<&str>,
-    ) -> Result<&'a Step, ProjectError> {
-        match step {
-            Some(step) => self.step(step),
-            None => self
-                .current_step(record)
-                .ok_or_else(|| ProjectError::NoStep {
-                    id: record.id.clone(),
-                    phase: self.phase_label(&record.phase),
-                }),
-        }
     }
 
     /// Records an approval of `step` (default: the current one), pinned to
@@ -446,28 +492,41 @@ impl<'a> Project<'a> {
         by: &str,
         note: Option<&str>,
     ) -> Result<(StepResult, SubjectRecord), ProjectError> {
-        let record = self.load(id)?;
-        let step = self.step_or_current(&record, step)?;
-        if step.gate != Gate::Human {
-            return Err(ProjectError::NotHumanGate {
-                step: step.id.clone(),
-            });
+        if by.trim().is_empty() || by.chars().any(char::is_control) {
+            return Err(ProjectError::NoApprover);
         }
+        let step = step.map(|step| self.step(step)).transpose()?;
         self.transition(id, step, by, Some(note.unwrap_or_default()))
     }
 
-    /// Under the state lock: judge again, record the approval (when
-    /// `approval_note` is given) and move on when the verdict allows.
+    /// Under the state lock: take the step (the subject's current one, as
+    /// the lock finds it, when `step` is `None`), judge it, record the
+    /// approval (when `approval_note` is given) and move on when the
+    /// verdict allows.
     fn transition(
         &self,
         id: &str,
-        step: &Step,
+        step: Option<&'a Step>,
         actor: &str,
         approval_note: Option<&str>,
     ) -> Result<(StepResult, SubjectRecord), ProjectError> {
         let mut judged = None;
         let record = self.store.update::<ProjectError>(id, |record| {
             let approving = approval_note.is_some();
+            let step = match step {
+                Some(step) => step,
+                None => self
+                    .current_step(record)
+                    .ok_or_else(|| ProjectError::NoStep {
+                        id: id.to_string(),
+                        phase: self.phase_label(&record.phase),
+                    })?,
+            };
+            if approving && step.gate != Gate::Human {
+                return Err(ProjectError::NotHumanGate {
+                    step: step.id.clone(),
+                });
+            }
             let mut result = self.judge_past_step(record, step, approving)?;
             // A step the subject is already past is approved again when a
             // change made its approval stale (a later step may require
@@ -494,13 +553,24 @@ impl<'a> Project<'a> {
             }
             let at = now();
             if let Some(note) = approval_note {
-                let artifacts = self.pin(step, &result.artifacts);
+                let read: Vec<&Read> = result.outcomes.iter().flat_map(|o| &o.read).collect();
+                let artifacts = self.pin(step, &result.artifacts, &read);
+                let files = read
+                    .iter()
+                    .filter_map(|read| match read {
+                        Read::File(path) => {
+                            Some((path.clone(), hash_file(&self.root, Path::new(path))))
+                        }
+                        Read::Artifact(_) => None,
+                    })
+                    .collect();
                 record.approvals.push(Approval {
                     step: step.id.clone(),
                     by: actor.to_string(),
                     at: at.clone(),
                     note: (!note.is_empty()).then(|| note.to_string()),
                     artifacts,
+                    files,
                 });
                 result.verdict = Verdict::Passed;
             }
@@ -531,11 +601,13 @@ impl<'a> Project<'a> {
         Ok((result, record))
     }
 
-    /// The SHA-256 of every artifact the step's checks read.
+    /// The SHA-256 of every artifact the step reads: those its checks
+    /// name, those it requires to exist, and those its plugins asked for.
     fn pin(
         &self,
         step: &Step,
         paths: &IndexMap<String, String>,
+        read: &[&Read],
     ) -> IndexMap<String, PinnedArtifact> {
         let index = self
             .loaded
@@ -544,11 +616,24 @@ impl<'a> Project<'a> {
             .iter()
             .position(|s| s.id == step.id)
             .unwrap_or(0);
+        let checks = self.loaded.playbook.step_checks(index);
+        let mut names: Vec<&String> = checks
+            .iter()
+            .filter_map(|(_, check)| check.artifact.as_ref())
+            .collect();
+        for read in read {
+            if let Read::Artifact(name) = read {
+                names.push(name);
+            }
+        }
+        for requirement in &step.requires {
+            if let Requirement::ArtifactExists(name) = requirement {
+                names.push(name);
+            }
+        }
         let mut pinned = IndexMap::new();
-        for (_, check) in self.loaded.playbook.step_checks(index) {
-            if let Some(name) = &check.artifact
-                && let Some(path) = paths.get(name)
-            {
+        for name in names {
+            if let Some(path) = paths.get(name) {
                 pinned
                     .entry(name.clone())
                     .or_insert_with(|| PinnedArtifact {
@@ -561,9 +646,11 @@ impl<'a> Project<'a> {
     }
 }
 
-/// Hex SHA-256 of a file's bytes; `None` when it cannot be read.
-pub fn hash_file(path: &Path) -> Option<String> {
-    let bytes = std::fs::read(path).ok()?;
+/// Hex SHA-256 of a file under `root` (relative to it, or absolute), read
+/// as artifacts are: confined to the root, regular files only, capped;
+/// `None` when it cannot be read.
+pub fn hash_file(root: &Path, path: &Path) -> Option<String> {
+    let bytes = crate::confined::read_bytes(root, path, crate::engine::MAX_DOCUMENT_BYTES).ok()?;
     Some(hex(&Sha256::digest(&bytes)))
 }
 
@@ -571,9 +658,9 @@ pub fn hash_file(path: &Path) -> Option<String> {
 /// its pattern matches (see [`crate::glob`]).
 pub fn hash_artifact(root: &Path, path: &str) -> Option<String> {
     if crate::glob::is_glob(path) {
-        crate::glob::hash(root, path, hash_file)
+        crate::glob::hash(root, path, |file| hash_file(root, file))
     } else {
-        hash_file(&root.join(path))
+        hash_file(root, Path::new(path))
     }
 }
 
@@ -583,12 +670,14 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The current time in RFC 3339, UTC; `TOLLGATE_NOW` fixes it, so that
-/// documents and tests can be reproduced.
+/// documents and tests can be reproduced. A value that is not a timestamp
+/// is ignored: what a history records is always a time.
 pub fn now() -> String {
-    match std::env::var("TOLLGATE_NOW") {
-        Ok(fixed) if !fixed.is_empty() => fixed,
-        _ => jiff::Timestamp::now()
-            .strftime("%Y-%m-%dT%H:%M:%SZ")
-            .to_string(),
-    }
+    let fixed = std::env::var("TOLLGATE_NOW")
+        .ok()
+        .and_then(|fixed| fixed.parse::<jiff::Timestamp>().ok());
+    fixed
+        .unwrap_or_else(jiff::Timestamp::now)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }

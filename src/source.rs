@@ -13,14 +13,35 @@ pub enum SourceError {
     Io(#[from] std::io::Error),
     #[error("the file is {size} bytes, more than the {limit} bytes allowed")]
     TooLarge { size: u64, limit: usize },
+    #[error("it is not a regular file (a FIFO, a device or a folder is never read)")]
+    NotRegular,
     #[error("the file is not valid UTF-8 (first bad byte at {position})")]
     NotUtf8 { position: Position },
 }
 
 /// Reads a whole text file of at most `limit` bytes.
 pub fn read_text(path: &Path, limit: usize) -> Result<String, SourceError> {
-    let file = std::fs::File::open(path)?;
-    let size = file.metadata()?.len();
+    decode(read_bytes(path, limit)?).map_err(|position| SourceError::NotUtf8 { position })
+}
+
+/// Reads a whole regular file of at most `limit` bytes. Anything else (a
+/// FIFO, a device, a folder) is refused before it is opened, and the open
+/// does not block, so a FIFO put in its place meanwhile cannot hang the
+/// read either.
+pub fn read_bytes(path: &Path, limit: usize) -> Result<Vec<u8>, SourceError> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Err(SourceError::NotRegular);
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(SourceError::NotRegular);
+    }
+    let size = meta.len();
     if size > limit as u64 {
         return Err(SourceError::TooLarge { size, limit });
     }
@@ -33,7 +54,7 @@ pub fn read_text(path: &Path, limit: usize) -> Result<String, SourceError> {
             limit,
         });
     }
-    decode(bytes).map_err(|position| SourceError::NotUtf8 { position })
+    Ok(bytes)
 }
 
 /// UTF-8 text without a byte-order mark, or the position of the first byte

@@ -6,22 +6,27 @@
 //! current file, and replaces it atomically (write a temporary file beside
 //! it, sync, rename), so concurrent processes lose no update and a process
 //! killed at any moment leaves the old or the new file, never half of one.
+//! A change writes the subject, then appends its history line; if the
+//! append fails, the subject is put back as it was, so the two agree.
 //! A file that does not parse is an error naming it and the position, and is
 //! never rewritten.
+//!
+//! The state folder is part of the repository, so it is untrusted: every
+//! path goes through [`crate::confined`], which keeps it inside the project
+//! root and never writes through a symbolic link.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::fs::{self, File};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 
+use crate::confined;
 use crate::diagnostic::Position;
 use crate::source::{self, SourceError};
 
-/// Set to `die-mid-write` to make the next atomic write stop the process
-/// halfway through its temporary file: the seam crash-safety tests use.
-pub const FAULT_ENV: &str = "TOLLGATE_FAULT";
+pub use crate::confined::FAULT_ENV;
 
 /// Far more than any subject or history needs; a larger file is not ours.
 const MAX_STATE_BYTES: usize = 64 * 1024 * 1024;
@@ -50,6 +55,11 @@ pub struct Approval {
     pub note: Option<String>,
     /// Each artifact the step checks: its path and SHA-256 when approved.
     pub artifacts: IndexMap<String, PinnedArtifact>,
+    /// Every other file the step's checks read (a plugin's `ctx:read`),
+    /// relative to the root: its SHA-256 when approved, or `null` when it
+    /// did not exist.
+    #[serde(default, skip_serializing_if = "IndexMap::is_empty")]
+    pub files: IndexMap<String, Option<String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +112,8 @@ pub enum StateError {
         found: String,
         expected: String,
     },
+    #[error("{path}: {error}; nothing was recorded: the subject is as it was")]
+    NotRecorded { path: String, error: std::io::Error },
     #[error("`{0}` is already registered")]
     Exists(String),
     #[error("no subject `{0}` is registered")]
@@ -113,6 +125,8 @@ pub enum StateError {
 /// The state folder of one project and playbook.
 #[derive(Debug, Clone)]
 pub struct Store {
+    root: PathBuf,
+    /// The folder, relative to the root.
     dir: PathBuf,
     /// The folder as messages show it.
     display: String,
@@ -121,13 +135,14 @@ pub struct Store {
 impl Store {
     pub fn new(root: &Path, state_dir: &str) -> Self {
         Self {
-            dir: root.join(state_dir),
+            root: root.to_path_buf(),
+            dir: PathBuf::from(state_dir),
             display: state_dir.trim_end_matches('/').to_string(),
         }
     }
 
-    /// A subject's file: its path, and as messages name it (relative to
-    /// the project root).
+    /// A subject's file: its path relative to the root, and as messages
+    /// name it.
     pub fn subject_file(&self, id: &str) -> (PathBuf, String) {
         let name = format!("subjects/{id}.json");
         (self.dir.join(&name), format!("{}/{name}", self.display))
@@ -137,7 +152,7 @@ impl Store {
     pub fn load(&self, id: &str) -> Result<Option<SubjectRecord>, StateError> {
         check_id(id)?;
         let (file, display) = self.subject_file(id);
-        let text = match source::read_text(&file, MAX_STATE_BYTES) {
+        let text = match confined::read_text(&self.root, &file, MAX_STATE_BYTES) {
             Ok(text) => text,
             Err(SourceError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(None);
@@ -161,13 +176,24 @@ impl Store {
         Ok(Some(record))
     }
 
-    /// Every registered subject, ordered by id.
+    /// Every registered subject, ordered by id; fails at the first file
+    /// that cannot be used.
     pub fn list(&self) -> Result<Vec<SubjectRecord>, StateError> {
-        let folder = self.dir.join("subjects");
+        self.subjects()?.into_iter().collect()
+    }
+
+    /// Every registered subject, ordered by id, each loaded on its own: a
+    /// file that cannot be used is its error, and the others still load.
+    pub fn subjects(&self) -> Result<Vec<Result<SubjectRecord, StateError>>, StateError> {
+        let shown = format!("{}/subjects", self.display);
+        let folder = match confined::resolve(&self.root, &self.dir.join("subjects")) {
+            Ok(folder) => folder,
+            Err(error) => return Err(io(&shown, error)),
+        };
         let entries = match fs::read_dir(&folder) {
             Ok(entries) => entries,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(error) => return Err(io(&format!("{}/subjects", self.display), error)),
+            Err(error) => return Err(io(&shown, error)),
         };
         let mut ids: Vec<String> = entries
             .filter_map(Result::ok)
@@ -178,9 +204,10 @@ impl Store {
             .filter(|id| check_id(id).is_ok())
             .collect();
         ids.sort();
-        ids.iter()
+        Ok(ids
+            .iter()
             .filter_map(|id| self.load(id).transpose())
-            .collect()
+            .collect())
     }
 
     /// Registers a new subject; fails if the id is taken.
@@ -190,16 +217,45 @@ impl Store {
         if self.load(&record.id)?.is_some() {
             return Err(StateError::Exists(record.id.clone()));
         }
+        self.record(
+            None,
+            record,
+            &HistoryEvent {
+                at: record.created_at.clone(),
+                actor: actor.to_string(),
+                subject: record.id.clone(),
+                event: EventKind::Created,
+                step: None,
+                from: None,
+                to: Some(record.phase.clone()),
+                note: None,
+            },
+        )
+    }
+
+    /// Writes `record`, then appends `event` to the history; when the
+    /// append fails, the subject is put back as `previous` (or removed when
+    /// it is new), so that neither is recorded.
+    fn record(
+        &self,
+        previous: Option<&SubjectRecord>,
+        record: &SubjectRecord,
+        event: &HistoryEvent,
+    ) -> Result<(), StateError> {
         self.write(record)?;
-        self.append(&HistoryEvent {
-            at: record.created_at.clone(),
-            actor: actor.to_string(),
-            subject: record.id.clone(),
-            event: EventKind::Created,
-            step: None,
-            from: None,
-            to: Some(record.phase.clone()),
-            note: None,
+        let Err(error) = self.append(event) else {
+            return Ok(());
+        };
+        match previous {
+            Some(previous) => self.write(previous)?,
+            None => {
+                let (file, display) = self.subject_file(&record.id);
+                fs::remove_file(self.root.join(file)).map_err(|e| io(&display, e))?;
+            }
+        }
+        Err(match error {
+            StateError::Io { path, error } => StateError::NotRecorded { path, error },
+            error => error,
         })
     }
 
@@ -211,12 +267,12 @@ impl Store {
         change: impl FnOnce(&mut SubjectRecord) -> Result<Option<HistoryEvent>, E>,
     ) -> Result<SubjectRecord, E> {
         let _lock = self.lock()?;
-        let mut record = self
+        let previous = self
             .load(id)?
             .ok_or_else(|| StateError::NotFound(id.to_string()))?;
+        let mut record = previous.clone();
         if let Some(event) = change(&mut record)? {
-            self.write(&record)?;
-            self.append(&event)?;
+            self.record(Some(&previous), &record, &event)?;
         }
         Ok(record)
     }
@@ -224,30 +280,38 @@ impl Store {
     /// The history, oldest first.
     pub fn history(&self) -> Result<Vec<HistoryEvent>, StateError> {
         let display = format!("{}/history.jsonl", self.display);
-        let text = match source::read_text(&self.dir.join("history.jsonl"), MAX_STATE_BYTES) {
+        let file = self.dir.join("history.jsonl");
+        let text = match confined::read_text(&self.root, &file, MAX_STATE_BYTES) {
             Ok(text) => text,
             Err(SourceError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Vec::new());
             }
             Err(error) => return Err(unreadable(&display, error)),
         };
+        // A last line without its newline is an append a killed process
+        // left unfinished: it never happened, and the next append removes it.
+        let complete = match text.rfind('\n') {
+            Some(end) => &text[..=end],
+            None => "",
+        };
         // A stream of values, so that an error's line is the file's.
-        serde_json::Deserializer::from_str(&text)
+        serde_json::Deserializer::from_str(complete)
             .into_iter()
             .map(|event| event.map_err(|error| corrupt(&text, &display, &error)))
             .collect()
     }
 
+    /// Takes the lock, making the folders (never through a symbolic link),
+    /// and removes the temporary files a killed writer left.
     fn lock(&self) -> Result<File, StateError> {
-        fs::create_dir_all(self.dir.join("subjects")).map_err(|e| io(&self.display, e))?;
+        let subjects = self.dir.join("subjects");
+        confined::create_dir_all(&self.root, &subjects).map_err(|e| io(&self.display, e))?;
         let display = format!("{}/.lock", self.display);
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.dir.join(".lock"))
+        let file = confined::open_lock(&self.root, &self.dir.join(".lock"))
             .map_err(|e| io(&display, e))?;
         file.lock().map_err(|e| io(&display, e))?;
+        confined::remove_stale_temporaries(&self.root, &subjects)
+            .map_err(|e| io(&format!("{}/subjects", self.display), e))?;
         Ok(file)
     }
 
@@ -255,42 +319,50 @@ impl Store {
         let (file, display) = self.subject_file(&record.id);
         let mut text = serde_json::to_string_pretty(record).expect("a record serialises");
         text.push('\n');
-        write_atomic(&file, text.as_bytes()).map_err(|e| io(&display, e))
+        confined::write_atomic(&self.root, &file, text.as_bytes()).map_err(|e| io(&display, e))
     }
 
+    /// Appends one line to the history, first removing a last line a
+    /// killed writer left without its newline; a line that cannot be
+    /// written whole is taken back.
     fn append(&self, event: &HistoryEvent) -> Result<(), StateError> {
         let display = format!("{}/history.jsonl", self.display);
         let mut line = serde_json::to_string(event).expect("an event serialises");
         line.push('\n');
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("history.jsonl"))
+        let mut file = confined::open_append(&self.root, &self.dir.join("history.jsonl"))
             .map_err(|e| io(&display, e))?;
+        let before = complete_length(&mut file).map_err(|e| io(&display, e))?;
         // One write of a whole line: appends under the lock never interleave.
-        file.write_all(line.as_bytes())
-            .and_then(|()| file.sync_data())
-            .map_err(|e| io(&display, e))
+        let written = file
+            .set_len(before)
+            .and_then(|()| file.write_all(line.as_bytes()))
+            .and_then(|()| file.sync_data());
+        if let Err(error) = written {
+            // Best effort: a torn line left here is dropped by the next append.
+            let _ = file.set_len(before);
+            return Err(io(&display, error));
+        }
+        Ok(())
     }
 }
 
-/// Replaces `file` with `bytes` so that a reader, or a crash, sees either
-/// the old content or the new, never a mix. Only writers that hold the
-/// lock call it, so one temporary name per file is enough, and the next
-/// write takes over what a killed writer left behind.
-fn write_atomic(file: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("state");
-    let temporary = file.with_file_name(format!(".{name}.tmp"));
-    let mut out = File::create(&temporary)?;
-    if std::env::var(FAULT_ENV).as_deref() == Ok("die-mid-write") {
-        out.write_all(&bytes[..bytes.len() / 2])?;
-        out.sync_all()?;
-        std::process::abort();
+/// The length of a file up to and including its last newline: the part
+/// that holds whole lines.
+fn complete_length(file: &mut File) -> std::io::Result<u64> {
+    const CHUNK: u64 = 4096;
+    let mut end = file.metadata()?.len();
+    let mut buffer = Vec::new();
+    while end > 0 {
+        let start = end.saturating_sub(CHUNK);
+        file.seek(SeekFrom::Start(start))?;
+        buffer.clear();
+        (&mut *file).take(end - start).read_to_end(&mut buffer)?;
+        if let Some(at) = buffer.iter().rposition(|&b| b == b'\n') {
+            return Ok(start + at as u64 + 1);
+        }
+        end = start;
     }
-    out.write_all(bytes)?;
-    out.sync_all()?;
-    drop(out);
-    fs::rename(&temporary, file)
+    Ok(0)
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(text: &str, display: &str) -> Result<T, StateError> {
@@ -331,7 +403,9 @@ fn unreadable(path: &str, error: SourceError) -> StateError {
             position,
             message: "the file is not valid UTF-8".into(),
         },
-        SourceError::TooLarge { .. } => io(path, std::io::Error::other(error.to_string())),
+        SourceError::TooLarge { .. } | SourceError::NotRegular => {
+            io(path, std::io::Error::other(error.to_string()))
+        }
     }
 }
 

@@ -152,9 +152,16 @@ fn a_process_killed_mid_write_leaves_the_old_file() {
     let crashed = project.run_with(&["advance", "F-1"], &[("TOLLGATE_FAULT", "die-mid-write")]);
     assert_ne!(crashed.code, Some(0), "{crashed}");
     assert_eq!(fs::read(&file).unwrap(), before, "the old file, whole");
-    // The fault struck halfway through the new file, not before it.
-    let temporary = project.state_file("subjects/.F-1.json.tmp");
-    let half = fs::read_to_string(&temporary).expect("the half-written file");
+    // The fault struck halfway through the new file, not before it; the
+    // temporary file has a random name.
+    let temporaries: Vec<String> = project
+        .state_files()
+        .into_iter()
+        .filter(|f| f.starts_with("subjects/.F-1.json.") && f.ends_with(".tmp"))
+        .collect();
+    assert_eq!(temporaries.len(), 1, "{temporaries:?}");
+    let half =
+        fs::read_to_string(project.state_file(&temporaries[0])).expect("the half-written file");
     assert!(half.starts_with("{\n  \"id\": \"F-1\""), "{half}");
     assert!(serde_json::from_str::<serde_json::Value>(&half).is_err());
     // The move did not happen, so it is not in the history.
@@ -346,5 +353,141 @@ fn a_history_line_that_does_not_parse_is_named_by_line_and_column() {
         store.history().unwrap_err().to_string(),
         ".tollgate/history.jsonl:1:55: the state file does not parse: \
          unknown variant `deleted`, expected one of `created`, `advanced`, `approved`"
+    );
+}
+
+#[test]
+fn a_history_that_cannot_be_appended_to_leaves_the_subject_as_it_was() {
+    let project = Project::new();
+    project.run(&["new", "F-1"]).expect(0);
+    project.place("spec-good.md", "specs/f-1/spec.md");
+    let history = project.state_file("history.jsonl");
+    let before = fs::read(&history).unwrap();
+    // A folder where the history should be: every append fails.
+    fs::remove_file(&history).unwrap();
+    fs::create_dir(&history).unwrap();
+
+    let run = project.run(&["advance", "F-1"]).expect(2);
+    assert!(run.stderr.contains(".tollgate/history.jsonl"), "{run}");
+    assert_eq!(
+        project.subject("F-1")["phase"],
+        "draft",
+        "the move is not half made"
+    );
+
+    let run = project.run(&["new", "F-2"]).expect(2);
+    assert!(run.stderr.contains(".tollgate/history.jsonl"), "{run}");
+    assert!(!project.subject_file("F-2").exists());
+
+    fs::remove_dir(&history).unwrap();
+    fs::write(&history, before).unwrap();
+    project.run(&["advance", "F-1"]).expect(0);
+    assert_eq!(project.history().len(), 2);
+}
+
+#[test]
+fn a_torn_last_history_line_is_dropped_not_glued_to_the_next() {
+    let project = Project::new();
+    project.run(&["new", "F-1"]).expect(0);
+    let history = project.state_file("history.jsonl");
+    let whole = fs::read_to_string(&history).unwrap();
+    // What a process killed in the middle of its append leaves.
+    fs::write(&history, format!("{whole}{{\"at\": \"{NOW}\", \"act")).unwrap();
+
+    let store = Store::new(project.root(), STATE_DIR);
+    assert_eq!(store.history().expect("the whole lines parse").len(), 1);
+
+    project.run(&["new", "F-2"]).expect(0);
+    let after = fs::read_to_string(&history).unwrap();
+    assert!(after.starts_with(&whole), "{after}");
+    let events: Vec<String> = project
+        .history()
+        .iter()
+        .map(|e| format!("{} {}", e["subject"], e["event"]))
+        .collect();
+    assert_eq!(events, ["\"F-1\" \"created\"", "\"F-2\" \"created\""]);
+}
+
+#[test]
+fn temporary_files_a_killed_writer_left_are_removed_under_the_lock() {
+    let project = Project::new();
+    project.run(&["new", "F-1"]).expect(0);
+    for leftover in [".F-1.json.tmp", ".F-9.json.a1B2c3.tmp"] {
+        fs::write(
+            project.state_file(&format!("subjects/{leftover}")),
+            "{\n  \"id\"",
+        )
+        .unwrap();
+    }
+    project.run(&["new", "F-2"]).expect(0);
+    assert_eq!(
+        project.state_files(),
+        [
+            ".lock",
+            "history.jsonl",
+            "subjects/F-1.json",
+            "subjects/F-2.json"
+        ]
+    );
+}
+
+#[test]
+fn one_corrupt_subject_is_reported_and_the_others_still_shown() {
+    let project = Project::new();
+    project.run(&["new", "F-1"]).expect(0);
+    project
+        .run(&["new", "F-2", "--title", "Still here"])
+        .expect(0);
+    fs::write(project.subject_file("F-1"), "{ oops").unwrap();
+
+    let run = project.run(&["status"]).expect(2);
+    assert!(run.stdout.contains("F-2  Still here"), "{run}");
+    assert!(
+        run.stderr.starts_with(
+            "tollgate: .tollgate/subjects/F-1.json:1:3: the state file does not parse"
+        ),
+        "{run}"
+    );
+
+    let run = project.run(&["status", "--format", "json"]).expect(2);
+    let value: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(value["subjects"][0]["id"], "F-2", "{run}");
+
+    let run = project.run(&["check", "--all"]).expect(2);
+    assert!(run.stdout.contains("F-2 · specify"), "{run}");
+    assert!(
+        run.stderr.contains(".tollgate/subjects/F-1.json:1:3"),
+        "{run}"
+    );
+}
+
+#[test]
+fn approvals_without_a_step_take_the_step_the_lock_finds() {
+    let project = Project::new();
+    project.run(&["new", "F-1"]).expect(0);
+    project.place("spec-good.md", "specs/f-1/spec.md");
+    project.place("plan-good.md", "specs/f-1/plan.md");
+    project.run(&["advance", "F-1"]).expect(0);
+    // All race to approve the current step, `plan`: one wins; for every
+    // other, the current step under the lock is `ship`, which has an
+    // automated gate, whenever it read the subject.
+    let wave: Vec<Vec<String>> = (0..12)
+        .map(|k| args(&format!("approve F-1 --by racer-{k}")))
+        .collect();
+    let runs = all_at_once(&project, &wave);
+    assert_eq!(codes(&runs), BTreeMap::from([(0, 1), (2, 11)]));
+    for loser in runs.iter().filter(|r| r.code == Some(2)) {
+        assert_eq!(
+            loser.stderr,
+            "tollgate: step `ship` has an automated gate: it needs no approval; use `tollgate advance`\n",
+            "{loser}"
+        );
+    }
+    assert_eq!(
+        project.subject("F-1")["approvals"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
     );
 }

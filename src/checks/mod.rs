@@ -73,6 +73,18 @@ pub struct CheckOutcome {
     pub evidence: Vec<Evidence>,
     /// Findings a directive in the document suppressed, with its reason.
     pub suppressed: Vec<Suppressed>,
+    /// What the check read besides its artifact: an approval pins it.
+    #[serde(skip)]
+    pub read: Vec<Read>,
+}
+
+/// Something a check read besides its own artifact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Read {
+    /// Another artifact of the step, by name (a plugin's `ctx:artifact`).
+    Artifact(String),
+    /// A file inside the root, as the check named it (`ctx:read`).
+    File(String),
 }
 
 /// Collects the findings of one check on one document, each with the
@@ -82,6 +94,7 @@ pub struct Findings<'a> {
     path: &'a str,
     findings: Vec<Diagnostic>,
     evidence: Vec<Evidence>,
+    read: Vec<Read>,
 }
 
 impl<'a> Findings<'a> {
@@ -91,6 +104,14 @@ impl<'a> Findings<'a> {
             path,
             findings: Vec::new(),
             evidence: Vec::new(),
+            read: Vec::new(),
+        }
+    }
+
+    /// Notes what the check read besides its artifact.
+    pub fn read(&mut self, read: Read) {
+        if !self.read.contains(&read) {
+            self.read.push(read);
         }
     }
 
@@ -181,6 +202,7 @@ impl<'a> Findings<'a> {
             findings: self.findings,
             evidence: self.evidence,
             suppressed: Vec::new(),
+            read: self.read,
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{Context, EXIT_OK, EXIT_UNUSABLE};
+use super::{Context, EXIT_OK, EXIT_UNUSABLE, complain, say};
 use crate::init::{self, BUNDLED, InitError};
 
 #[derive(Debug, Args)]
@@ -24,25 +24,28 @@ pub fn run(context: &Context, args: &InitArgs) -> i32 {
     let (bundled, files) = match written {
         Ok(written) => written,
         Err(error) => {
-            eprintln!("tollgate: init: {error}");
+            let mut message = format!("init: {error}");
             if let InitError::UnknownTemplate { .. } = error {
                 for bundled in BUNDLED {
-                    eprintln!("  {:<20} {}", bundled.name, bundled.summary);
+                    message.push_str(&format!("\n  {:<20} {}", bundled.name, bundled.summary));
                 }
             }
+            complain(format_args!("{message}"));
             return EXIT_UNUSABLE;
         }
     };
-    if !context.quiet {
-        println!("wrote the `{}` playbook:", bundled.name);
-        for file in &files {
-            println!("  {}", file.path);
-        }
-        println!("next:");
-        println!("  tollgate lint");
-        let subject = bundled.first_subject;
-        println!("  tollgate new {subject} --title \"First feature\"");
-        println!("  tollgate show {} --subject {subject}", bundled.first_step);
+    if context.quiet {
+        return EXIT_OK;
     }
-    EXIT_OK
+    let mut text = format!("wrote the `{}` playbook:", bundled.name);
+    for file in &files {
+        text.push_str(&format!("\n  {}", file.path));
+    }
+    let subject = bundled.first_subject;
+    text.push_str(&format!(
+        "\nnext:\n  tollgate lint\n  tollgate new {subject} --title \"First feature\"\n  \
+         tollgate show {} --subject {subject}",
+        bundled.first_step
+    ));
+    say(format_args!("{text}"))
 }

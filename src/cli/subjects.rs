@@ -6,13 +6,14 @@ use std::io::Write;
 use clap::{Args, ValueEnum};
 
 use super::{
-    CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Format, load_playbook, output_failed,
-    print_json, report_results, write_results,
+    CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Format, complain, load_playbook,
+    output_failed, print_json, report_results, say, write_results,
 };
 use crate::engine::{Options, StepResult, Verdict};
 use crate::playbook::{LoadedPlaybook, graph};
 use crate::project::{Project, ProjectError, SubjectStatus};
 use crate::render::step;
+use crate::report::{Escaping, one_line};
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
@@ -105,7 +106,7 @@ fn with_project(
     };
     let project = Project::new(&context.root, &loaded, options);
     work(&project).unwrap_or_else(|error| {
-        eprintln!("tollgate: {error}");
+        complain(format_args!("{error}"));
         EXIT_UNUSABLE
     })
 }
@@ -116,23 +117,32 @@ pub(super) fn new(context: &Context, args: &NewArgs) -> i32 {
         let next = project
             .current_step(&record)
             .map_or("none".to_string(), |s| format!("`{}`", s.id));
-        println!(
+        Ok(say(format_args!(
             "registered {} {} ({}) in phase `{}`; next step: {next}",
             project.loaded.playbook.subject.noun,
             record.id,
             record.slug,
             project.phase_label(&record.phase)
-        );
-        Ok(EXIT_OK)
+        )))
     })
 }
 
 pub(super) fn status(context: &Context, args: &StatusArgs) -> i32 {
     with_project(context, context.options(), |project| {
-        let subjects = project.status(args.id.as_deref())?;
+        let (subjects, unusable): (Vec<_>, Vec<_>) = project
+            .status(args.id.as_deref())?
+            .into_iter()
+            .partition(Result::is_ok);
+        let subjects: Vec<SubjectStatus> = subjects.into_iter().filter_map(Result::ok).collect();
         let written = match args.format {
+            // Nothing usable: the errors say it all.
+            _ if subjects.is_empty() && !unusable.is_empty() => Ok(()),
             Format::Json => print_json(&status_json(project, &subjects)),
-            Format::Text => write_status_table(project, &subjects, &mut std::io::stdout().lock()),
+            Format::Text => write_status_table(
+                project,
+                &subjects,
+                &mut Escaping::new(std::io::stdout().lock()),
+            ),
             findings => {
                 let results: Vec<StepResult> =
                     subjects.into_iter().filter_map(|s| s.result).collect();
@@ -140,7 +150,8 @@ pub(super) fn status(context: &Context, args: &StatusArgs) -> i32 {
                 write_results(context, name, &results, findings, false)
             }
         };
-        Ok(output_failed(written).unwrap_or(EXIT_OK))
+        let code = output_failed(written).unwrap_or(EXIT_OK);
+        Ok(code.max(complain_each(unusable.into_iter().filter_map(Result::err))))
     })
 }
 
@@ -192,14 +203,14 @@ fn write_status_table(
                     format!(
                         "{} by {}{}",
                         a.step,
-                        a.by,
+                        one_line(&a.by),
                         if *stale { " (stale)" } else { "" }
                     )
                 })
                 .collect();
             [
                 s.record.id.clone(),
-                s.record.title.clone(),
+                one_line(&s.record.title).into_owned(),
                 s.phase_label.clone(),
                 s.next_step.clone().unwrap_or_else(|| "—".into()),
                 s.result
@@ -244,8 +255,8 @@ pub(super) fn show(context: &Context, args: &ShowArgs) -> i32 {
             .transpose()?;
         let artifacts = match &record {
             Some(record) => project.artifact_paths(record)?,
-            // Without a subject the paths stay templates: they say where documents go.
-            None => project.loaded.playbook.artifacts.clone(),
+            // Without a subject the paths say where documents go.
+            None => project.artifact_patterns(),
         };
         let results = match (&record, args.with_results) {
             (Some(record), true) => Some(project.judge(record, step)?),
@@ -260,11 +271,12 @@ pub(super) fn show(context: &Context, args: &ShowArgs) -> i32 {
             results.as_ref(),
         ) {
             Ok(document) => {
-                let written = std::io::stdout().lock().write_all(document.as_bytes());
+                let written =
+                    Escaping::new(std::io::stdout().lock()).write_all(document.as_bytes());
                 Ok(output_failed(written).unwrap_or(EXIT_OK))
             }
             Err(error) => {
-                eprintln!("tollgate: cannot render the step document: {error}");
+                complain(format_args!("cannot render the step document: {error}"));
                 Ok(EXIT_UNUSABLE)
             }
         }
@@ -278,14 +290,23 @@ pub(super) fn check(
     options: Options,
 ) -> i32 {
     let project = Project::new(&context.root, loaded, options);
-    let run = || -> Result<Vec<StepResult>, ProjectError> {
+    let mut unusable = Vec::new();
+    let mut run = || -> Result<Vec<StepResult>, ProjectError> {
         let records = if args.all || args.targets.is_empty() {
-            project.store.list()?
+            // A subject file that cannot be used is reported; the others
+            // are still judged.
+            let (records, broken): (Vec<_>, Vec<_>) = project
+                .store
+                .subjects()?
+                .into_iter()
+                .partition(Result::is_ok);
+            unusable.extend(broken.into_iter().filter_map(Result::err));
+            records.into_iter().filter_map(Result::ok).collect()
         } else {
             args.targets
                 .iter()
                 .map(|id| project.load(id))
-                .collect::<Result<_, _>>()?
+                .collect::<Result<Vec<_>, _>>()?
         };
         let mut results = Vec::new();
         for record in &records {
@@ -300,12 +321,27 @@ pub(super) fn check(
         Ok(results)
     };
     match run() {
-        Ok(results) => report_results(context, loaded, &results, args),
+        // Nothing usable: the errors say it all.
+        Ok(results) if results.is_empty() && !unusable.is_empty() => complain_each(unusable),
+        Ok(results) => {
+            let code = report_results(context, loaded, &results, args);
+            code.max(complain_each(unusable))
+        }
         Err(error) => {
-            eprintln!("tollgate: {error}");
+            complain(format_args!("{error}"));
             EXIT_UNUSABLE
         }
     }
+}
+
+/// Says why each subject could not be used: `EXIT_UNUSABLE` if any.
+fn complain_each(errors: impl IntoIterator<Item = impl std::fmt::Display>) -> i32 {
+    let mut code = EXIT_OK;
+    for error in errors {
+        complain(format_args!("{error}"));
+        code = EXIT_UNUSABLE;
+    }
+    code
 }
 
 pub(super) fn advance(context: &Context, args: &AdvanceArgs) -> i32 {
@@ -340,17 +376,14 @@ fn transition_outcome(
     outcome: Result<(StepResult, crate::state::SubjectRecord), ProjectError>,
 ) -> Result<i32, ProjectError> {
     match outcome {
-        Ok((result, record)) => {
-            println!(
-                "{} {}: step `{}` {}; now in phase `{}`",
-                project.loaded.playbook.subject.noun,
-                record.id,
-                result.step,
-                result.verdict.as_str(),
-                project.phase_label(&record.phase)
-            );
-            Ok(EXIT_OK)
-        }
+        Ok((result, record)) => Ok(say(format_args!(
+            "{} {}: step `{}` {}; now in phase `{}`",
+            project.loaded.playbook.subject.noun,
+            record.id,
+            result.step,
+            result.verdict.as_str(),
+            project.phase_label(&record.phase)
+        ))),
         Err(ProjectError::NotPassed { result, .. }) => {
             let mut out = context.stdout();
             let written =
@@ -367,7 +400,7 @@ fn transition_outcome(
                 Verdict::Failed => "failed".into(),
                 verdict => format!("is {}", verdict.as_str()),
             };
-            eprintln!("tollgate: {id} not {action}: step `{step}` {why}");
+            complain(format_args!("{id} not {action}: step `{step}` {why}"));
             Ok(EXIT_FAILED)
         }
         Err(error) => Err(error),
@@ -383,5 +416,6 @@ pub(super) fn graph(context: &Context, args: &GraphArgs) -> i32 {
         GraphFormat::Mermaid => graph::mermaid(&loaded.playbook),
         GraphFormat::Dot => graph::dot(&loaded.playbook),
     };
-    output_failed(std::io::stdout().lock().write_all(text.as_bytes())).unwrap_or(EXIT_OK)
+    let written = Escaping::new(std::io::stdout().lock()).write_all(text.as_bytes());
+    output_failed(written).unwrap_or(EXIT_OK)
 }

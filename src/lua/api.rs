@@ -23,6 +23,7 @@ use serde_json::Value as Json;
 
 use super::budget::unlimited;
 use super::host::PluginCall;
+use crate::checks::Read;
 use crate::diagnostic::{Position, Severity};
 use crate::markdown::{self, Document};
 use crate::source;
@@ -73,6 +74,18 @@ pub(super) struct Collector {
     pub(super) prints: Vec<String>,
     /// Findings and printed lines beyond the caps.
     pub(super) dropped: usize,
+    /// The artifacts `ctx:artifact` and the paths inside the root
+    /// `ctx:read` were asked for, as given.
+    pub(super) read: Vec<Read>,
+}
+
+impl Collector {
+    /// Notes what a call asked for, once; as many as findings at most.
+    fn note_read(&mut self, read: Read) {
+        if self.read.len() < MAX_FINDINGS && !self.read.contains(&read) {
+            self.read.push(read);
+        }
+    }
 }
 
 impl Collector {
@@ -195,6 +208,9 @@ fn artifact_function<'scope, 'env>(
     scope.create_function(move |lua, (this, name): (Value, Value)| {
         colon("artifact", &this)?;
         let name = string_argument("artifact", "the artifact name", name)?;
+        if let Some(mut collector) = lua.app_data_mut::<Collector>() {
+            collector.note_read(Read::Artifact(name.clone()));
+        }
         if let Some(known) = loaded.borrow().get(&name) {
             return Ok(known.clone());
         }
@@ -230,20 +246,22 @@ fn read(lua: &Lua, root: &Path, this: &Value, path: Value) -> mlua::Result<(Valu
         }
     }
     let unreadable = |why: String| Ok((Value::Nil, Value::String(lua.create_string(why)?)));
-    let real = match root.join(&path).canonicalize() {
-        Ok(real) => real,
-        Err(error) => return unreadable(format!("cannot read `{path}`: {error}")),
-    };
-    if !real.starts_with(root) {
-        return Err(api_error(format!(
-            "ctx:read: `{path}` leads outside the project root through a symbolic link"
-        )));
+    // What a check read is pinned by an approval, whether it was there
+    // or not: a file that appears later changes the verdict too.
+    if let Some(mut collector) = lua.app_data_mut::<Collector>() {
+        collector.note_read(Read::File(path.clone()));
     }
-    match source::read_text(&real, MAX_READ_BYTES) {
+    // The one confined read: links resolved, only a regular file, capped.
+    match crate::confined::read_text(root, Path::new(&path), MAX_READ_BYTES) {
         Ok(text) => Ok((
             Value::String(unlimited(lua, || lua.create_string(text))?),
             Value::Nil,
         )),
+        Err(source::SourceError::Io(error)) if crate::confined::refusal(&error).is_some() => {
+            Err(api_error(format!(
+                "ctx:read: `{path}` leads outside the project root through a symbolic link"
+            )))
+        }
         Err(error) => unreadable(format!("cannot read `{path}`: {error}")),
     }
 }

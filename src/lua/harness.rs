@@ -287,7 +287,10 @@ fn run_case(set: &PluginSet, plugin: &str, folder: &Path, case: &Case) -> CaseRe
         (Some(_), Some(_)) => return failed("give `document` or `file`, not both".into()),
         (Some(text), None) => Some(text.clone()),
         (None, Some(file)) => {
-            match crate::source::read_text(&folder.join(file), crate::engine::MAX_DOCUMENT_BYTES) {
+            // A case's file must be in the repository holding the test.
+            let repository = crate::confined::repository_root(folder);
+            let limit = crate::engine::MAX_DOCUMENT_BYTES;
+            match crate::confined::read_text(&repository, &folder.join(file), limit) {
                 Ok(text) => Some(text),
                 Err(error) => return failed(format!("cannot read `{file}`: {error}")),
             }
@@ -333,7 +336,7 @@ fn run_case(set: &PluginSet, plugin: &str, folder: &Path, case: &Case) -> CaseRe
     let mut outcome = set.outcome(&function, &case.with, &call);
     let printed = std::mem::take(&mut outcome.collected.prints);
     let mut findings = Findings::new(&check, &path);
-    outcome.report(&function, &mut findings);
+    outcome.report(&function, call.doc, &mut findings);
     let findings = findings.finish().findings;
     CaseResult {
         name: case.name.clone(),

@@ -19,6 +19,7 @@ use crate::checks::Findings;
 use crate::diagnostic::Severity;
 use crate::markdown::Document;
 use crate::playbook::{Gate, Limits, Step};
+use crate::source;
 
 /// Time budget of a call when neither the playbook nor the command line sets one.
 pub const DEFAULT_TIMEOUT_MS: u64 = 1000;
@@ -247,12 +248,15 @@ impl PluginSet {
         let root = project_root
             .canonicalize()
             .unwrap_or_else(|_| project_root.to_path_buf());
+        // A plugin runs with the project's files in reach: it must come
+        // from the repository that holds the playbook naming it.
+        let repository = crate::confined::repository_root(playbook_folder);
         let plugins = plugins
             .iter()
             .map(|(name, relative)| {
                 let path = playbook_folder.join(relative);
                 let file = shown_path(&path, &root, relative);
-                let code = crate::source::read_text(&path, MAX_PLUGIN_BYTES)
+                let code = crate::confined::read_text(&repository, &path, MAX_PLUGIN_BYTES)
                     .map_err(|error| PluginError {
                         file: file.clone(),
                         line: None,
@@ -282,7 +286,7 @@ impl PluginSet {
         findings: &mut Findings<'_>,
     ) {
         self.outcome(function, with, call)
-            .report(function, findings);
+            .report(function, call.doc, findings);
     }
 
     /// The file of the plugin a `NAME.FUNCTION` calls, as messages name it.
@@ -649,16 +653,36 @@ impl Outcome {
     /// Reports into a check's findings. A plugin's own findings keep their
     /// severity but are never graver than the check's (`severity: warning`
     /// makes `ctx:error` a warning); failures of the plugin are errors.
-    pub(super) fn report(self, function: &str, findings: &mut Findings<'_>) {
+    /// A line or column past the end of `doc` is moved back to its end, so
+    /// that every finding points into the document.
+    pub(super) fn report(
+        self,
+        function: &str,
+        doc: Option<&Document>,
+        findings: &mut Findings<'_>,
+    ) {
         let Collector {
             reported,
             prints,
             dropped,
+            read,
         } = self.collected;
+        for read in read {
+            findings.read(read);
+        }
+        let inside = |position: crate::diagnostic::Position| match doc {
+            Some(doc) => {
+                let line = position.line.clamp(1, doc.lines.len().max(1));
+                let at = crate::diagnostic::Position::new(line, position.column);
+                source::position_at(&doc.text, source::offset_of(&doc.text, at))
+            }
+            None => position,
+        };
         for finding in reported {
-            let diagnostic = findings.report(finding.start, finding.message);
+            let start = inside(finding.start);
+            let diagnostic = findings.report(start, finding.message);
             diagnostic.severity = diagnostic.severity.max(finding.severity);
-            diagnostic.end = finding.end;
+            diagnostic.end = finding.end.map(inside).filter(|&end| end > start);
         }
         for line in prints {
             unplaced(

@@ -4,7 +4,7 @@
 //! steps that can never be reached.
 
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
-use std::path::{Component, Path};
+use std::path::Path;
 
 use minijinja::Environment;
 use serde_json::json;
@@ -16,7 +16,7 @@ use crate::source::{self, SourceError};
 use super::{Check, CheckItem, CheckKind, Gate, LoadedPlaybook, Playbook, Requirement, Step};
 
 /// Template files larger than this are not playbook templates.
-const MAX_TEMPLATE_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_TEMPLATE_BYTES: usize = 1024 * 1024;
 
 /// The diagnostics of one playbook, and the text of every other file they
 /// point into (templates), for code frames.
@@ -504,7 +504,8 @@ impl Linter<'_> {
                 continue;
             }
             let display = display_beside(&self.loaded.display, path);
-            let text = match source::read_text(&file, crate::lua::MAX_PLUGIN_BYTES) {
+            let limit = crate::lua::MAX_PLUGIN_BYTES;
+            let text = match crate::confined::read_text(&self.loaded.root, &file, limit) {
                 Ok(text) => text,
                 Err(error) => {
                     self.error(
@@ -692,8 +693,17 @@ impl Linter<'_> {
             return;
         }
         let display = display_beside(&self.loaded.display, document);
-        let text = match source::read_text(&file, MAX_TEMPLATE_BYTES) {
+        let text = match crate::confined::read_text(folder, Path::new(document), MAX_TEMPLATE_BYTES)
+        {
             Ok(text) => text,
+            Err(SourceError::Io(error)) if crate::confined::refusal(&error).is_some() => {
+                self.error(
+                    "path-outside-root",
+                    pointer,
+                    format!("template `{document}` leads outside the playbook's folder"),
+                );
+                return;
+            }
             Err(error) => {
                 let message = match error {
                     SourceError::Io(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -811,26 +821,7 @@ fn regex_message(error: &regex::Error) -> String {
     )
 }
 
-/// Whether a relative path leaves the folder it is relative to: absolute,
-/// a drive or UNC prefix, or more `..` than folders before them.
-pub fn escapes(path: &str) -> bool {
-    if path.starts_with('/') || path.starts_with('\\') || path.get(1..2) == Some(":") {
-        return true;
-    }
-    let mut depth: i64 = 0;
-    for component in Path::new(&path.replace('\\', "/")).components() {
-        match component {
-            Component::ParentDir => depth -= 1,
-            Component::Normal(_) => depth += 1,
-            Component::CurDir => {}
-            Component::RootDir | Component::Prefix(_) => return true,
-        }
-        if depth < 0 {
-            return true;
-        }
-    }
-    false
-}
+pub use crate::confined::escapes;
 
 /// `relative` as it reads next to the file shown as `display`.
 pub(super) fn display_beside(display: &str, relative: &str) -> String {

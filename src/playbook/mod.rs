@@ -30,6 +30,9 @@ pub struct LoadedPlaybook {
     /// The files this one `extends:`, nearest first, as (display, text):
     /// positions in `spans` may point into them.
     pub bases: Vec<(String, String)>,
+    /// The repository holding the playbook: every path it names (bases,
+    /// plugins, templates) must lead to a file inside it.
+    pub root: PathBuf,
 }
 
 /// A playbook file read into JSON, merged with its bases, and validated
@@ -92,7 +95,8 @@ impl LoadedPlaybook {
 
     /// Parses and validates playbook text already in memory.
     pub fn from_source(file: &Path, display: &str, text: String) -> Result<Self, LoadError> {
-        let parsed = parse(file, display, &text, &mut Vec::new())?;
+        let root = crate::confined::repository_root(file.parent().unwrap_or(Path::new(".")));
+        let parsed = parse(file, display, &text, &root, &mut Vec::new())?;
         let playbook =
             serde_path_to_error::deserialize::<_, Playbook>(&parsed.json).map_err(|error| {
                 let pointer = yaml::json_pointer(error.path());
@@ -114,6 +118,7 @@ impl LoadedPlaybook {
             spans: parsed.spans,
             playbook,
             bases: parsed.bases,
+            root,
         })
     }
 
@@ -163,20 +168,21 @@ fn read(file: &Path, display: &str) -> Result<String, LoadError> {
             let diagnostic = Diagnostic::error("too-large", display, error.to_string());
             LoadError::unusable(display, None, diagnostic)
         }
-        SourceError::Io(_) => {
+        SourceError::Io(_) | SourceError::NotRegular => {
             let diagnostic = Diagnostic::error("unreadable", display, error.to_string());
             LoadError::unusable(display, None, diagnostic)
         }
     })
 }
 
-/// Parses `text`, merges the playbook it `extends:` (read recursively;
-/// `chain` holds the files on the way, to catch cycles) and validates the
-/// result against the schema.
+/// Parses `text`, merges the playbook it `extends:` (read recursively,
+/// only from inside `root`; `chain` holds the files on the way, to catch
+/// cycles) and validates the result against the schema.
 fn parse(
     file: &Path,
     display: &str,
     text: &str,
+    root: &Path,
     chain: &mut Vec<PathBuf>,
 ) -> Result<Parsed, LoadError> {
     let (json, spans) = match yaml::parse(text) {
@@ -250,6 +256,13 @@ fn parse(
             "merge some of the bases into one".into(),
         ));
     }
+    if let Err(error) = crate::confined::resolve(root, &base_file) {
+        return Err(at_extends(
+            "path-outside-root",
+            format!("`extends: {base}` cannot be used: {error}"),
+            "a base must be a file inside the repository that holds the playbook".into(),
+        ));
+    }
     let base_text = read(&base_file, &base_display).map_err(|error| {
         let detail = error
             .diagnostics
@@ -264,7 +277,7 @@ fn parse(
             ),
         )
     })?;
-    let mut base_parsed = parse(&base_file, &base_display, &base_text, chain)?;
+    let mut base_parsed = parse(&base_file, &base_display, &base_text, root, chain)?;
     rebase(&mut base_parsed.json, base);
     let (mut merged, merged_spans) = extends::merge(
         extends::Layer {

@@ -10,8 +10,10 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use crate::checks::{CheckOutcome, CheckStatus};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::{StepResult, Verdict};
 use crate::playbook::{Check, CheckKind, Gate, LoadedPlaybook, Requirement, Step};
+use crate::source::SourceError;
 use crate::suppress::Suppressed;
 
 /// The built-in step document, used when a step has neither `document:`
@@ -282,23 +284,25 @@ fn document_environment(loaded: &LoadedPlaybook) -> Environment<'static> {
     let mut env = super::environment();
     let folder = loaded.folder().to_path_buf();
     env.set_loader(move |name| {
-        let file = folder.join(name);
-        // A symlink may lead out where the name stays inside. `join(".")`
-        // because the folder of `playbook.yaml` is "", which does not
-        // canonicalize; a file that does not exist is not found below.
-        let leads_out = match (file.canonicalize(), folder.join(".").canonicalize()) {
-            (Ok(real), Ok(root)) => !real.starts_with(root),
-            _ => false,
-        };
-        if crate::playbook::lint::escapes(name) || leads_out {
-            return Err(minijinja::Error::new(
+        // `join(".")` because the folder of `playbook.yaml` is "", which
+        // does not canonicalize.
+        let within = folder.join(".");
+        let outside = || {
+            minijinja::Error::new(
                 minijinja::ErrorKind::InvalidOperation,
                 format!("template `{name}` is outside the playbook's folder"),
-            ));
+            )
+        };
+        if crate::confined::escapes(name) {
+            return Err(outside());
         }
-        match std::fs::read_to_string(&file) {
+        let limit = crate::playbook::lint::MAX_TEMPLATE_BYTES;
+        match crate::confined::read_text(&within, Path::new(name), limit) {
             Ok(text) => Ok(Some(text)),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(SourceError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(SourceError::Io(error)) if crate::confined::refusal(&error).is_some() => {
+                Err(outside())
+            }
             Err(error) => Err(minijinja::Error::new(
                 minijinja::ErrorKind::InvalidOperation,
                 format!("cannot read template `{name}`: {error}"),
@@ -340,7 +344,8 @@ fn check_view(
                             },
                             None => match o.findings.iter().find(|f| f.message.contains(&quoted)) {
                                 Some(f) => format!(
-                                    "❌ {} (line {})",
+                                    "{} {} (line {})",
+                                    mark(f),
                                     f.message,
                                     f.start.map_or(1, |p| p.line)
                                 ),
@@ -473,13 +478,24 @@ fn outcome_summary(outcome: &CheckOutcome) -> String {
                 String::new()
             };
             format!(
-                "❌ {} (line {}){more}",
+                "{} {} (line {}){more}",
+                mark(f),
                 f.message,
                 f.start.map_or(1, |p| p.line)
             )
         }
         (_, _, Some(e)) => format!("✅ {}: {}", e.label, lines(e.line, e.end_line)),
         _ => "✅ passed".into(),
+    }
+}
+
+/// How a finding is marked: ❌ an error, ⚠️ a warning (which fails a gate
+/// only with `--strict`), ℹ️ information.
+fn mark(finding: &Diagnostic) -> &'static str {
+    match finding.severity {
+        Severity::Error => "❌",
+        Severity::Warning => "⚠️",
+        Severity::Info => "ℹ️",
     }
 }
 

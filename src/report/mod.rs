@@ -4,6 +4,7 @@
 //! commands that annotate a pull request). What they share lives here: the
 //! source texts for code frames, counts, and the rules a run reports under.
 
+mod escape;
 mod github;
 mod json;
 mod junit;
@@ -19,6 +20,7 @@ use crate::checks::count;
 use crate::diagnostic::{Diagnostic, Position, Severity};
 use crate::engine::{StepResult, Verdict};
 
+pub use escape::{Escaping, escape_control, one_line};
 pub use github::{write_check_github, write_lint_github};
 pub use json::{check_json, lint_json};
 pub use junit::{check_junit, lint_junit};

@@ -4,7 +4,7 @@
 
 use codespan_reporting::term::termcolor::{Color, ColorSpec, WriteColor};
 
-use super::{Counts, LintedFile, Sources, summary_line, write_diagnostics};
+use super::{Counts, LintedFile, Sources, one_line, summary_line, write_diagnostics};
 use crate::checks::{CheckStatus, count};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::StepResult;
@@ -20,7 +20,7 @@ pub fn write_check_text(
             continue;
         }
         out.set_color(ColorSpec::new().set_bold(true))?;
-        write!(out, "{}", result.target())?;
+        write!(out, "{}", one_line(&result.target()))?;
         out.reset()?;
         writeln!(out, ": {}", result.verdict.as_str())?;
         let findings: Vec<Diagnostic> = result.findings().cloned().collect();
@@ -43,10 +43,10 @@ fn write_suppressed(result: &StepResult, out: &mut dyn WriteColor) -> std::io::R
             out,
             "suppressed[{}] {}: {} (reason, line {}: {})",
             finding.code,
-            finding.location(),
-            finding.message,
+            one_line(&finding.location()),
+            one_line(&finding.message),
             suppressed.directive.line,
-            suppressed.reason
+            one_line(&suppressed.reason)
         )?;
     }
     Ok(())
