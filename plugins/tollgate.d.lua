@@ -106,6 +106,10 @@ function Document:table(options) end
 ---@return tollgate.Task[]
 function Document:tasks(options) end
 
+---Every code block, fenced or indented, in document order.
+---@return tollgate.CodeBlock[]
+function Document:code_blocks() end
+
 ---The YAML front matter as a table; nil when there is none, or nil and the
 ---reason when it is not valid YAML.
 ---@return table<string, any>|nil front_matter
@@ -121,6 +125,13 @@ function Document:front_matter() end
 ---@field line integer The heading's line.
 ---@field end_line integer The last line of the section.
 ---@field text string The body: the lines after the heading to `end_line` (made on first read, so `pairs` shows it only then).
+
+---@class tollgate.CodeBlock
+---@field lang string|nil The first word of the fence's info string (` ```sql ` is "sql"); nil without one.
+---@field text string The content, without the fences and the block's indentation.
+---@field line integer The opening fence's line (an indented block's first line).
+---@field end_line integer The closing fence's line (an indented block's last line).
+---@field fenced boolean Fenced rather than indented: the content starts on `line + 1`.
 
 ---@class tollgate.Table
 ---@field header string[] The column titles as written.

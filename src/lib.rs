@@ -7,6 +7,7 @@ pub mod checks;
 pub mod cli;
 pub mod diagnostic;
 pub mod engine;
+pub mod identity;
 pub mod init;
 pub mod lua;
 pub mod markdown;

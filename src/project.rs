@@ -52,8 +52,18 @@ pub struct SubjectStatus {
     pub phase_label: String,
     pub next_step: Option<String>,
     pub result: Option<StepResult>,
-    /// Each approval with whether it is stale.
+    /// The latest approval of each step, with whether it is stale.
     pub approvals: Vec<(Approval, bool)>,
+}
+
+/// What `advance` or `approve` did to a subject.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub result: StepResult,
+    /// The subject as it is now.
+    pub record: SubjectRecord,
+    /// The phase it left; `None` when it stayed (a renewed approval).
+    pub left: Option<String>,
 }
 
 pub struct Project<'a> {
@@ -166,17 +176,13 @@ impl<'a> Project<'a> {
         record: &SubjectRecord,
     ) -> Result<IndexMap<String, String>, ProjectError> {
         let env = crate::render::environment();
-        let context = minijinja::context! {
-            subject => minijinja::Value::from(minijinja::value::Serde(self.subject_view(record))),
-            vars => minijinja::Value::from(minijinja::value::Serde(&self.loaded.playbook.vars)),
-            playbook => minijinja::context! { name => self.loaded.playbook.name.clone() },
-        };
+        let context = self.path_context(&self.subject_view(record));
         let mut paths = IndexMap::new();
         for (name, template) in &self.loaded.playbook.artifacts {
             let path = env.render_str(template, context.clone()).map_err(|error| {
                 ProjectError::ArtifactPath {
                     name: name.clone(),
-                    message: error.detail().unwrap_or("invalid template").to_string(),
+                    message: crate::render::error_message(&error),
                 }
             })?;
             if escapes(&path) || self.leaves_root(&path) {
@@ -189,6 +195,39 @@ impl<'a> Project<'a> {
             paths.insert(name.clone(), path);
         }
         Ok(paths)
+    }
+
+    /// Every artifact's path for no subject in particular: the vars filled
+    /// in and each field of the subject named, as in `specs/<slug>/plan.md`
+    /// (the template as written when it does not render).
+    pub fn artifact_path_patterns(&self) -> IndexMap<String, String> {
+        let env = crate::render::environment();
+        let named = |field: &str| format!("<{field}>");
+        let subject = SubjectView {
+            id: named("id"),
+            title: named("title"),
+            slug: named("slug"),
+            phase: named("phase"),
+            phase_label: named("phase_label"),
+        };
+        let context = self.path_context(&subject);
+        (self.loaded.playbook.artifacts.iter())
+            .map(|(name, template)| {
+                let path = env
+                    .render_str(template, context.clone())
+                    .unwrap_or_else(|_| template.clone());
+                (name.clone(), path)
+            })
+            .collect()
+    }
+
+    /// What an artifact path template sees.
+    fn path_context(&self, subject: &SubjectView) -> minijinja::Value {
+        minijinja::context! {
+            subject => minijinja::Value::from(minijinja::value::Serde(subject)),
+            vars => minijinja::Value::from(minijinja::value::Serde(&self.loaded.playbook.vars)),
+            playbook => minijinja::context! { name => self.loaded.playbook.name.clone() },
+        }
     }
 
     /// Whether a relative path leads out of the root through a symlink.
@@ -378,10 +417,13 @@ impl<'a> Project<'a> {
                     Some(result) => result.artifacts.clone(),
                     None => self.artifact_paths(&record)?,
                 };
+                // One per step: the latest replaces the approvals it renewed.
                 let approvals = record
                     .approvals
                     .iter()
-                    .map(|a| (a.clone(), self.changed_since(a, &paths).is_some()))
+                    .enumerate()
+                    .filter(|(i, a)| !record.approvals[i + 1..].iter().any(|b| b.step == a.step))
+                    .map(|(_, a)| (a.clone(), self.changed_since(a, &paths).is_some()))
                     .collect();
                 Ok(SubjectStatus {
                     phase_label: self.phase_label(&record.phase),
@@ -396,11 +438,7 @@ impl<'a> Project<'a> {
 
     /// Judges the current step and, on `passed`, moves the subject to the
     /// step's `to` phase. Returns the verdict and the subject as it is now.
-    pub fn advance(
-        &self,
-        id: &str,
-        actor: &str,
-    ) -> Result<(StepResult, SubjectRecord), ProjectError> {
+    pub fn advance(&self, id: &str, actor: &str) -> Result<Transition, ProjectError> {
         let record = self.load(id)?;
         let step = self
             .current_step(&record)
@@ -420,7 +458,7 @@ impl<'a> Project<'a> {
         step: Option<&str>,
         by: &str,
         note: Option<&str>,
-    ) -> Result<(StepResult, SubjectRecord), ProjectError> {
+    ) -> Result<Transition, ProjectError> {
         let record = self.load(id)?;
         let step = match step {
             Some(step) => self.step(step)?,
@@ -447,7 +485,7 @@ impl<'a> Project<'a> {
         step: &Step,
         actor: &str,
         approval_note: Option<&str>,
-    ) -> Result<(StepResult, SubjectRecord), ProjectError> {
+    ) -> Result<Transition, ProjectError> {
         let mut judged = None;
         let record = self.store.update::<ProjectError>(id, |record| {
             let approving = approval_note.is_some();
@@ -493,7 +531,7 @@ impl<'a> Project<'a> {
                 let from = std::mem::replace(&mut record.phase, step.to.clone());
                 (Some(from), Some(step.to.clone()))
             };
-            judged = Some(result);
+            judged = Some((result, from.clone()));
             Ok(Some(HistoryEvent {
                 at,
                 actor: actor.to_string(),
@@ -510,8 +548,12 @@ impl<'a> Project<'a> {
             }))
         });
         let record = record?;
-        let result = judged.expect("a successful update judged the step");
-        Ok((result, record))
+        let (result, left) = judged.expect("a successful update judged the step");
+        Ok(Transition {
+            result,
+            record,
+            left,
+        })
     }
 
     /// The SHA-256 of every artifact the step's checks read.

@@ -17,7 +17,7 @@ use tollgate::lua::{
     inspect_plugin, test_plugin,
 };
 use tollgate::markdown::Document;
-use tollgate::playbook::{Check, Gate, Limits};
+use tollgate::playbook::{Check, Gate, Limits, SectionAliases};
 
 const TIMEOUT_MS: u64 = 200;
 const MEMORY_MIB: u64 = 16;
@@ -89,6 +89,8 @@ fn run(
             gate: Gate::Automated,
         },
         artifacts: &|_| None,
+        artifact: None,
+        aliases: &SectionAliases::default(),
     };
     let check = check(function, severity);
     let path = doc.map_or("-", |doc| doc.path.as_str());
@@ -181,6 +183,8 @@ fn the_context_api() {
             gate: Gate::Human,
         },
         artifacts: &artifacts,
+        artifact: None,
+        aliases: &SectionAliases::default(),
     };
     let with = json!({"areas": ["security", "data"], "max": 3, "ratio": 0.5, "nested": {"on": false, "none": null}});
     let check = check("probe.context", Severity::Error);

@@ -10,8 +10,9 @@ use super::{
     print_json, report_results, write_results,
 };
 use crate::engine::{Options, StepResult, Verdict};
+use crate::identity;
 use crate::playbook::{LoadedPlaybook, graph};
-use crate::project::{Project, ProjectError, SubjectStatus};
+use crate::project::{Project, ProjectError, SubjectStatus, Transition};
 use crate::render::step;
 
 #[derive(Debug, Args)]
@@ -21,7 +22,7 @@ pub struct NewArgs {
     /// A short title; with the id it makes the slug used in artifact paths
     #[arg(long, default_value = "")]
     pub title: String,
-    /// Who registers it, for the history [default: $USER]
+    /// Who registers it, for the history [default: git's user.name and user.email, else $USER]
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
 }
@@ -51,7 +52,7 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct AdvanceArgs {
     pub id: String,
-    /// Who advances it, for the history [default: $USER]
+    /// Who advances it, for the history [default: git's user.name and user.email, else $USER]
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
 }
@@ -82,12 +83,6 @@ pub enum GraphFormat {
     Dot,
 }
 
-fn actor(by: Option<&str>) -> String {
-    by.map(str::to_string)
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 /// Runs `work` on the project of the context's playbook; errors are printed
 /// and become exit 2.
 fn with_project(
@@ -108,7 +103,11 @@ fn with_project(
 
 pub(super) fn new(context: &Context, args: &NewArgs) -> i32 {
     with_project(context, context.options(), |project| {
-        let record = project.register(&args.id, &args.title, &actor(args.by.as_deref()))?;
+        let record = project.register(
+            &args.id,
+            &args.title,
+            &identity::actor(args.by.as_deref(), &project.root),
+        )?;
         let next = project
             .current_step(&record)
             .map_or("none".to_string(), |s| format!("`{}`", s.id));
@@ -240,8 +239,8 @@ pub(super) fn show(context: &Context, args: &ShowArgs) -> i32 {
             .transpose()?;
         let artifacts = match &record {
             Some(record) => project.artifact_paths(record)?,
-            // Without a subject the paths stay templates: they say where documents go.
-            None => project.loaded.playbook.artifacts.clone(),
+            // Without a subject the paths name the subject's fields: they say where documents go.
+            None => project.artifact_path_patterns(),
         };
         let results = match (&record, args.with_results) {
             (Some(record), true) => Some(project.judge(record, step)?),
@@ -274,8 +273,8 @@ pub(super) fn check(
     options: Options,
 ) -> i32 {
     let project = Project::new(&context.root, loaded, options);
-    let run = || -> Result<Vec<StepResult>, ProjectError> {
-        let records = if args.all || args.targets.is_empty() {
+    let run = || -> Result<(Vec<StepResult>, bool), ProjectError> {
+        let records: Vec<_> = if args.all || args.targets.is_empty() {
             project.store.list()?
         } else {
             args.targets
@@ -293,10 +292,22 @@ pub(super) fn check(
                 results.push(project.judge(record, step)?);
             }
         }
-        Ok(results)
+        // A subject past its last step is judged done, though not listed.
+        Ok((results, records.is_empty()))
     };
     match run() {
-        Ok(results) => report_results(context, loaded, &results, args),
+        Ok((results, no_subjects)) => {
+            let nothing = no_subjects.then(|| {
+                let root = super::display_path(&project.root);
+                format!(
+                    "no {} is registered in `{}` of the project root `{}`; register one with `tollgate new ID --title TITLE`, or point --root at the project",
+                    loaded.playbook.subject.noun,
+                    loaded.playbook.state_dir,
+                    if root.is_empty() { "." } else { &root },
+                )
+            });
+            report_results(context, loaded, &results, args, nothing)
+        }
         Err(error) => {
             eprintln!("tollgate: {error}");
             EXIT_UNUSABLE
@@ -310,7 +321,10 @@ pub(super) fn advance(context: &Context, args: &AdvanceArgs) -> i32 {
             context,
             project,
             "advanced",
-            project.advance(&args.id, &actor(args.by.as_deref())),
+            project.advance(
+                &args.id,
+                &identity::actor(args.by.as_deref(), &project.root),
+            ),
         )
     })
 }
@@ -333,17 +347,25 @@ fn transition_outcome(
     context: &Context,
     project: &Project,
     action: &str,
-    outcome: Result<(StepResult, crate::state::SubjectRecord), ProjectError>,
+    outcome: Result<Transition, ProjectError>,
 ) -> Result<i32, ProjectError> {
     match outcome {
-        Ok((result, record)) => {
+        Ok(Transition {
+            result,
+            record,
+            left,
+        }) => {
+            let phase = project.phase_label(&record.phase);
+            let whereabouts = match left {
+                Some(_) => format!("now in phase `{phase}`"),
+                None => format!("it stays in phase `{phase}`"),
+            };
             println!(
-                "{} {}: step `{}` {}; now in phase `{}`",
+                "{} {}: step `{}` {}; {whereabouts}",
                 project.loaded.playbook.subject.noun,
                 record.id,
                 result.step,
                 result.verdict.as_str(),
-                project.phase_label(&record.phase)
             );
             Ok(EXIT_OK)
         }

@@ -12,13 +12,13 @@ use mlua::chunk::{ChunkMode, Compiler};
 use mlua::{Function, Value};
 use serde_json::Value as Json;
 
-use super::api::{self, Collector, Reported};
+use super::api::{self, Collector, DocAliases, Reported};
 use super::budget::{self, Deadline};
 use super::sandbox::Sandbox;
 use crate::checks::Findings;
 use crate::diagnostic::Severity;
 use crate::markdown::Document;
-use crate::playbook::{Gate, Limits, Step};
+use crate::playbook::{Gate, Limits, SectionAliases, Step};
 
 /// Time budget of a call when neither the playbook nor the command line sets one.
 pub const DEFAULT_TIMEOUT_MS: u64 = 1000;
@@ -106,6 +106,11 @@ pub struct PluginCall<'a> {
     /// `ctx:artifact(name)`: another artifact of the step, parsed, or `None`
     /// when it does not exist (always `None` in stateless mode).
     pub artifacts: &'a dyn Fn(&str) -> Option<Document>,
+    /// The artifact `ctx.doc` is.
+    pub artifact: Option<&'a str>,
+    /// The section aliases of the step, which `doc:section()` and
+    /// `{ under = ... }` accept for the artifact each document is.
+    pub aliases: &'a SectionAliases,
 }
 
 /// Why a plugin file cannot be used: for lint, and kept by [`PluginSet`]
@@ -285,6 +290,12 @@ impl PluginSet {
             .report(function, findings);
     }
 
+    /// Why the plugin `name` cannot run at all (it cannot be read or does
+    /// not compile), if so.
+    pub fn load_error(&self, name: &str) -> Option<&PluginError> {
+        self.plugins.get(name)?.code.as_ref().err()
+    }
+
     /// The file of the plugin a `NAME.FUNCTION` calls, as messages name it.
     pub fn file_of(&self, function: &str) -> Option<&str> {
         let name = function.split('.').next()?;
@@ -446,6 +457,7 @@ impl Host {
         };
         let lua = &self.sandbox.lua;
         lua.set_app_data(Collector::default());
+        lua.set_app_data(DocAliases::of_call(call));
         let deadline = Deadline::start(set.budget.timeout());
         let result = budget::limit_memory(lua, set.budget.memory_bytes()).and_then(|()| {
             lua.scope(|scope| self.sandbox.run(scope, &chunk, file, function, with, call))
@@ -454,6 +466,7 @@ impl Host {
         drop(deadline);
         let lifted = budget::lift_memory_limit(lua);
         let collector = lua.remove_app_data::<Collector>().unwrap_or_default();
+        lua.remove_app_data::<DocAliases>();
 
         let mut outcome = Outcome {
             collected: collector,
@@ -659,6 +672,7 @@ impl Outcome {
             let diagnostic = findings.report(finding.start, finding.message);
             diagnostic.severity = diagnostic.severity.max(finding.severity);
             diagnostic.end = finding.end;
+            diagnostic.help = finding.hint;
         }
         for line in prints {
             unplaced(
