@@ -54,6 +54,7 @@ function Ctx:info(message, options) end
 ---@field column? integer 1-based, in characters.
 ---@field end_line? integer
 ---@field end_column? integer
+---@field hint? string How to fix it: shown under the finding, and as `hint` in JSON.
 
 ---A finding returned by a check function, as an alternative to `ctx:error`.
 ---@class tollgate.Finding: tollgate.FindingOptions
@@ -86,7 +87,8 @@ function Document:lines() end
 function Document:sections() end
 
 ---The first section whose title matches, as the `sections` check matches
----titles: ignoring case, emphasis, a trailing `:` and a leading number.
+---titles: ignoring case, emphasis, a trailing `:` and a leading number, and
+---accepting the aliases that the step's `sections` checks declare for it.
 ---@param title string
 ---@return tollgate.Section|nil
 function Document:section(title) end
@@ -117,7 +119,7 @@ function Document:code_blocks() end
 function Document:front_matter() end
 
 ---@class tollgate.UnderOptions
----@field under? string A section title: only what lies in it (subsections included) counts.
+---@field under? string A section title (or an alias the step's `sections` checks declare): only what lies in it (subsections included) counts.
 
 ---@class tollgate.Section
 ---@field title string The heading as plain text.

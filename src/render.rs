@@ -118,23 +118,12 @@ pub fn environment() -> Environment<'static> {
     env
 }
 
-/// What went wrong in rendering; an undefined value is named by its
-/// expression: "`step.titel` is undefined" rather than "undefined value".
+/// What went wrong in rendering: minijinja's detail, which names the
+/// expression at fault ("`step.titel` is undefined"), else the kind.
 pub fn error_message(error: &minijinja::Error) -> String {
-    let expression = error
-        .range()
-        .zip(error.template_source())
-        .and_then(|(range, source)| source.get(range))
-        .map(str::trim)
-        .filter(|expression| !expression.is_empty());
-    match expression {
-        Some(expression) if error.kind() == minijinja::ErrorKind::UndefinedError => {
-            format!("`{expression}` is undefined")
-        }
-        _ => error
-            .detail()
-            .map_or_else(|| error.kind().to_string(), str::to_string),
-    }
+    error
+        .detail()
+        .map_or_else(|| error.kind().to_string(), str::to_string)
 }
 
 /// The functions step documents can call: `checkbox(x)` writes a task box,

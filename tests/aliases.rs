@@ -66,3 +66,18 @@ fn a_missing_section_is_reported_with_its_aliases() {
     );
     insta::assert_snapshot!(rendered(&result));
 }
+
+#[test]
+fn a_plugin_s_own_hints_replace_the_general_one() {
+    let result = check("plan-without-lock-section.md");
+    let mut out = codespan_reporting::term::termcolor::NoColor::new(Vec::new());
+    report::write_check_text(std::slice::from_ref(&result), false, &mut out).unwrap();
+    let text = String::from_utf8(out.into_inner()).unwrap();
+    assert!(
+        text.contains("= help: write the section on locks"),
+        "{text}"
+    );
+    assert!(text.contains("= help: list each locked table"), "{text}");
+    assert!(text.contains("hint (sections)"), "{text}");
+    assert!(!text.contains("hint (plugin)"), "{text}");
+}

@@ -61,7 +61,7 @@ fn spec_dev_plan_step_document() {
     let args = ["plan", "--subject", "NOTIFY-7", "--with-results"];
     let failing = show(&project, &args);
     assert!(
-        failing.contains("| the last line | ❌ the plan declares its gate failed: the runbook for a stuck queue is not written yet (line 104) |"),
+        failing.contains("| `^Gate: FAIL\\s*[—–-]+\\s*(?P<reason>\\S.*)$` on the last line | ❌ the plan declares its gate failed: the runbook for a stuck queue is not written yet (line 104) |"),
         "{failing}"
     );
     assert!(failing.contains("**Verdict:** `failed`"), "{failing}");
@@ -140,7 +140,7 @@ fn spec_kit_step_documents_from_constitution_to_implement() {
 
     let failing = results("clarify");
     assert!(
-        failing.contains("| no placeholder left: NEEDS CLARIFICATION | ❌ placeholder \"NEEDS CLARIFICATION\" remains (line 23) |"),
+        failing.contains("| placeholders NEEDS CLARIFICATION | ❌ placeholder \"NEEDS CLARIFICATION\" remains (line 23) |"),
         "{failing}"
     );
     insta::assert_snapshot!("spec_kit_clarify_failing", failing);

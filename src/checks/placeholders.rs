@@ -19,6 +19,13 @@
 //! - or is a marker ending in `:` that opens the value (`TODO: write this`).
 //!
 //! Anything else is a mention inside a sentence, and is not reported.
+//!
+//! A marker may be made of symbols only (`???`, `...`, `…`, `<>`, `--`): it
+//! is found wherever a word marker is (a cell, a task, a bare line, a list
+//! item), never taken for the bullet or the leading symbols it resembles.
+//! Rules (`---`, a table's `|---|`) hold no value. Each line is searched
+//! alone, cut at `|`, with HTML comments blanked out, so lint warns about a
+//! marker holding `|` or `<!--`, spanning lines, or blank.
 
 use super::Findings;
 use crate::diagnostic::Position;

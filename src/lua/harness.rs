@@ -208,7 +208,12 @@ pub fn test_plugin(path: &Path, overrides: LimitOverrides) -> TestReport {
     if file.cases.is_empty() {
         return TestReport::unusable(tests, "the file has no cases".into());
     }
-    let folder = tests.parent().unwrap_or(Path::new(".")).to_path_buf();
+    // A bare file name's folder is "", which names nothing to resolve paths from.
+    let folder = tests
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
     let plugin = file
         .plugin
         .clone()

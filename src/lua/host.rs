@@ -354,10 +354,48 @@ fn compile(file: &str, source: &str) -> Result<Vec<u8>, PluginError> {
         };
         let located = PluginError::from_lua(file, &format!("{file}:{text}"));
         PluginError {
+            line: located
+                .line
+                .map(|line| line_of_unclosed(source, &located.message, line)),
             message: format!("syntax error: {}", located.message),
             ..located
         }
     })
+}
+
+/// Luau reports a bracket, call or block left open at the token that shows
+/// it (`Expected ')' (to close '(' at line 4), got 'end'`), which often
+/// starts the line after the mistake: the closer was due at the end of the
+/// last line of code before that token.
+fn line_of_unclosed(source: &str, message: &str, line: usize) -> usize {
+    let Some(opened) = message
+        .split_once("(to close ")
+        .and_then(|(_, rest)| rest.split_once(" at line "))
+        .and_then(|(_, rest)| {
+            let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            rest[..digits].parse::<usize>().ok()
+        })
+    else {
+        return line;
+    };
+    let got = message
+        .rsplit_once("got ")
+        .map_or("", |(_, token)| token.trim_matches('\''));
+    let lines: Vec<&str> = source.lines().collect();
+    let starts_its_line = got == "<eof>"
+        || lines
+            .get(line.wrapping_sub(1))
+            .is_some_and(|text| text.trim_start().starts_with(got));
+    if !starts_its_line {
+        return line;
+    }
+    (opened..line.min(lines.len() + 1))
+        .rev()
+        .find(|&number| {
+            let text = lines[number - 1].trim();
+            !text.is_empty() && !text.starts_with("--")
+        })
+        .unwrap_or(line)
 }
 
 fn load_chunk(sandbox: &Sandbox, file: &str, bytecode: &[u8]) -> mlua::Result<Function> {

@@ -434,13 +434,13 @@ fn requirement(kind: &CheckKind) -> (String, String) {
                 (Scope::Lines, Expect::Absent) => "none matches",
             };
             (
-                format!("{lines}{}", under(p.under.as_ref())),
-                format!("{what} `{}`", p.regex),
+                format!("`{}` on {lines}{}", p.regex, under(p.under.as_ref())),
+                what.into(),
             )
         }
         CheckKind::Placeholders(markers) => (
-            "placeholders".into(),
-            format!("none left of: {}", markers.join(", ")),
+            format!("placeholders {}", markers.join(", ")),
+            "none left where a value belongs".into(),
         ),
         CheckKind::Words(w) => {
             let bounds: Vec<String> = (w.min.map(|m| format!("at least {m}")).into_iter())
@@ -465,12 +465,12 @@ fn requirement(kind: &CheckKind) -> (String, String) {
                     value => format!("{key}: {}", plain(value)),
                 })
                 .collect();
-            let requirement = if options.is_empty() {
-                "passes".into()
+            let label = if options.is_empty() {
+                format!("plugin `{function}`")
             } else {
-                format!("passes with {}", options.join("; "))
+                format!("plugin `{function}` ({})", options.join("; "))
             };
-            (format!("plugin `{function}`"), requirement)
+            (label, "finds nothing wrong".into())
         }
     }
 }
