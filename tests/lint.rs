@@ -23,6 +23,7 @@ const FIXTURE_CODES: &[(&str, &str)] = &[
     ("empty-file.yaml", "empty-file"),
     ("only-comments.yaml", "empty-file"),
     ("unclosed-flow-sequence.yaml", "yaml-syntax"),
+    ("unclosed-flow-mapping.yaml", "yaml-syntax"),
     ("tab-indentation.yaml", "yaml-syntax"),
     ("two-documents.yaml", "yaml-syntax"),
     ("duplicate-key.yaml", "duplicate-key"),
