@@ -127,7 +127,8 @@ as the step's primary artifact (the first artifact its checks read; --artifact c
 another), with no subject: prerequisites are not evaluated, and a human gate whose checks \
 pass reports awaiting_approval. Other arguments are subject ids.\n\n\
 Exit 0 when nothing failed, 1 when a result failed or is blocked, 2 when the input cannot be \
-used; the format does not change the exit code. Over more than 20 files a progress bar is \
+used or nothing was checked (no subject registered, or no check reading the files; \
+--allow-empty accepts that); the format does not change the exit code. Over more than 20 files a progress bar is \
 drawn on stderr when stderr is a terminal and --quiet is not given.")]
     Check(CheckArgs),
     /// Register a subject (a feature) at the playbook's first phase
