@@ -280,8 +280,19 @@ impl Linter<'_> {
             }
             if step.gate == Gate::Automated && !step.review.is_empty() {
                 // At `review:` itself: its value starts at the first item.
-                let pointer = format!("/steps/{i}/review");
-                let at = self.loaded.spans.key(&pointer);
+                let mut pointer = format!("/steps/{i}/review");
+                let mut at = self.loaded.spans.key(&pointer);
+                let mut help = "set `gate: human`, or remove `review:`".to_string();
+                let base = self.loaded.file_of(&pointer).to_string();
+                // A variant that made a base's reviewed step automated is
+                // fixed in the variant, where its step says `gate:`.
+                if base != self.loaded.display {
+                    pointer = format!("/steps/{i}/gate");
+                    at = self.loaded.spans.key(&pointer).or(at);
+                    help = format!(
+                        "its `review:` comes from `{base}`: give the step `review: []` here, or keep `gate: human`"
+                    );
+                }
                 self.report_at(
                     "review-without-human-gate",
                     Severity::Warning,
@@ -292,7 +303,7 @@ impl Linter<'_> {
                         step.id
                     ),
                 )
-                .help = Some("set `gate: human`, or remove `review:`".into());
+                .help = Some(help);
             }
         }
     }
