@@ -527,3 +527,65 @@ fn plain(value: &serde_json::Value) -> String {
         .as_str()
         .map_or_else(|| value.to_string(), str::to_string)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::TemplateKind;
+
+    /// The fields lint knows a step document's objects by are those its
+    /// context has: each one is defined, and no other is.
+    #[test]
+    fn lint_knows_the_fields_of_the_document_context() {
+        let mut uses = String::new();
+        for root in ["playbook", "step", "subject", "results"] {
+            let fields = TemplateKind::Document
+                .fields(root)
+                .expect("the root has fields");
+            for field in fields {
+                uses.push_str(&format!(
+                    "{root}.{field}={{{{ {root}.{field} is defined }}}}\n"
+                ));
+            }
+            uses.push_str(&format!("{root}.none={{{{ {root}.none is defined }}}}\n"));
+        }
+        let yaml = format!(
+            "tollgate: 1\nname: fields\nphases: [{{id: a}}, {{id: b}}]\n\
+             steps: [{{id: s, from: a, to: b, instructions: {uses:?}}}]\n"
+        );
+        let loaded = LoadedPlaybook::from_source(Path::new("p.yaml"), "p.yaml", yaml)
+            .expect("the playbook loads");
+        let subject = SubjectView {
+            id: "F-1".into(),
+            title: "T".into(),
+            slug: "f-1-t".into(),
+            phase: "a".into(),
+            phase_label: "a".into(),
+        };
+        let result = StepResult {
+            subject: Some("F-1".into()),
+            step: "s".into(),
+            verdict: Verdict::Passed,
+            artifacts: IndexMap::new(),
+            outcomes: Vec::new(),
+            sources: Vec::new(),
+            unreadable: false,
+        };
+        let step = &loaded.playbook.steps[0];
+        let rendered = render(
+            &loaded,
+            step,
+            Some(&subject),
+            &IndexMap::new(),
+            Some(&result),
+        )
+        .expect("the document renders");
+        let lines: Vec<&str> = rendered.lines().filter(|line| line.contains('=')).collect();
+        assert_eq!(lines.len(), uses.lines().count(), "{rendered}");
+        for line in lines {
+            let defined = !line.contains(".none=");
+            let expected = if defined { "=True" } else { "=False" };
+            assert!(line.ends_with(expected), "{line}");
+        }
+    }
+}
