@@ -33,7 +33,7 @@ use serde_json::{Value as Json, json};
 use tollgate::checks::{self, Artifact, Findings};
 use tollgate::lua::{LimitOverrides, PluginCall, PluginSet, StepInfo};
 use tollgate::markdown::Document;
-use tollgate::playbook::{Check, CheckKind, Gate, Limits, TableSpec};
+use tollgate::playbook::{Check, CheckKind, Gate, Limits, SectionAliases, TableSpec};
 
 const GOAL_MICROS: f64 = 20.0;
 
@@ -141,6 +141,8 @@ fn run_plugin(
             gate: Gate::Automated,
         },
         artifacts: &|_| None,
+        artifact: None,
+        aliases: &SectionAliases::default(),
     };
     let mut findings = Findings::new(check, &doc.path);
     set.run(function, with, &call, &mut findings);

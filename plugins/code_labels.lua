@@ -29,16 +29,6 @@
 
 local M = {}
 
--- The fence a line opens or closes: its character and length, after at
--- most three spaces of indentation.
-local function fence(line)
-  local marks = line:match("^ ? ? ?(```+)") or line:match("^ ? ? ?(~~~+)")
-  if marks == nil then
-    return nil
-  end
-  return marks:sub(1, 1), #marks
-end
-
 ---@param ctx tollgate.Ctx
 function M.check(ctx)
   ---@type CodeLabelsOptions
@@ -57,17 +47,17 @@ function M.check(ctx)
     first, last = section.line + 1, section.end_line
   end
   local suffix = options.why and ("; " .. options.why) or ""
-  local open_char, open_length = nil, 0
-  for number = first, last do
-    local line = lines[number]
-    local char, length = fence(line)
-    if open_char == nil then
-      if char then
-        open_char, open_length = char, length
-      end
-    elseif char == open_char and length >= open_length and line:match("^%s*[`~]+%s*$") then
-      open_char = nil
-    else
+  for _, block in ipairs(ctx.doc:code_blocks()) do
+    -- The content lines of the block (a fence left open has no closing
+    -- line), read as written so that columns are those of the file.
+    local from = block.fenced and block.line + 1 or block.line
+    local _, count = block.text:gsub("\n", "")
+    if block.text ~= "" and block.text:sub(-1) ~= "\n" then
+      count = count + 1
+    end
+    local to = from + count - 1
+    for number = math.max(from, first), math.min(to, last) do
+      local line = lines[number]
       local reported = false
       for _, label in ipairs(labels) do
         local at = line:find(label, 1, true)
@@ -82,13 +72,13 @@ function M.check(ctx)
         end
       end
       for _, pattern in ipairs(patterns) do
-        local from, to = line:find(pattern)
-        if from and not reported then
-          local column = utf8.len(line:sub(1, from - 1)) + 1
-          ctx:error("template label \"" .. line:sub(from, to) .. "\" remains in a code block" .. suffix, {
+        local found, ends = line:find(pattern)
+        if found and not reported then
+          local column = utf8.len(line:sub(1, found - 1)) + 1
+          ctx:error("template label \"" .. line:sub(found, ends) .. "\" remains in a code block" .. suffix, {
             line = number,
             column = column,
-            end_column = column + utf8.len(line:sub(from, to)),
+            end_column = column + utf8.len(line:sub(found, ends)),
           })
           reported = true
         end

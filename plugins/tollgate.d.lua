@@ -55,6 +55,7 @@ function Ctx:info(message, options) end
 ---@field column? integer 1-based, in characters.
 ---@field end_line? integer
 ---@field end_column? integer
+---@field hint? string How to fix it: shown under the finding, and as `hint` in JSON.
 
 ---A finding returned by a check function, as an alternative to `ctx:error`.
 ---@class tollgate.Finding: tollgate.FindingOptions
@@ -88,7 +89,8 @@ function Document:sections() end
 
 ---The first section whose title matches, as the `sections` check matches
 ---titles: ignoring case, emphasis, a trailing `:`, a leading number and a
----trailing annotation in parentheses such as `*(mandatory)*`.
+---trailing annotation in parentheses such as `*(mandatory)*`, and accepting
+---the aliases that the step's `sections` checks declare for it.
 ---@param title string
 ---@return tollgate.Section|nil
 function Document:section(title) end
@@ -108,6 +110,10 @@ function Document:table(options) end
 ---@return tollgate.Task[]
 function Document:tasks(options) end
 
+---Every code block, fenced or indented, in document order.
+---@return tollgate.CodeBlock[]
+function Document:code_blocks() end
+
 ---The YAML front matter as a table; nil when there is none, or nil and the
 ---reason when it is not valid YAML.
 ---@return table<string, any>|nil front_matter
@@ -115,7 +121,7 @@ function Document:tasks(options) end
 function Document:front_matter() end
 
 ---@class tollgate.UnderOptions
----@field under? string A section title: only what lies in it (subsections included) counts.
+---@field under? string A section title (or an alias the step's `sections` checks declare): only what lies in it (subsections included) counts.
 
 ---@class tollgate.Section
 ---@field title string The heading as plain text.
@@ -123,6 +129,13 @@ function Document:front_matter() end
 ---@field line integer The heading's line.
 ---@field end_line integer The last line of the section.
 ---@field text string The body: the lines after the heading to `end_line` (made on first read, so `pairs` shows it only then).
+
+---@class tollgate.CodeBlock
+---@field lang string|nil The first word of the fence's info string (` ```sql ` is "sql"); nil without one.
+---@field text string The content, without the fences and the block's indentation.
+---@field line integer The opening fence's line (an indented block's first line).
+---@field end_line integer The closing fence's line (an indented block's last line).
+---@field fenced boolean Fenced rather than indented: the content starts on `line + 1`.
 
 ---@class tollgate.Table
 ---@field header string[] The column titles as written.

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 
+use crate::checks::CheckStatus;
 use crate::diagnostic::Diagnostic;
 use crate::engine::{Options, StatelessRun};
 use crate::lua::{LimitOverrides, PluginSet};
@@ -126,7 +127,8 @@ as the step's primary artifact (the first artifact its checks read; --artifact c
 another), with no subject: prerequisites are not evaluated, and a human gate whose checks \
 pass reports awaiting_approval. Other arguments are subject ids.\n\n\
 Exit 0 when nothing failed, 1 when a result failed or is blocked, 2 when the input cannot be \
-used; the format does not change the exit code. Over more than 20 files a progress bar is \
+used or nothing was checked (no subject registered, or no check reading the files; \
+--allow-empty accepts that); the format does not change the exit code. Over more than 20 files a progress bar is \
 drawn on stderr when stderr is a terminal and --quiet is not given.")]
     Check(CheckArgs),
     /// Register a subject (a feature) at the playbook's first phase
@@ -256,6 +258,9 @@ pub struct CheckArgs {
     /// Warnings fail the gate too
     #[arg(long)]
     pub strict: bool,
+    /// Accept a run that checks nothing (no subject registered yet), which otherwise exits 2
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 /// The output formats of `check`, `lint` and `status`.
@@ -479,6 +484,12 @@ fn lint_command(context: &Context, args: &LintArgs) -> i32 {
 /// diagnostics are printed and the exit code returned.
 fn load_playbook(context: &Context) -> Result<LoadedPlaybook, i32> {
     let display = display_path(&context.playbook);
+    if !context.playbook.exists() {
+        eprintln!(
+            "tollgate: there is no playbook at `{display}`; run `tollgate init` to write one, or name yours with --playbook PATH"
+        );
+        return Err(EXIT_UNUSABLE);
+    }
     let mut loaded = LoadedPlaybook::load(&context.playbook, &display).map_err(|error| {
         let mut sources = Sources::default();
         if let Some(text) = error.text {
@@ -558,7 +569,17 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    report_results(context, &loaded, &results, args)
+    // A file is judged when some check of the step reads it.
+    let judged = results.iter().any(|result| {
+        (result.outcomes.iter()).any(|outcome| outcome.status != CheckStatus::Skipped)
+    });
+    let nothing = (!judged).then(|| {
+        format!(
+            "no check of step `{step}` reads artifact `{}`, which the files stand for; name the artifact they are with --artifact",
+            run.artifact
+        )
+    });
+    report_results(context, &loaded, &results, args, nothing)
 }
 
 fn plugin_test(context: &Context, args: &PluginTestArgs) -> i32 {
@@ -582,6 +603,7 @@ fn report_results(
     loaded: &LoadedPlaybook,
     results: &[crate::engine::StepResult],
     args: &CheckArgs,
+    nothing_judged: Option<String>,
 ) -> i32 {
     let written = write_results(
         context,
@@ -596,6 +618,14 @@ fn report_results(
     let awaiting = |r: &&crate::engine::StepResult| {
         args.require_approval && r.verdict == crate::engine::Verdict::AwaitingApproval
     };
+    // A run that judged nothing passes nothing: in CI, a wrong root or an
+    // empty state folder must not stay green.
+    if let Some(why) = nothing_judged.filter(|_| !args.allow_empty) {
+        eprintln!(
+            "tollgate: nothing was checked: {why}\n(--allow-empty accepts a run that checks nothing, as in a repository before its first subject)"
+        );
+        return EXIT_UNUSABLE;
+    }
     if results.iter().any(|r| r.unreadable) {
         EXIT_UNUSABLE
     } else if results.iter().any(|r| r.verdict.fails()) || results.iter().any(|r| awaiting(&r)) {

@@ -5,6 +5,7 @@
 //! they point into are kept, so memory follows the defects, not the number
 //! of files.
 
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 use indexmap::IndexMap;
@@ -16,7 +17,7 @@ use crate::checks::{self, Artifact, CheckOutcome, CheckStatus, Findings};
 use crate::diagnostic::{Diagnostic, Position};
 use crate::lua::{LimitOverrides, PluginCall, PluginSet, SubjectInfo};
 use crate::markdown::Document;
-use crate::playbook::{Check, CheckKind, Gate, Playbook, Step};
+use crate::playbook::{Check, CheckKind, Gate, Playbook, SectionAliases, Step};
 use crate::render::{self, step::SubjectView};
 use crate::source::{self, SourceError};
 use crate::suppress::{self, Suppressed, Target};
@@ -235,7 +236,10 @@ impl ArtifactSet {
 pub struct StepRunner<'a> {
     pub playbook: &'a Playbook,
     pub step: &'a Step,
-    checks: Vec<&'a Check>,
+    /// The step's checks, each `under:` accepting the aliases that the
+    /// step's `sections` checks declare.
+    checks: Vec<Cow<'a, Check>>,
+    aliases: SectionAliases,
     env: Environment<'static>,
     options: Options,
     plugins: Option<&'a PluginSet>,
@@ -248,14 +252,17 @@ impl<'a> StepRunner<'a> {
             .iter()
             .position(|s| s.id == step.id)
             .unwrap_or(0);
+        let checks: Vec<&Check> = playbook
+            .step_checks(index)
+            .into_iter()
+            .map(|(_, c)| c)
+            .collect();
+        let aliases = SectionAliases::of(checks.iter().copied());
         Self {
             playbook,
             step,
-            checks: playbook
-                .step_checks(index)
-                .into_iter()
-                .map(|(_, c)| c)
-                .collect(),
+            checks: checks.into_iter().map(|c| aliases.apply(c)).collect(),
+            aliases,
             env: render::environment(),
             options,
             plugins: None,
@@ -485,6 +492,8 @@ impl<'a> StepRunner<'a> {
             vars: &self.playbook.vars,
             step: self.step.into(),
             artifacts: &other,
+            artifact: check.artifact.as_deref(),
+            aliases: &self.aliases,
         };
         let mut findings = Findings::new(check, path);
         plugins.run(function, with, &call, &mut findings);
@@ -566,7 +575,7 @@ impl<'a> StepRunner<'a> {
                     Position::START,
                     format!(
                         "`when: {when}` cannot be evaluated: {}",
-                        error.detail().unwrap_or("invalid expression")
+                        render::error_message(&error)
                     ),
                 );
                 Some(findings.finish())
@@ -594,7 +603,7 @@ impl<'a> StepRunner<'a> {
                     finding.message = format!(
                         "{} (the check's `message:` template failed: {})",
                         finding.message,
-                        error.detail().unwrap_or("invalid template")
+                        render::error_message(&error)
                     )
                 }
             }

@@ -9,6 +9,7 @@ pub mod confined;
 pub mod diagnostic;
 pub mod engine;
 pub mod glob;
+pub mod identity;
 pub mod init;
 pub mod lua;
 pub mod markdown;

@@ -66,8 +66,18 @@ pub struct SubjectStatus {
     pub phase_label: String,
     pub next_step: Option<String>,
     pub result: Option<StepResult>,
-    /// Each approval with whether it is stale.
+    /// The latest approval of each step, with whether it is stale.
     pub approvals: Vec<(Approval, bool)>,
+}
+
+/// What `advance` or `approve` did to a subject.
+#[derive(Debug, Clone)]
+pub struct Transition {
+    pub result: StepResult,
+    /// The subject as it is now.
+    pub record: SubjectRecord,
+    /// The phase it left; `None` when it stayed (a renewed approval).
+    pub left: Option<String>,
 }
 
 pub struct Project<'a> {
@@ -186,7 +196,7 @@ impl<'a> Project<'a> {
         for (name, path) in self.render_artifacts(self.subject_view(record)) {
             let path = path.map_err(|error| ProjectError::ArtifactPath {
                 name: name.clone(),
-                message: error.detail().unwrap_or("invalid template").to_string(),
+                message: crate::render::error_message(&error),
             })?;
             if crate::confined::escapes(&path)
                 || crate::confined::resolve(&self.root, Path::new(&path)).is_err()
@@ -453,10 +463,13 @@ impl<'a> Project<'a> {
                     Some(result) => result.artifacts.clone(),
                     None => self.artifact_paths(&record)?,
                 };
+                // One per step: the latest replaces the approvals it renewed.
                 let approvals = record
                     .approvals
                     .iter()
-                    .map(|a| (a.clone(), self.changed_since(a, &paths).is_some()))
+                    .enumerate()
+                    .filter(|(i, a)| !record.approvals[i + 1..].iter().any(|b| b.step == a.step))
+                    .map(|(_, a)| (a.clone(), self.changed_since(a, &paths).is_some()))
                     .collect();
                 Ok(SubjectStatus {
                     phase_label: self.phase_label(&record.phase),
@@ -477,7 +490,7 @@ impl<'a> Project<'a> {
         id: &str,
         step: Option<&str>,
         actor: &str,
-    ) -> Result<(StepResult, SubjectRecord), ProjectError> {
+    ) -> Result<Transition, ProjectError> {
         let step = step.map(|step| self.step(step)).transpose()?;
         self.transition(id, step, actor, None)
     }
@@ -491,7 +504,7 @@ impl<'a> Project<'a> {
         step: Option<&str>,
         by: &str,
         note: Option<&str>,
-    ) -> Result<(StepResult, SubjectRecord), ProjectError> {
+    ) -> Result<Transition, ProjectError> {
         if by.trim().is_empty() || by.chars().any(char::is_control) {
             return Err(ProjectError::NoApprover);
         }
@@ -509,7 +522,7 @@ impl<'a> Project<'a> {
         step: Option<&'a Step>,
         actor: &str,
         approval_note: Option<&str>,
-    ) -> Result<(StepResult, SubjectRecord), ProjectError> {
+    ) -> Result<Transition, ProjectError> {
         let mut judged = None;
         let record = self.store.update::<ProjectError>(id, |record| {
             let approving = approval_note.is_some();
@@ -580,7 +593,7 @@ impl<'a> Project<'a> {
                 let from = std::mem::replace(&mut record.phase, step.to.clone());
                 (Some(from), Some(step.to.clone()))
             };
-            judged = Some(result);
+            judged = Some((result, from.clone()));
             Ok(Some(HistoryEvent {
                 at,
                 actor: actor.to_string(),
@@ -597,8 +610,12 @@ impl<'a> Project<'a> {
             }))
         });
         let record = record?;
-        let result = judged.expect("a successful update judged the step");
-        Ok((result, record))
+        let (result, left) = judged.expect("a successful update judged the step");
+        Ok(Transition {
+            result,
+            record,
+            left,
+        })
     }
 
     /// The SHA-256 of every artifact the step reads: those its checks

@@ -54,6 +54,47 @@ impl TemplateKind {
 /// The fields a subject has in every template.
 pub const SUBJECT_FIELDS: [&str; 5] = ["id", "title", "slug", "phase", "phase_label"];
 
+impl TemplateKind {
+    /// The fields of a top-level object in this kind of template, for the
+    /// objects whose fields are fixed (`vars` and `artifacts` depend on the
+    /// playbook: see [`KnownNames`]). The step document's are those of
+    /// `render::step`'s context, which a test there holds them to.
+    pub fn fields(self, root: &str) -> Option<&'static [&'static str]> {
+        use TemplateKind::*;
+        Some(match (self, root) {
+            (_, "subject") => &SUBJECT_FIELDS,
+            (Document, "playbook") => &["name", "title", "description", "state_dir", "noun"],
+            (Document, "step") => &[
+                "id",
+                "number",
+                "title",
+                "stage",
+                "gate",
+                "from",
+                "from_label",
+                "entry_phases",
+                "entry_labels",
+                "optional",
+                "to",
+                "to_label",
+                "objective",
+                "requires",
+                "review",
+                "next",
+                "next_if_skipped",
+                "outputs",
+                "checks",
+            ],
+            (Document, "results") => &["verdict", "produced", "checks_passed"],
+            (ArtifactPath, "playbook") => &["name"],
+            (Message | When, "playbook") => &["name", "title"],
+            (Message | When, "step") => &["id", "title"],
+            (Message, "check") => &["id", "artifact"],
+            _ => return None,
+        })
+    }
+}
+
 /// Names that a playbook defines, against which `vars.X` and `artifacts.X`
 /// are checked.
 #[derive(Debug, Default)]
@@ -68,6 +109,8 @@ pub struct TemplateIssue {
     pub code: &'static str,
     pub message: String,
     pub range: Option<Range<usize>>,
+    /// How to fix it: the name probably meant, and the names there are.
+    pub help: Option<String>,
 }
 
 /// The environment every template is rendered in.
@@ -77,6 +120,14 @@ pub fn environment() -> Environment<'static> {
     env.set_fuel(Some(FUEL));
     env.set_recursion_limit(RECURSION_LIMIT);
     env
+}
+
+/// What went wrong in rendering: minijinja's detail, which names the
+/// expression at fault ("`step.titel` is undefined"), else the kind.
+pub fn error_message(error: &minijinja::Error) -> String {
+    error
+        .detail()
+        .map_or_else(|| error.kind().to_string(), str::to_string)
 }
 
 /// The functions step documents can call: `checkbox(x)` writes a task box,
@@ -115,6 +166,7 @@ pub fn inspect(
                 code: "template-syntax",
                 message: error.detail().unwrap_or("invalid template").to_string(),
                 range: error.range(),
+                help: None,
             }];
         }
     };
@@ -126,56 +178,89 @@ pub fn inspect(
         let root = name.split('.').next().unwrap_or_default();
         env.globals().any(|(global, _)| global == root)
     };
+    let expression = matches!(kind, TemplateKind::When);
     used.iter()
         .filter(|name| !global(name))
         .filter_map(|name| unknown_name(kind, name, known))
-        .map(|message| {
-            let root = message.1.as_str();
-            TemplateIssue {
-                code: "undefined-variable",
-                range: source.find(root).map(|start| start..start + root.len()),
-                message: message.0,
-            }
+        .map(|unknown| TemplateIssue {
+            code: "undefined-variable",
+            range: locate(source, &unknown.text, expression),
+            message: unknown.message,
+            help: unknown.help,
         })
         .collect()
 }
 
-/// Why `dotted` (such as `vars.spec_root`) is not in the context, and the
-/// text to point at.
-fn unknown_name(kind: TemplateKind, dotted: &str, known: &KnownNames) -> Option<(String, String)> {
+/// A name a template uses that its context will not have.
+struct UnknownName {
+    message: String,
+    help: Option<String>,
+    /// The text to point at: `step.titel`, or the root alone.
+    text: String,
+}
+
+/// Why `dotted` (such as `vars.spec_root`) is not in the context.
+fn unknown_name(kind: TemplateKind, dotted: &str, known: &KnownNames) -> Option<UnknownName> {
     let mut parts = dotted.split('.');
     let root = parts.next()?;
     let roots = kind.roots();
     if !roots.contains(&root) {
-        return Some((
-            format!(
-                "`{root}` is not defined here; this template can use {}",
-                roots.join(", ")
-            ),
-            root.to_string(),
-        ));
+        let roots: Vec<String> = roots.iter().map(ToString::to_string).collect();
+        return Some(UnknownName {
+            message: format!("`{root}` is not defined here"),
+            help: Some(crate::playbook::schema::suggestion(root, &roots, "")),
+            text: root.to_string(),
+        });
     }
     let field = parts.next()?;
-    let (known_fields, what): (Vec<&str>, &str) = match root {
-        "vars" => (known.vars.iter().map(String::as_str).collect(), "`vars:`"),
+    let (known_fields, what): (Vec<String>, String) = match root {
+        "vars" => (known.vars.iter().cloned().collect(), "`vars:`".into()),
         "artifacts" => (
-            known.artifacts.iter().map(String::as_str).collect(),
-            "`artifacts:`",
+            known.artifacts.iter().cloned().collect(),
+            "`artifacts:`".into(),
         ),
-        "subject" => (SUBJECT_FIELDS.to_vec(), "a subject's fields"),
-        _ => return None,
+        _ => (
+            kind.fields(root)?.iter().map(ToString::to_string).collect(),
+            format!("`{root}` here"),
+        ),
     };
-    (!known_fields.contains(&field)).then(|| {
-        let choices = if known_fields.is_empty() {
-            "nothing".to_string()
-        } else {
-            known_fields.join(", ")
-        };
-        (
-            format!("`{root}.{field}` is not defined: {what} has {choices}"),
-            format!("{root}.{field}"),
-        )
+    (!known_fields.iter().any(|known| known == field)).then(|| UnknownName {
+        message: format!("`{root}.{field}` is not defined: {what} has no `{field}`"),
+        help: Some(crate::playbook::schema::suggestion(
+            field,
+            &known_fields,
+            &format!("{what} has nothing"),
+        )),
+        text: format!("{root}.{field}"),
     })
+}
+
+/// Where `text` is used as a name in `source`: its first occurrence, whole
+/// (not part of a longer name), inside `{{ }}` or `{% %}` unless the source
+/// is one expression.
+fn locate(source: &str, text: &str, expression: bool) -> Option<Range<usize>> {
+    let name_char = |c: char| c.is_alphanumeric() || c == '_';
+    source
+        .match_indices(text)
+        .map(|(start, _)| start..start + text.len())
+        .find(|range| {
+            let before = source[..range.start].chars().next_back();
+            let after = source[range.end..].chars().next();
+            let whole =
+                !before.is_some_and(|c| name_char(c) || c == '.') && !after.is_some_and(name_char);
+            let in_tag = || {
+                let opened = ["{{", "{%"]
+                    .iter()
+                    .filter_map(|open| source[..range.start].rfind(open))
+                    .max();
+                let closed = ["}}", "%}"]
+                    .iter()
+                    .filter_map(|close| source[..range.start].rfind(close))
+                    .max();
+                opened.is_some_and(|opened| closed.is_none_or(|closed| closed < opened))
+            };
+            whole && (expression || in_tag())
+        })
 }
 
 #[cfg(test)]

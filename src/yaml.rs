@@ -193,13 +193,32 @@ pub fn parse(text: &str) -> Result<(Json, SpanIndex), YamlError> {
     let root: Spanned<Value> =
         serde_saphyr::from_str_with_options(text, options()).map_err(|error| {
             let position = error.location().and_then(position);
+            let kind = classify(&error);
+            let mut message = describe(&error);
+            let position = match scan_error(original(&error)) {
+                Some(scan) if is_tab(scan) => position.map(|at| first_tab(text, at)),
+                _ => position,
+            };
+            // The parser notices an unclosed `{` or `[` lines later, where
+            // what follows cannot continue it: point at the bracket.
+            let opened = position
+                .filter(|_| kind == YamlErrorKind::Syntax)
+                .and_then(|at| unclosed_flow(text, at).map(|opened| (at, opened)))
+                .filter(|(at, opened)| opened.1.line < at.line);
+            let position = match opened {
+                Some((at, (bracket, opened))) => {
+                    message = format!(
+                        "`{bracket}` is never closed (the parser stopped at line {}: {message})",
+                        at.line
+                    );
+                    Some(opened)
+                }
+                None => position,
+            };
             YamlError {
-                kind: classify(&error),
-                message: describe(&error),
-                position: match scan_error(original(&error)) {
-                    Some(kind) if is_tab(kind) => position.map(|at| first_tab(text, at)),
-                    _ => position,
-                },
+                kind,
+                message,
+                position,
             }
         })?;
     let mut index = SpanIndex::default();
@@ -334,6 +353,41 @@ fn describe(error: &serde_saphyr::Error) -> String {
                 .to_string(),
         },
     }
+}
+
+/// The innermost flow bracket (`{` or `[`) still open just before `at`,
+/// and where it is, reading past quoted strings and comments.
+fn unclosed_flow(text: &str, at: Position) -> Option<(char, Position)> {
+    let mut open: Vec<(char, Position)> = Vec::new();
+    for (index, line) in text.lines().enumerate().take(at.line) {
+        let number = index + 1;
+        let mut quote: Option<char> = None;
+        let mut previous = ' ';
+        for (column, c) in line.chars().enumerate() {
+            let column = column + 1;
+            if number == at.line && column >= at.column {
+                break;
+            }
+            match (quote, c) {
+                (Some('"'), '\\') if previous != '\\' => {}
+                (Some(q), c) if c == q && !(q == '"' && previous == '\\') => quote = None,
+                (Some(_), _) => {}
+                (None, '\'' | '"') => quote = Some(c),
+                (None, '#') if previous.is_whitespace() => break,
+                (None, '{' | '[') => open.push((c, Position::new(number, column))),
+                (None, '}' | ']') => {
+                    open.pop();
+                }
+                _ => {}
+            }
+            previous = if previous == '\\' && c == '\\' {
+                ' '
+            } else {
+                c
+            };
+        }
+    }
+    open.pop()
 }
 
 fn position(location: Location) -> Option<Position> {

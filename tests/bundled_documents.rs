@@ -61,7 +61,7 @@ fn spec_dev_plan_step_document() {
     let args = ["plan", "--subject", "NOTIFY-7", "--with-results"];
     let failing = show(&project, &args);
     assert!(
-        failing.contains("| last line does not match `^Gate: FAIL\\s*[—–-]+\\s*(?P<reason>\\S.*)$` | ❌ the plan declares its gate failed: the runbook for a stuck queue is not written yet (line 104) |"),
+        failing.contains("| `^Gate: FAIL\\s*[—–-]+\\s*(?P<reason>\\S.*)$` on the last line | ❌ the plan declares its gate failed: the runbook for a stuck queue is not written yet (line 104) |"),
         "{failing}"
     );
     assert!(failing.contains("**Verdict:** `failed`"), "{failing}");

@@ -690,6 +690,26 @@ fn placeholders_as_field_values_are_reported_with_the_message_template() {
 }
 
 #[test]
+fn placeholders_made_of_symbols_are_found_where_word_markers_are() {
+    assert_findings(
+        "symbols",
+        "placeholder-symbols.md",
+        Verdict::Failed,
+        &[
+            ("no-symbol-placeholders", 5, 11),
+            ("no-symbol-placeholders", 6, 9),
+            ("no-symbol-placeholders", 8, 7),
+            ("no-symbol-placeholders", 9, 7),
+            ("no-symbol-placeholders", 11, 1),
+            ("no-symbol-placeholders", 13, 3),
+            ("no-symbol-placeholders", 14, 13),
+            ("no-symbol-placeholders", 15, 13),
+            ("no-symbol-placeholders", 23, 10),
+        ],
+    );
+}
+
+#[test]
 fn placeholders_only_mentioned_pass() {
     assert_passes("clarify", "placeholder-only-mentioned.md");
 }

@@ -320,6 +320,38 @@ fn artifact_chooses_what_the_files_stand_for() {
 }
 
 #[test]
+fn files_no_check_reads_are_not_a_pass() {
+    let output = check("plan", &["--artifact", "tasks"], &["plan-complete.md"]);
+    assert_eq!(code(&output), 2, "{}", stdout(&output));
+    let message = stderr(&output);
+    assert!(
+        message.contains(
+            "nothing was checked: no check of step `plan` reads artifact `tasks`, which the files stand for"
+        ),
+        "{message}"
+    );
+    let allowed = check(
+        "plan",
+        &["--artifact", "tasks", "--allow-empty"],
+        &["plan-complete.md"],
+    );
+    assert_eq!(code(&allowed), 0, "{}", stderr(&allowed));
+}
+
+#[test]
+fn no_playbook_says_to_run_init() {
+    for command in [&["check"][..], &["status"], &["show", "plan"]] {
+        let output = tollgate_with("tests/fixtures/no-such-playbook.yaml", command);
+        assert_eq!(code(&output), 2);
+        let message = stderr(&output);
+        assert!(
+            message.contains("there is no playbook at `tests/fixtures/no-such-playbook.yaml`; run `tollgate init`"),
+            "{command:?}: {message}"
+        );
+    }
+}
+
+#[test]
 fn human_gate_with_passing_checks_awaits_approval_and_exits_0() {
     let output = check("review", &["--format", "json"], &["review-ready.md"]);
     assert_eq!(code(&output), 0);

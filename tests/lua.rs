@@ -18,7 +18,7 @@ use tollgate::lua::{
     inspect_plugin, test_plugin,
 };
 use tollgate::markdown::Document;
-use tollgate::playbook::{Check, Gate, Limits};
+use tollgate::playbook::{Check, Gate, Limits, SectionAliases};
 
 const TIMEOUT_MS: u64 = 200;
 const MEMORY_MIB: u64 = 16;
@@ -90,6 +90,8 @@ fn run(
             gate: Gate::Automated,
         },
         artifacts: &|_| None,
+        artifact: None,
+        aliases: &SectionAliases::default(),
     };
     let check = check(function, severity);
     let path = doc.map_or("-", |doc| doc.path.as_str());
@@ -182,6 +184,8 @@ fn the_context_api() {
             gate: Gate::Human,
         },
         artifacts: &artifacts,
+        artifact: None,
+        aliases: &SectionAliases::default(),
     };
     let with = json!({"areas": ["security", "data"], "max": 3, "ratio": 0.5, "nested": {"on": false, "none": null}});
     let check = check("probe.context", Severity::Error);
@@ -924,4 +928,45 @@ fn real_documents() {
             file.display()
         );
     }
+}
+
+#[test]
+fn code_blocks_are_listed_with_language_text_and_lines() {
+    let project = Project::new(&[(
+        "p",
+        r#"return { check = function(ctx)
+  for _, block in ipairs(ctx.doc:code_blocks()) do
+    ctx:info(string.format("%s %d-%d %s %q", tostring(block.lang), block.line, block.end_line, tostring(block.fenced), block.text))
+  end
+end }"#,
+    )]);
+    let doc = Document::parse_str(
+        "plan.md",
+        "# Plan\n\n```sql title=\"up\"\nALTER TABLE t;\n```\n\n    indented\n\n~~~\nplain\n~~~\n\nNot `code`.\n",
+    );
+    assert_eq!(
+        render(&project.run("p.check", json!({}), Some(&doc))),
+        "info 1:1 sql 3-5 true \"ALTER TABLE t;\\\n\"\n\
+         info 1:1 nil 7-7 false \"indented\\\n\"\n\
+         info 1:1 nil 9-11 true \"plain\\\n\"\n"
+    );
+}
+
+#[test]
+fn a_finding_carries_the_plugin_s_hint() {
+    let project = Project::new(&[(
+        "p",
+        r#"return {
+  reported = function(ctx) ctx:error("no owner", { line = 2, hint = "name an owner as @handle" }) end,
+  returned = function(ctx) return { { message = "no owner", hint = "name an owner" } } end,
+}"#,
+    )]);
+    let doc = plan();
+    let reported = project.run("p.reported", json!({}), Some(&doc));
+    assert_eq!(
+        reported[0].help.as_deref(),
+        Some("name an owner as @handle")
+    );
+    let returned = project.run("p.returned", json!({}), Some(&doc));
+    assert_eq!(returned[0].help.as_deref(), Some("name an owner"));
 }

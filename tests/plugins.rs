@@ -51,3 +51,31 @@ fn a_failing_case_exits_1_and_says_what_differs() {
         "{stdout}"
     );
 }
+
+#[test]
+fn a_plugin_that_does_not_compile_is_reported_once_at_its_mistake() {
+    let dir = tempfile::tempdir().unwrap();
+    // The list opened on line 3 misses its `}` after line 5; Luau notices
+    // only at the `local` of line 6.
+    std::fs::write(
+        dir.path().join("owners.lua"),
+        "local M = {}\nfunction M.check(ctx)\n  local owners = {\n    \"ana\",\n    \"bo\"\n  local x = 1\n  return owners\nend\nreturn M\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("owners.test.yaml"),
+        "cases:\n  - { name: one, function: check, document: x, expect: [] }\n  - { name: two, function: check, document: y, expect: [] }\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["plugin", "test", "owners.lua"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(1), "{stdout}");
+    assert_eq!(
+        stdout,
+        "owners.test.yaml\n  error: owners.lua:5: syntax error: Expected '}' (to close '{' at line 3), got 'local'\n"
+    );
+}

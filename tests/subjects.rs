@@ -326,14 +326,23 @@ fn a_changed_plan_makes_its_approval_stale_and_blocks_the_step_that_requires_it(
     s.project
         .write(PLAN, &format!("{approved_plan}\nOne more idea.\n"));
     writeln!(s.transcript, "# {PLAN} changed again\n").unwrap();
-    s.run(&["approve", "F-11", "--step", "plan", "--by", "bob"], 0);
+    let renewed = s.run(&["approve", "F-11", "--step", "plan", "--by", "bob"], 0);
+    assert!(
+        renewed.stdout.contains("it stays in phase `③ planned`"),
+        "{renewed}"
+    );
     // Approving what is already approved is refused.
     s.run(&["approve", "F-11", "--step", "plan", "--by", "carol"], 1);
     let status = s.status_of("F-11");
     assert_eq!(status["phase"], "planned");
     assert_eq!(status["verdict"], "passed");
-    assert_eq!(status["approvals"][1]["by"], "bob");
-    assert_eq!(status["approvals"][1]["stale"], false);
+    // One approval per step: the renewed one replaces the stale one.
+    assert_eq!(status["approvals"].as_array().unwrap().len(), 1);
+    assert_eq!(status["approvals"][0]["by"], "bob");
+    assert_eq!(status["approvals"][0]["stale"], false);
+    let table = s.run(&["status"], 0);
+    assert!(table.stdout.contains("plan by bob"), "{table}");
+    assert!(!table.stdout.contains("plan by ana"), "{table}");
     // An approval of a plan that no longer passes its checks is refused.
     s.place("plan-bad.md", PLAN);
     s.run(&["approve", "F-11", "--step", "plan", "--by", "dave"], 1);
@@ -461,4 +470,58 @@ fn a_broken_document_of_another_step_leaves_this_step_usable() {
     s.run(&["advance", "F-11"], 0);
     let run = s.run(&["check", "F-11"], 2);
     assert!(run.stdout.contains("not valid UTF-8"), "{run}");
+}
+
+#[test]
+fn the_actor_is_git_s_identity_when_no_name_is_given() {
+    let mut s = Session::new();
+    let git = |args: &[&str]| {
+        let status = std::process::Command::new("git")
+            .arg("-C")
+            .arg(s.project.root())
+            .args(args)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    };
+    git(&["init", "--quiet"]);
+    git(&["config", "user.name", "Kim Lee"]);
+    git(&["config", "user.email", "kim@example.com"]);
+    s.run(&["new", "F-11", "--title", "Vector Collector Service"], 0);
+    s.place("spec-good.md", SPEC);
+    s.run(&["advance", "F-11"], 0);
+    s.run(&["new", "F-12", "--by", "ana"], 0);
+    let actors: Vec<serde_json::Value> = s
+        .project
+        .history()
+        .into_iter()
+        .map(|event| event["actor"].clone())
+        .collect();
+    assert_eq!(
+        actors,
+        [
+            json!("Kim Lee <kim@example.com>"),
+            json!("Kim Lee <kim@example.com>"),
+            json!("ana")
+        ]
+    );
+}
+
+#[test]
+fn a_check_that_checks_nothing_fails_unless_allowed() {
+    let mut s = Session::new();
+    let empty = s.run(&["check"], 2);
+    assert!(
+        empty
+            .stderr
+            .contains("nothing was checked: no feature is registered"),
+        "{empty}"
+    );
+    s.run(&["check", "--all", "--step", "plan"], 2);
+    s.run(&["check", "--allow-empty"], 0);
+    s.run(&["new", "F-1"], 0);
+    s.run(&["check"], 1);
+    insta::assert_snapshot!(s.transcript);
 }

@@ -16,7 +16,7 @@ pub const HINT: &str =
     "add the missing items as `- [ ]` boxes, and tick each box once its item is done";
 
 pub fn check(spec: &ChecklistSpec, doc: &Document, findings: &mut Findings<'_>) {
-    let Ok(section) = resolve_under(doc, spec.under.as_deref(), findings) else {
+    let Ok(section) = resolve_under(doc, spec.under.as_ref(), findings) else {
         return;
     };
     let tasks: Vec<_> = doc

@@ -14,9 +14,11 @@ mod words;
 
 use serde::Serialize;
 
+pub use placeholders::unmatchable as unmatchable_placeholder;
+
 use crate::diagnostic::{Diagnostic, Position, Severity};
 use crate::markdown::Document;
-use crate::playbook::{Check, CheckKind};
+use crate::playbook::{Check, CheckKind, Under};
 use crate::suppress::Suppressed;
 
 /// What a check looks at: its artifact's document, or why there is none.
@@ -215,18 +217,24 @@ pub struct MissingSection;
 /// or the whole document when `under` is absent.
 pub fn resolve_under(
     doc: &Document,
-    under: Option<&str>,
+    under: Option<&Under>,
     findings: &mut Findings<'_>,
 ) -> Result<Option<usize>, MissingSection> {
-    let Some(title) = under else {
+    let Some(Under { title, aliases }) = under else {
         return Ok(None);
     };
-    match doc.find_section(title, &[], None) {
+    match doc.find_section(title, aliases, None) {
         Some((index, _)) => Ok(Some(index)),
         None => {
             findings
                 .report(Position::START, format!("missing section \"{title}\""))
-                .help = Some(format!("add a heading `## {title}`"));
+                .help = Some(match aliases.as_slice() {
+                [] => format!("add a heading `## {title}`"),
+                aliases => format!(
+                    "add a heading `## {title}` (or one of: {})",
+                    aliases.join(", ")
+                ),
+            });
             Err(MissingSection)
         }
     }

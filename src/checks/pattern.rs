@@ -40,7 +40,7 @@ pub fn check(spec: &PatternSpec, doc: &Document, findings: &mut Findings<'_>) {
             return;
         }
     };
-    let Ok(section) = resolve_under(doc, spec.under.as_deref(), findings) else {
+    let Ok(section) = resolve_under(doc, spec.under.as_ref(), findings) else {
         return;
     };
     match spec.scope {

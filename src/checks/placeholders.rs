@@ -19,6 +19,13 @@
 //! - or is a marker ending in `:` that opens the value (`TODO: write this`).
 //!
 //! Anything else is a mention inside a sentence, and is not reported.
+//!
+//! A marker may be made of symbols only (`???`, `...`, `…`, `<>`, `--`): it
+//! is found wherever a word marker is (a cell, a task, a bare line, a list
+//! item), never taken for the bullet or the leading symbols it resembles.
+//! Rules (`---`, a table's `|---|`) hold no value. Each line is searched
+//! alone, cut at `|`, with HTML comments blanked out, so lint warns about a
+//! marker holding `|` or `<!--`, spanning lines, or blank.
 
 use super::Findings;
 use crate::diagnostic::Position;
@@ -37,7 +44,8 @@ pub fn check(markers: &[String], doc: &Document, findings: &mut Findings<'_>) {
     let mut reported = 0;
     for line in doc.prose_lines(None) {
         // Most lines hold no marker at all: skip the field analysis for them.
-        if !markers.iter().any(|m| line.text.contains(m.as_str())) {
+        // A rule (`---`, a table's `|---|`) holds no value, whatever `--` says.
+        if !markers.iter().any(|m| line.text.contains(m.as_str())) || is_rule(&line.text) {
             continue;
         }
         for (field_start, field) in fields(&line.text) {
@@ -66,6 +74,29 @@ pub fn check(markers: &[String], doc: &Document, findings: &mut Findings<'_>) {
     }
 }
 
+/// Whether a line is only markup that draws a rule: a thematic break, a
+/// setext underline, or a table's delimiter row.
+fn is_rule(line: &str) -> bool {
+    line.chars()
+        .all(|c| matches!(c, '-' | '=' | '*' | '_' | '|' | ':') || c.is_whitespace())
+}
+
+/// Why a marker can never be found, as lint says it: each line is looked at
+/// alone, cut into fields at `|`, with its HTML comments blanked out.
+pub fn unmatchable(marker: &str) -> Option<&'static str> {
+    if marker.trim().is_empty() {
+        Some("it is blank")
+    } else if marker.contains(['\n', '\r']) {
+        Some("it spans lines, and each line is searched alone")
+    } else if marker.contains('|') {
+        Some("it holds `|`, where a line is cut into table cells")
+    } else if marker.contains("<!--") {
+        Some("it holds `<!--`, and HTML comments are never searched")
+    } else {
+        None
+    }
+}
+
 /// The `|`-separated fields of a line, with their byte offsets; an escaped
 /// `\|` does not separate.
 fn fields(line: &str) -> impl Iterator<Item = (usize, &str)> {
@@ -85,11 +116,20 @@ fn fields(line: &str) -> impl Iterator<Item = (usize, &str)> {
 
 /// How many bytes of a field come before its value: indentation, heading
 /// marks, a list bullet or number, a quote mark, a task box, leading symbols
-/// (✅, ⚠) and a `Label:` that holds no marker.
+/// (✅, ⚠) and a `Label:` that holds no marker. A marker is never stripped
+/// as markup: a field may start with one made of symbols (`???`, `--`).
 fn value_offset(field: &str, markers: &[String]) -> usize {
+    let at_marker = |rest: &str| {
+        markers
+            .iter()
+            .any(|marker| !marker.is_empty() && rest.starts_with(marker.as_str()))
+    };
     let mut rest = field.trim_start();
     loop {
         let before = rest.len();
+        if at_marker(rest) {
+            break;
+        }
         rest = rest
             .trim_start_matches(['#', '>', '-', '+', '*'])
             .trim_start();
@@ -103,6 +143,9 @@ fn value_offset(field: &str, markers: &[String]) -> usize {
         let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
         if digits > 0 && rest[digits..].starts_with(['.', ')']) {
             rest = rest[digits + 1..].trim_start();
+        }
+        if at_marker(rest) {
+            break;
         }
         rest = rest.trim_start_matches(|c: char| !c.is_alphanumeric() && !"[`*_\"'(".contains(c));
         if rest.len() == before {
@@ -220,6 +263,12 @@ mod tests {
             ),
             ("TODO: write the rollback plan", "TODO:"),
             ("| [e.g., 4th project] | [why] |", "[e.g.,"),
+            ("| ??? | done |", "???"),
+            ("- [ ] ???", "???"),
+            ("???", "???"),
+            ("- …", "…"),
+            ("**Owner**: <>", "<>"),
+            ("1. --", "--"),
         ] {
             assert!(flagged(line, marker), "{line}");
         }
@@ -256,8 +305,18 @@ mod tests {
                 "- [x] No `[NEEDS CLARIFICATION: ...]` markers remain",
                 "NEEDS CLARIFICATION",
             ),
+            ("No `???` remains in the plan", "???"),
+            ("Wait for it...", "..."),
         ] {
             assert!(!flagged(line, marker), "{line}");
         }
+    }
+
+    #[test]
+    fn rules_hold_no_value() {
+        for line in ["---", "| --- | :---: |", "===", "* * *"] {
+            assert!(is_rule(line), "{line}");
+        }
+        assert!(!is_rule("| -- | x |"));
     }
 }

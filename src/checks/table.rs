@@ -18,7 +18,7 @@ use crate::playbook::TableSpec;
 pub const HINT: &str = "put a table under the heading with every listed column, enough rows, and a value in each required cell";
 
 pub fn check(spec: &TableSpec, doc: &Document, findings: &mut Findings<'_>) {
-    let Ok(section) = resolve_under(doc, spec.under.as_deref(), findings) else {
+    let Ok(section) = resolve_under(doc, spec.under.as_ref(), findings) else {
         return;
     };
     let wanted: Vec<String> = spec.columns.iter().map(|c| normalize_title(c)).collect();

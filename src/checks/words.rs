@@ -13,7 +13,7 @@ use crate::playbook::WordsSpec;
 pub const HINT: &str = "write more (or cut) until the word count is within the bounds";
 
 pub fn check(spec: &WordsSpec, doc: &Document, findings: &mut Findings<'_>) {
-    let Ok(section) = resolve_under(doc, spec.under.as_deref(), findings) else {
+    let Ok(section) = resolve_under(doc, spec.under.as_ref(), findings) else {
         return;
     };
     let (words, position, end_line, what) = match section {

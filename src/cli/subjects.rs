@@ -10,8 +10,9 @@ use super::{
     output_failed, print_json, report_results, say, write_results,
 };
 use crate::engine::{Options, StepResult, Verdict};
+use crate::identity;
 use crate::playbook::{LoadedPlaybook, graph};
-use crate::project::{Project, ProjectError, SubjectStatus};
+use crate::project::{Project, ProjectError, SubjectStatus, Transition};
 use crate::render::step;
 use crate::report::{Escaping, one_line};
 
@@ -22,7 +23,7 @@ pub struct NewArgs {
     /// A short title; with the id it makes the slug used in artifact paths
     #[arg(long, default_value = "")]
     pub title: String,
-    /// Who registers it, for the history [default: $USER]
+    /// Who registers it, for the history [default: git's user.name and user.email, else $USER]
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
 }
@@ -56,7 +57,7 @@ pub struct AdvanceArgs {
     /// optional step to take it rather than skip it
     #[arg(long)]
     pub step: Option<String>,
-    /// Who advances it, for the history [default: $USER]
+    /// Who advances it, for the history [default: git's user.name and user.email, else $USER]
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
 }
@@ -87,12 +88,6 @@ pub enum GraphFormat {
     Dot,
 }
 
-fn actor(by: Option<&str>) -> String {
-    by.map(str::to_string)
-        .or_else(|| std::env::var("USER").ok())
-        .unwrap_or_else(|| "unknown".into())
-}
-
 /// Runs `work` on the project of the context's playbook; errors are printed
 /// and become exit 2.
 fn with_project(
@@ -113,7 +108,11 @@ fn with_project(
 
 pub(super) fn new(context: &Context, args: &NewArgs) -> i32 {
     with_project(context, context.options(), |project| {
-        let record = project.register(&args.id, &args.title, &actor(args.by.as_deref()))?;
+        let record = project.register(
+            &args.id,
+            &args.title,
+            &identity::actor(args.by.as_deref(), &project.root),
+        )?;
         let next = project
             .current_step(&record)
             .map_or("none".to_string(), |s| format!("`{}`", s.id));
@@ -291,8 +290,8 @@ pub(super) fn check(
 ) -> i32 {
     let project = Project::new(&context.root, loaded, options);
     let mut unusable = Vec::new();
-    let mut run = || -> Result<Vec<StepResult>, ProjectError> {
-        let records = if args.all || args.targets.is_empty() {
+    let mut run = || -> Result<(Vec<StepResult>, bool), ProjectError> {
+        let records: Vec<_> = if args.all || args.targets.is_empty() {
             // A subject file that cannot be used is reported; the others
             // are still judged.
             let (records, broken): (Vec<_>, Vec<_>) = project
@@ -318,13 +317,23 @@ pub(super) fn check(
                 results.push(project.judge(record, step)?);
             }
         }
-        Ok(results)
+        // A subject past its last step is judged done, though not listed.
+        Ok((results, records.is_empty()))
     };
     match run() {
         // Nothing usable: the errors say it all.
-        Ok(results) if results.is_empty() && !unusable.is_empty() => complain_each(unusable),
-        Ok(results) => {
-            let code = report_results(context, loaded, &results, args);
+        Ok((results, _)) if results.is_empty() && !unusable.is_empty() => complain_each(unusable),
+        Ok((results, no_subjects)) => {
+            let nothing = no_subjects.then(|| {
+                let root = super::display_path(&project.root);
+                format!(
+                    "no {} is registered in `{}` of the project root `{}`; register one with `tollgate new ID --title TITLE`, or point --root at the project",
+                    loaded.playbook.subject.noun,
+                    loaded.playbook.state_dir,
+                    if root.is_empty() { "." } else { &root },
+                )
+            });
+            let code = report_results(context, loaded, &results, args, nothing);
             code.max(complain_each(unusable))
         }
         Err(error) => {
@@ -350,7 +359,11 @@ pub(super) fn advance(context: &Context, args: &AdvanceArgs) -> i32 {
             context,
             project,
             "advanced",
-            project.advance(&args.id, args.step.as_deref(), &actor(args.by.as_deref())),
+            project.advance(
+                &args.id,
+                args.step.as_deref(),
+                &identity::actor(args.by.as_deref(), &project.root),
+            ),
         )
     })
 }
@@ -373,17 +386,27 @@ fn transition_outcome(
     context: &Context,
     project: &Project,
     action: &str,
-    outcome: Result<(StepResult, crate::state::SubjectRecord), ProjectError>,
+    outcome: Result<Transition, ProjectError>,
 ) -> Result<i32, ProjectError> {
     match outcome {
-        Ok((result, record)) => Ok(say(format_args!(
-            "{} {}: step `{}` {}; now in phase `{}`",
-            project.loaded.playbook.subject.noun,
-            record.id,
-            result.step,
-            result.verdict.as_str(),
-            project.phase_label(&record.phase)
-        ))),
+        Ok(Transition {
+            result,
+            record,
+            left,
+        }) => {
+            let phase = project.phase_label(&record.phase);
+            let whereabouts = match left {
+                Some(_) => format!("now in phase `{phase}`"),
+                None => format!("it stays in phase `{phase}`"),
+            };
+            Ok(say(format_args!(
+                "{} {}: step `{}` {}; {whereabouts}",
+                project.loaded.playbook.subject.noun,
+                record.id,
+                result.step,
+                result.verdict.as_str(),
+            )))
+        }
         Err(ProjectError::NotPassed { result, .. }) => {
             let mut out = context.stdout();
             let written =

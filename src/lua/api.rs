@@ -26,6 +26,7 @@ use super::host::PluginCall;
 use crate::checks::Read;
 use crate::diagnostic::{Position, Severity};
 use crate::markdown::{self, Document};
+use crate::playbook::SectionAliases;
 use crate::source;
 
 /// Every field and method of `ctx`, as `plugins/tollgate.d.lua` declares them.
@@ -44,6 +45,7 @@ pub const DOCUMENT_MEMBERS: &[&str] = &[
     "tables",
     "table",
     "tasks",
+    "code_blocks",
     "front_matter",
 ];
 
@@ -64,6 +66,8 @@ pub(super) struct Reported {
     pub(super) message: String,
     pub(super) start: Position,
     pub(super) end: Option<Position>,
+    /// How to fix it, in the plugin's words.
+    pub(super) hint: Option<String>,
 }
 
 /// What the plugin reported during one call: kept as Lua app data while the
@@ -103,6 +107,40 @@ impl Collector {
         } else {
             self.dropped += 1;
         }
+    }
+}
+
+/// The step's section aliases during one call, with the artifact each
+/// document of the call is, by path: kept as Lua app data, since a
+/// document's methods see only the document.
+#[derive(Debug, Default)]
+pub(super) struct DocAliases {
+    aliases: SectionAliases,
+    artifact_of: HashMap<String, String>,
+}
+
+impl DocAliases {
+    pub(super) fn of_call(call: &PluginCall<'_>) -> Self {
+        let artifact_of = call
+            .doc
+            .zip(call.artifact)
+            .map(|(doc, artifact)| (doc.path.clone(), artifact.to_string()))
+            .into_iter()
+            .collect();
+        Self {
+            aliases: call.aliases.clone(),
+            artifact_of,
+        }
+    }
+
+    /// The other titles accepted for `title` in `doc`.
+    fn for_title(lua: &Lua, doc: &Document, title: &str) -> Vec<String> {
+        lua.app_data_ref::<DocAliases>()
+            .and_then(|known| {
+                let artifact = known.artifact_of.get(&doc.path)?;
+                Some(known.aliases.aliases_of(artifact, title))
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -214,7 +252,11 @@ fn artifact_function<'scope, 'env>(
         if let Some(known) = loaded.borrow().get(&name) {
             return Ok(known.clone());
         }
-        let document = artifacts(&name)
+        let document = artifacts(&name);
+        if let (Some(doc), Some(mut known)) = (&document, lua.app_data_mut::<DocAliases>()) {
+            known.artifact_of.insert(doc.path.clone(), name.clone());
+        }
+        let document = document
             .map(|doc| unlimited(lua, || lua.create_userdata(doc)))
             .transpose()?;
         loaded.borrow_mut().insert(name, document.clone());
@@ -299,6 +341,7 @@ fn report_function(lua: &Lua, name: &'static str, severity: Severity) -> mlua::R
                 message: truncate(message),
                 start,
                 end,
+                hint: fields.hint,
             };
             if let Some(mut collector) = lua.app_data_mut::<Collector>() {
                 collector.push(finding);
@@ -308,7 +351,7 @@ fn report_function(lua: &Lua, name: &'static str, severity: Severity) -> mlua::R
     )
 }
 
-const POSITION_KEYS: &[&str] = &["line", "column", "end_line", "end_column"];
+const POSITION_KEYS: &[&str] = &["line", "column", "end_line", "end_column", "hint"];
 const FINDING_KEYS: &[&str] = &[
     "severity",
     "message",
@@ -316,6 +359,7 @@ const FINDING_KEYS: &[&str] = &[
     "column",
     "end_line",
     "end_column",
+    "hint",
 ];
 
 /// The fields of finding options or of a returned finding.
@@ -327,6 +371,7 @@ struct Fields {
     column: Option<usize>,
     end_line: Option<usize>,
     end_column: Option<usize>,
+    hint: Option<String>,
 }
 
 impl Fields {
@@ -347,15 +392,21 @@ impl Fields {
             }
             match key.as_str() {
                 "severity" => fields.severity = Some(severity(&value)?),
-                "message" => match value {
-                    Value::String(text) => fields.message = Some(truncate(text.to_string_lossy())),
-                    other => {
-                        return Err(format!(
-                            "`message` must be a string, not {}",
-                            type_phrase(&other)
-                        ));
+                "message" | "hint" => {
+                    let text = match value {
+                        Value::String(text) => truncate(text.to_string_lossy()),
+                        other => {
+                            return Err(format!(
+                                "`{key}` must be a string, not {}",
+                                type_phrase(&other)
+                            ));
+                        }
+                    };
+                    match key.as_str() {
+                        "message" => fields.message = Some(text),
+                        _ => fields.hint = Some(text),
                     }
-                },
+                }
                 "line" => fields.line = Some(positive(&key, &value)?),
                 "column" => fields.column = Some(positive(&key, &value)?),
                 "end_line" => fields.end_line = Some(positive(&key, &value)?),
@@ -457,6 +508,7 @@ pub(super) fn returned_findings(value: Value) -> Result<Vec<Reported>, String> {
             message,
             start,
             end,
+            hint: fields.hint,
         });
     }
     Ok(findings)
@@ -517,15 +569,18 @@ impl UserData for Document {
         methods.add_function("section", |lua, (this, title): (AnyUserData, Value)| {
             let title = string_argument_of("doc:section", "the title", title)?;
             let meta = section_meta(lua, &this)?;
-            this.borrow_scoped::<Document, _>(|doc| match doc.find_section(&title, &[], None) {
-                Some((_, section)) => {
-                    unlimited(lua, || section_table(lua, section, &meta)).map(Some)
+            this.borrow_scoped::<Document, _>(|doc| {
+                let aliases = DocAliases::for_title(lua, doc, &title);
+                match doc.find_section(&title, &aliases, None) {
+                    Some((_, section)) => {
+                        unlimited(lua, || section_table(lua, section, &meta)).map(Some)
+                    }
+                    None => Ok(None),
                 }
-                None => Ok(None),
             })?
         });
         methods.add_method("tables", |lua, doc, options: Value| {
-            let region = Region::of(doc, "tables", options)?;
+            let region = Region::of(lua, doc, "tables", options)?;
             unlimited(lua, || {
                 let list = lua.create_table()?;
                 for table in doc
@@ -539,7 +594,7 @@ impl UserData for Document {
             })
         });
         methods.add_method("table", |lua, doc, options: Value| {
-            let region = Region::of(doc, "table", options)?;
+            let region = Region::of(lua, doc, "table", options)?;
             doc.tables
                 .iter()
                 .find(|table| region.holds(doc, table.section))
@@ -547,7 +602,7 @@ impl UserData for Document {
                 .transpose()
         });
         methods.add_method("tasks", |lua, doc, options: Value| {
-            let region = Region::of(doc, "tasks", options)?;
+            let region = Region::of(lua, doc, "tasks", options)?;
             unlimited(lua, || {
                 let list = lua.create_table()?;
                 for task in doc
@@ -559,6 +614,20 @@ impl UserData for Document {
                     entry.raw_set("text", task.text.as_str())?;
                     entry.raw_set("checked", task.checked)?;
                     entry.raw_set("line", task.position.line)?;
+                    list.raw_push(entry)?;
+                }
+                Ok(list)
+            })
+        });
+        methods.add_method("code_blocks", |lua, doc, ()| {
+            unlimited(lua, || {
+                let list = lua.create_table_with_capacity(doc.code_blocks.len(), 0)?;
+                for block in &doc.code_blocks {
+                    let entry = lua
+                        .create_table_from([("line", block.line), ("end_line", block.end_line)])?;
+                    entry.raw_set("text", block.text.as_str())?;
+                    entry.raw_set("lang", block.lang.as_deref())?;
+                    entry.raw_set("fenced", block.fenced)?;
                     list.raw_push(entry)?;
                 }
                 Ok(list)
@@ -714,7 +783,7 @@ enum Region {
 }
 
 impl Region {
-    fn of(doc: &Document, method: &str, options: Value) -> mlua::Result<Self> {
+    fn of(lua: &Lua, doc: &Document, method: &str, options: Value) -> mlua::Result<Self> {
         let options = match options {
             Value::Nil => return Ok(Region::Everywhere),
             Value::Table(options) => options,
@@ -749,7 +818,7 @@ impl Region {
         Ok(match under {
             None => Region::Everywhere,
             Some(title) => doc
-                .find_section(&title, &[], None)
+                .find_section(&title, &DocAliases::for_title(lua, doc, &title), None)
                 .map_or(Region::Nowhere, |(index, _)| Region::Section(index)),
         })
     }

@@ -56,7 +56,7 @@ use super::host::{LimitOverrides, PluginCall, PluginSet, StepInfo, SubjectInfo};
 use crate::checks::Findings;
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::markdown::Document;
-use crate::playbook::{Check, Gate, Limits};
+use crate::playbook::{Check, Gate, Limits, SectionAliases};
 
 /// The outcome of a plugin's test file.
 #[derive(Debug, Clone)]
@@ -208,7 +208,12 @@ pub fn test_plugin(path: &Path, overrides: LimitOverrides) -> TestReport {
     if file.cases.is_empty() {
         return TestReport::unusable(tests, "the file has no cases".into());
     }
-    let folder = tests.parent().unwrap_or(Path::new(".")).to_path_buf();
+    // A bare file name's folder is "", which names nothing to resolve paths from.
+    let folder = tests
+        .parent()
+        .filter(|folder| !folder.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+        .to_path_buf();
     let plugin = file
         .plugin
         .clone()
@@ -218,6 +223,10 @@ pub fn test_plugin(path: &Path, overrides: LimitOverrides) -> TestReport {
         .map_or("plugin".into(), |stem| stem.to_string_lossy().into_owned());
     let plugins = IndexMap::from([(name.clone(), plugin)]);
     let set = PluginSet::load(&folder, &plugins, &folder, &file.limits, overrides);
+    // A plugin that cannot run fails every case the same way: say it once.
+    if let Some(error) = set.load_error(&name) {
+        return TestReport::unusable(tests, error.located());
+    }
     let cases = file
         .cases
         .iter()
@@ -330,6 +339,8 @@ fn run_case(set: &PluginSet, plugin: &str, folder: &Path, case: &Case) -> CaseRe
             },
         ),
         artifacts: &artifacts,
+        artifact: None,
+        aliases: &SectionAliases::default(),
     };
     let function = format!("{plugin}.{}", case.function);
     let check = Check::plugin(&case.name, &function, case.with.clone());

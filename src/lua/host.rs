@@ -12,13 +12,13 @@ use mlua::chunk::{ChunkMode, Compiler};
 use mlua::{Function, Value};
 use serde_json::Value as Json;
 
-use super::api::{self, Collector, Reported};
+use super::api::{self, Collector, DocAliases, Reported};
 use super::budget::{self, Deadline};
 use super::sandbox::Sandbox;
 use crate::checks::Findings;
 use crate::diagnostic::Severity;
 use crate::markdown::Document;
-use crate::playbook::{Gate, Limits, Step};
+use crate::playbook::{Gate, Limits, SectionAliases, Step};
 use crate::source;
 
 /// Time budget of a call when neither the playbook nor the command line sets one.
@@ -107,6 +107,11 @@ pub struct PluginCall<'a> {
     /// `ctx:artifact(name)`: another artifact of the step, parsed, or `None`
     /// when it does not exist (always `None` in stateless mode).
     pub artifacts: &'a dyn Fn(&str) -> Option<Document>,
+    /// The artifact `ctx.doc` is.
+    pub artifact: Option<&'a str>,
+    /// The section aliases of the step, which `doc:section()` and
+    /// `{ under = ... }` accept for the artifact each document is.
+    pub aliases: &'a SectionAliases,
 }
 
 /// Why a plugin file cannot be used: for lint, and kept by [`PluginSet`]
@@ -289,6 +294,12 @@ impl PluginSet {
             .report(function, call.doc, findings);
     }
 
+    /// Why the plugin `name` cannot run at all (it cannot be read or does
+    /// not compile), if so.
+    pub fn load_error(&self, name: &str) -> Option<&PluginError> {
+        self.plugins.get(name)?.code.as_ref().err()
+    }
+
     /// The file of the plugin a `NAME.FUNCTION` calls, as messages name it.
     pub fn file_of(&self, function: &str) -> Option<&str> {
         let name = function.split('.').next()?;
@@ -347,10 +358,48 @@ fn compile(file: &str, source: &str) -> Result<Vec<u8>, PluginError> {
         };
         let located = PluginError::from_lua(file, &format!("{file}:{text}"));
         PluginError {
+            line: located
+                .line
+                .map(|line| line_of_unclosed(source, &located.message, line)),
             message: format!("syntax error: {}", located.message),
             ..located
         }
     })
+}
+
+/// Luau reports a bracket, call or block left open at the token that shows
+/// it (`Expected ')' (to close '(' at line 4), got 'end'`), which often
+/// starts the line after the mistake: the closer was due at the end of the
+/// last line of code before that token.
+fn line_of_unclosed(source: &str, message: &str, line: usize) -> usize {
+    let Some(opened) = message
+        .split_once("(to close ")
+        .and_then(|(_, rest)| rest.split_once(" at line "))
+        .and_then(|(_, rest)| {
+            let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            rest[..digits].parse::<usize>().ok()
+        })
+    else {
+        return line;
+    };
+    let got = message
+        .rsplit_once("got ")
+        .map_or("", |(_, token)| token.trim_matches('\''));
+    let lines: Vec<&str> = source.lines().collect();
+    let starts_its_line = got == "<eof>"
+        || lines
+            .get(line.wrapping_sub(1))
+            .is_some_and(|text| text.trim_start().starts_with(got));
+    if !starts_its_line {
+        return line;
+    }
+    (opened..line.min(lines.len() + 1))
+        .rev()
+        .find(|&number| {
+            let text = lines[number - 1].trim();
+            !text.is_empty() && !text.starts_with("--")
+        })
+        .unwrap_or(line)
 }
 
 fn load_chunk(sandbox: &Sandbox, file: &str, bytecode: &[u8]) -> mlua::Result<Function> {
@@ -450,6 +499,7 @@ impl Host {
         };
         let lua = &self.sandbox.lua;
         lua.set_app_data(Collector::default());
+        lua.set_app_data(DocAliases::of_call(call));
         let deadline = Deadline::start(set.budget.timeout());
         let result = budget::limit_memory(lua, set.budget.memory_bytes()).and_then(|()| {
             lua.scope(|scope| self.sandbox.run(scope, &chunk, file, function, with, call))
@@ -458,6 +508,7 @@ impl Host {
         drop(deadline);
         let lifted = budget::lift_memory_limit(lua);
         let collector = lua.remove_app_data::<Collector>().unwrap_or_default();
+        lua.remove_app_data::<DocAliases>();
 
         let mut outcome = Outcome {
             collected: collector,
@@ -683,6 +734,7 @@ impl Outcome {
             let diagnostic = findings.report(start, finding.message);
             diagnostic.severity = diagnostic.severity.max(finding.severity);
             diagnostic.end = finding.end.map(inside).filter(|&end| end > start);
+            diagnostic.help = finding.hint;
         }
         for line in prints {
             unplaced(

@@ -62,6 +62,8 @@ pub struct Document {
     pub tables: Vec<Table>,
     /// Every task-list item, in document order.
     pub tasks: Vec<Task>,
+    /// Every code block, fenced or indented, in document order.
+    pub code_blocks: Vec<CodeBlock>,
     pub front_matter: Option<FrontMatter>,
     /// Every suppression directive (`<!-- tollgate-disable ... -->`), in
     /// document order: in an HTML comment of its own or inline in text,
@@ -160,6 +162,23 @@ pub struct Task {
     pub position: Position,
     /// Index of the innermost section containing the task.
     pub section: Option<usize>,
+}
+
+/// A fenced or indented code block.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CodeBlock {
+    /// The first word of a fence's info string (` ```rust title` is
+    /// `rust`); `None` without one, as for an indented block.
+    pub lang: Option<String>,
+    /// The content, without the fences and the block's indentation.
+    pub text: String,
+    /// The opening fence's line, or an indented block's first line.
+    pub line: usize,
+    /// The closing fence's line (the last line of the container when the
+    /// fence is never closed), or an indented block's last line.
+    pub end_line: usize,
+    /// Fenced, rather than indented: its content starts on `line + 1`.
+    pub fenced: bool,
 }
 
 /// YAML front matter delimited by `---` lines at the very start of the file.

@@ -12,7 +12,8 @@ use comrak::{Arena, Options};
 use super::directive::{self, Directive};
 use super::source::{Blank, Source, blank_out};
 use super::{
-    Cell, Document, FrontMatter, Line, Position, Row, Section, Table, Task, normalize_title,
+    Cell, CodeBlock, Document, FrontMatter, Line, Position, Row, Section, Table, Task,
+    normalize_title,
 };
 
 /// comrak's `block_type` for an HTML block that is a comment (`<!-- ... -->`).
@@ -35,6 +36,7 @@ pub(super) fn parse(path: String, text: String) -> Document {
         headings,
         mut tables,
         mut tasks,
+        code_blocks,
         front_matter,
         mut directives,
         first_content_line,
@@ -60,6 +62,7 @@ pub(super) fn parse(path: String, text: String) -> Document {
         sections,
         tables,
         tasks,
+        code_blocks,
         front_matter,
         directives,
     }
@@ -99,6 +102,7 @@ struct Collector<'s, 't> {
     headings: Vec<Heading>,
     tables: Vec<Table>,
     tasks: Vec<Task>,
+    code_blocks: Vec<CodeBlock>,
     front_matter: Option<FrontMatter>,
     directives: Vec<Directive>,
     /// The first line of a top-level block other than front matter and
@@ -118,6 +122,7 @@ impl<'s, 't> Collector<'s, 't> {
             headings: Vec::new(),
             tables: Vec::new(),
             tasks: Vec::new(),
+            code_blocks: Vec::new(),
             front_matter: None,
             directives: Vec::new(),
             first_content_line: None,
@@ -142,9 +147,16 @@ impl<'s, 't> Collector<'s, 't> {
                 self.mark_code(span);
                 self.front_matter = Some(self.front_matter(span.end.line));
             }
-            NodeValue::CodeBlock(_) => {
+            NodeValue::CodeBlock(block) => {
                 self.mark_code(span);
                 self.mark_content(span.start);
+                self.code_blocks.push(CodeBlock {
+                    lang: block.info.split_whitespace().next().map(str::to_string),
+                    text: block.literal.clone(),
+                    line: span.start.line,
+                    end_line: span.end.line,
+                    fenced: block.fenced,
+                });
             }
             NodeValue::HtmlBlock(html) => {
                 self.mark_code(span);

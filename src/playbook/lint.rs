@@ -10,10 +10,13 @@ use minijinja::Environment;
 use serde_json::json;
 
 use crate::diagnostic::{Diagnostic, Position, Severity};
+use crate::markdown::normalize_title;
 use crate::render::{self, KnownNames, TemplateKind};
 use crate::source::{self, SourceError};
 
-use super::{Check, CheckItem, CheckKind, Gate, LoadedPlaybook, Playbook, Requirement, Step};
+use super::{
+    Check, CheckItem, CheckKind, Gate, LoadedPlaybook, Playbook, Requirement, SectionAliases, Step,
+};
 
 /// Template files larger than this are not playbook templates.
 pub(crate) const MAX_TEMPLATE_BYTES: usize = 1024 * 1024;
@@ -318,8 +321,19 @@ impl Linter<'_> {
             }
             if step.gate == Gate::Automated && !step.review.is_empty() {
                 // At `review:` itself: its value starts at the first item.
-                let pointer = format!("/steps/{i}/review");
-                let at = self.loaded.spans.key(&pointer);
+                let mut pointer = format!("/steps/{i}/review");
+                let mut at = self.loaded.spans.key(&pointer);
+                let mut help = "set `gate: human`, or remove `review:`".to_string();
+                let base = self.loaded.file_of(&pointer).to_string();
+                // A variant that made a base's reviewed step automated is
+                // fixed in the variant, where its step says `gate:`.
+                if base != self.loaded.display {
+                    pointer = format!("/steps/{i}/gate");
+                    at = self.loaded.spans.key(&pointer).or(at);
+                    help = format!(
+                        "its `review:` comes from `{base}`: give the step `review: []` here, or keep `gate: human`"
+                    );
+                }
                 self.report_at(
                     "review-without-human-gate",
                     Severity::Warning,
@@ -330,7 +344,7 @@ impl Linter<'_> {
                         step.id
                     ),
                 )
-                .help = Some("set `gate: human`, or remove `review:`".into());
+                .help = Some(help);
             }
         }
     }
@@ -389,6 +403,17 @@ impl Linter<'_> {
     }
 
     fn step_checks(&mut self) {
+        // A shared list's checks come once per step that uses it: say so once.
+        let mut reported = HashSet::new();
+        for index in 0..self.playbook.steps.len() {
+            let checks = self.playbook.step_checks(index);
+            let declared = SectionAliases::of(checks.iter().map(|(_, check)| *check));
+            for (pointer, check) in &checks {
+                if !reported.contains(pointer) && self.undeclared_under(pointer, check, &declared) {
+                    reported.insert(pointer.clone());
+                }
+            }
+        }
         for index in 0..self.playbook.steps.len() {
             let step = &self.playbook.steps[index];
             let checks = self.playbook.step_checks(index);
@@ -417,6 +442,46 @@ impl Linter<'_> {
                 self.check(&pointer, check);
             }
         }
+    }
+
+    /// Reports an `under:` naming a title that no `sections` check of its
+    /// step requires of its artifact but one nearly does: a likely typo,
+    /// which would also miss the aliases declared there. (A title far from
+    /// every declared one is a section only that check requires.) Whether
+    /// it reported.
+    fn undeclared_under(
+        &mut self,
+        pointer: &str,
+        check: &Check,
+        declared: &SectionAliases,
+    ) -> bool {
+        let (Some(artifact), Some(under)) = (check.artifact.as_deref(), check.kind.under()) else {
+            return false;
+        };
+        if declared.declares(artifact, &under.title) {
+            return false;
+        }
+        let names = declared.names(artifact);
+        let keys: Vec<String> = names.iter().map(|name| normalize_title(name)).collect();
+        let Some(near) = super::schema::closest(&normalize_title(&under.title), &keys)
+            .and_then(|key| keys.iter().position(|k| *k == key))
+            .map(|index| &names[index])
+        else {
+            return false;
+        };
+        let pointer = format!("{pointer}/{}/under", check.kind.name());
+        self.warning(
+            "undeclared-section",
+            &pointer,
+            format!(
+                "check `{}` looks under \"{}\", a section that no `sections` check of the step requires of artifact `{artifact}`",
+                check.id, under.title
+            ),
+        )
+        .help = Some(format!(
+            "did you mean \"{near}\"? `under:` takes the title or an alias of a required section"
+        ));
+        true
     }
 
     fn check(&mut self, pointer: &str, check: &Check) {
@@ -456,6 +521,20 @@ impl Linter<'_> {
                             "allow-empty-not-a-column",
                             &format!("{pointer}/table/allow_empty/{i}"),
                             format!("`{column}` is not one of the table's listed columns"),
+                        );
+                    }
+                }
+            }
+            CheckKind::Placeholders(markers) => {
+                for (i, marker) in markers.iter().enumerate() {
+                    if let Some(why) = crate::checks::unmatchable_placeholder(marker) {
+                        self.warning(
+                            "unmatchable-placeholder",
+                            &format!("{pointer}/placeholders/{i}"),
+                            format!("placeholder {marker:?} can never be found: {why}"),
+                        )
+                        .help = Some(
+                            "write the marker as it stands on one line of the document".into(),
                         );
                     }
                 }
@@ -638,6 +717,19 @@ impl Linter<'_> {
             let pointer = format!("/artifacts/{}", crate::yaml::pointer_segment(name));
             self.inline_template(TemplateKind::ArtifactPath, &pointer, template);
         }
+        // A template file several steps use is inspected once, for all.
+        let mut documents: indexmap::IndexMap<&str, Vec<(usize, &str)>> = Default::default();
+        for (index, step) in self.playbook.steps.iter().enumerate() {
+            if let Some(document) = &step.document {
+                documents
+                    .entry(document.as_str())
+                    .or_default()
+                    .push((index, step.id.as_str()));
+            }
+        }
+        for (document, steps) in documents {
+            self.document_template(document, &steps);
+        }
         for (index, step) in self.playbook.steps.iter().enumerate() {
             if let Some(instructions) = &step.instructions {
                 self.inline_template(
@@ -645,9 +737,6 @@ impl Linter<'_> {
                     &format!("/steps/{index}/instructions"),
                     instructions,
                 );
-            }
-            if let Some(document) = &step.document {
-                self.document_template(&format!("/steps/{index}/document"), document);
             }
             for (pointer, check) in self.playbook.step_checks(index) {
                 if let Some(message) = &check.message {
@@ -672,6 +761,7 @@ impl Linter<'_> {
         for issue in issues {
             let at = |offset| start.map(|start| inline_position(yaml, start, source, offset));
             let mut diagnostic = Diagnostic::error(issue.code, file, issue.message);
+            diagnostic.help = issue.help;
             diagnostic.start = start;
             if let Some(range) = &issue.range {
                 diagnostic.start = at(range.start);
@@ -681,7 +771,17 @@ impl Linter<'_> {
         }
     }
 
-    fn document_template(&mut self, pointer: &str, document: &str) {
+    /// Inspects the template file `document` of `steps` (index and id):
+    /// each finding once, naming the steps when there are several.
+    fn document_template(&mut self, document: &str, steps: &[(usize, &str)]) {
+        let pointer = &format!("/steps/{}/document", steps.first().map_or(0, |s| s.0));
+        let used_by = match steps {
+            [_, _, ..] => {
+                let ids: Vec<String> = steps.iter().map(|(_, id)| format!("`{id}`")).collect();
+                format!(" (in the document of steps {})", ids.join(", "))
+            }
+            _ => String::new(),
+        };
         let folder = self.loaded.folder();
         let file = folder.join(document);
         if escapes(document) {
@@ -726,7 +826,9 @@ impl Linter<'_> {
             &self.known,
         );
         for issue in issues {
-            let mut diagnostic = Diagnostic::error(issue.code, display.as_str(), issue.message);
+            let message = format!("{}{used_by}", issue.message);
+            let mut diagnostic = Diagnostic::error(issue.code, display.as_str(), message);
+            diagnostic.help = issue.help;
             if let Some(range) = &issue.range {
                 diagnostic.start = Some(source::position_at(&text, range.start));
                 diagnostic.end = Some(source::position_at(&text, range.end));

@@ -1,6 +1,7 @@
 //! Playbooks: the serde model, loading YAML with positions, JSON Schema
 //! validation, and the semantic lint.
 
+pub mod aliases;
 mod extends;
 pub mod graph;
 pub mod lint;
@@ -10,6 +11,7 @@ pub mod schema;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+pub use aliases::SectionAliases;
 pub use model::*;
 
 use crate::diagnostic::{Diagnostic, Position};

@@ -361,6 +361,27 @@ impl CheckKind {
             CheckKind::Plugin { .. } => "plugin",
         }
     }
+
+    /// The heading the check looks under, for the kinds that take `under:`.
+    pub fn under(&self) -> Option<&Under> {
+        match self {
+            CheckKind::Table(spec) => spec.under.as_ref(),
+            CheckKind::Checklist(spec) => spec.under.as_ref(),
+            CheckKind::Pattern(spec) => spec.under.as_ref(),
+            CheckKind::Words(spec) => spec.under.as_ref(),
+            _ => None,
+        }
+    }
+
+    pub fn under_mut(&mut self) -> Option<&mut Under> {
+        match self {
+            CheckKind::Table(spec) => spec.under.as_mut(),
+            CheckKind::Checklist(spec) => spec.under.as_mut(),
+            CheckKind::Pattern(spec) => spec.under.as_mut(),
+            CheckKind::Words(spec) => spec.under.as_mut(),
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -405,12 +426,74 @@ struct DetailedSection {
     min_words: Option<usize>,
 }
 
+/// The heading a check looks under. Besides the aliases written here, it
+/// accepts those that a `sections` check of the same step declares for the
+/// same title of the same artifact (see [`super::aliases`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Under {
+    pub title: String,
+    pub aliases: Vec<String>,
+}
+
+impl From<&str> for Under {
+    fn from(title: &str) -> Self {
+        Under {
+            title: title.to_string(),
+            aliases: Vec::new(),
+        }
+    }
+}
+
+impl std::fmt::Display for Under {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.title)
+    }
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(untagged)]
+#[schemars(rename = "Under")]
+/// A section title, or `{ title, aliases }` with other accepted titles.
+enum RawUnder {
+    Title(String),
+    Detailed(DetailedUnder),
+}
+
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct DetailedUnder {
+    /// The heading, matched like `sections` titles.
+    title: String,
+    /// Other accepted titles.
+    #[serde(default)]
+    aliases: Vec<String>,
+}
+
+impl<'de> Deserialize<'de> for Under {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(match RawUnder::deserialize(deserializer)? {
+            RawUnder::Title(title) => title.as_str().into(),
+            RawUnder::Detailed(DetailedUnder { title, aliases }) => Under { title, aliases },
+        })
+    }
+}
+
+impl JsonSchema for Under {
+    fn schema_name() -> Cow<'static, str> {
+        "Under".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        RawUnder::json_schema(generator)
+    }
+}
+
 /// A GFM table and what its rows must hold.
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TableSpec {
     /// The heading the table must fall under; anywhere when absent.
-    pub under: Option<String>,
+    pub under: Option<Under>,
     /// Columns the header must hold, matched like headings.
     #[schemars(length(min = 1))]
     pub columns: Vec<String>,
@@ -432,7 +515,7 @@ fn one() -> usize {
 #[serde(deny_unknown_fields)]
 pub struct ChecklistSpec {
     /// The heading the task list must fall under; anywhere when absent.
-    pub under: Option<String>,
+    pub under: Option<Under>,
     /// Every box must be ticked.
     #[serde(default)]
     pub all_checked: bool,
@@ -450,7 +533,7 @@ pub struct PatternSpec {
     #[serde(default)]
     pub expect: Expect,
     /// The heading whose body is searched; the whole document when absent.
-    pub under: Option<String>,
+    pub under: Option<Under>,
     #[serde(default)]
     pub scope: Scope,
     /// Compiled once, on first use, then shared by every document and thread.
@@ -493,7 +576,8 @@ pub enum Scope {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WordsSpec {
-    pub under: Option<String>,
+    /// The heading whose body is counted; the whole document when absent.
+    pub under: Option<Under>,
     pub min: Option<usize>,
     pub max: Option<usize>,
 }

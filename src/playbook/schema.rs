@@ -90,7 +90,10 @@ fn translate(error: &ValidationError, spans: &SpanIndex, path: &str, out: &mut V
     let diagnostic = match error.kind() {
         ValidationErrorKind::AdditionalProperties { unexpected } => {
             let allowed = property_names(keyword_parent);
-            for key in unexpected {
+            // A check without its kind reports a misspelt kind as such.
+            let kind = kind_forms(keyword_parent)
+                .and_then(|forms| misspelt_kind(instance, &allowed, &forms));
+            for key in unexpected.iter().filter(|key| Some(*key) != kind.as_ref()) {
                 let mut diagnostic =
                     Diagnostic::error("unknown-key", path, format!("unknown key `{key}`"))
                         .at_opt(at_key(key));
@@ -236,7 +239,15 @@ fn translate(error: &ValidationError, spans: &SpanIndex, path: &str, out: &mut V
         ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context } => {
             let forms = forms_required(keyword_parent, error.schema_path().as_str());
             let constants = constants(keyword_parent, error.schema_path().as_str());
-            if let Some(forms) = forms {
+            let allowed = property_names(keyword_parent);
+            if let Some(key) = kind_forms(keyword_parent)
+                .and_then(|forms| misspelt_kind(instance, &allowed, &forms))
+            {
+                let kinds: Vec<String> = model::CHECK_KINDS.map(String::from).to_vec();
+                Diagnostic::error("unknown-kind", path, format!("unknown check kind `{key}`"))
+                    .at_opt(at_key(&key).or(at_value))
+                    .with_help(suggestion(&key, &kinds, ""))
+            } else if let Some(forms) = forms {
                 Diagnostic::error(
                     "missing-kind",
                     path,
@@ -330,6 +341,31 @@ fn forms_required(parent: Option<&Json>, keyword_path: &str) -> Option<Vec<Strin
             (object.len() == 1 && keys.len() == 1).then(|| keys[0].clone())
         })
         .collect()
+}
+
+/// The keys that select a check's form (`use` and the kinds), when `node`
+/// is the schema of a check.
+fn kind_forms(node: Option<&Json>) -> Option<Vec<String>> {
+    forms_required(node, "oneOf").filter(|forms| {
+        model::CHECK_KINDS
+            .iter()
+            .all(|kind| forms.iter().any(|f| f == kind))
+    })
+}
+
+/// In an object that has none of the `forms` keys, the unknown key that
+/// most likely meant one: the nearest to a form, else the first unknown.
+fn misspelt_kind(instance: &Json, allowed: &[String], forms: &[String]) -> Option<String> {
+    let object = instance.as_object()?;
+    if forms.iter().any(|form| object.contains_key(form)) {
+        return None;
+    }
+    let unknown: Vec<&String> = object.keys().filter(|key| !allowed.contains(key)).collect();
+    unknown
+        .iter()
+        .find(|key| closest(key, forms).is_some())
+        .or(unknown.first())
+        .map(|key| key.to_string())
 }
 
 /// For a `oneOf` whose forms are each one constant, the constants.

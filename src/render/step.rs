@@ -260,9 +260,7 @@ pub fn render(
         {
             innermost = inner;
         }
-        let mut message = innermost
-            .detail()
-            .map_or_else(|| innermost.kind().to_string(), str::to_string);
+        let mut message = super::error_message(innermost);
         if !std::ptr::eq(innermost, &error) {
             message.push_str(&format!(
                 " (included from {}{})",
@@ -367,11 +365,44 @@ fn check_view(
                 }
             })
             .collect(),
-        kind => vec![ItemView {
-            label: requirement_label(kind),
-            requirement: check.severity.as_str().to_string(),
-            result: outcome.map(outcome_summary).unwrap_or_default(),
-        }],
+        kind => {
+            let (label, requirement) = requirement(kind);
+            let requirement = match check.severity {
+                Severity::Error => requirement,
+                severity => format!("{requirement} (a {severity} only)"),
+            };
+            let whole = ItemView {
+                label,
+                requirement,
+                result: outcome.map(outcome_summary).unwrap_or_default(),
+            };
+            // Each item a checklist must hold is a line of its own.
+            let listed = match kind {
+                CheckKind::Checklist(spec) => spec.items.as_slice(),
+                _ => &[],
+            };
+            let items = listed.iter().map(|item| {
+                let quoted = format!("\"{item}\"");
+                ItemView {
+                    label: item.clone(),
+                    requirement: "an item of the task list".into(),
+                    result: outcome
+                        .map(
+                            |o| match o.findings.iter().find(|f| f.message.contains(&quoted)) {
+                                Some(f) => format!(
+                                    "❌ {} (line {})",
+                                    f.message,
+                                    f.start.map_or(1, |p| p.line)
+                                ),
+                                None if o.status == CheckStatus::Skipped => "⏭ skipped".into(),
+                                None => "✅ present".into(),
+                            },
+                        )
+                        .unwrap_or_default(),
+                }
+            });
+            std::iter::once(whole).chain(items).collect()
+        }
     };
     CheckView {
         id: check.id.clone(),
@@ -387,46 +418,64 @@ fn check_view(
 }
 
 /// ` under "Heading"` when a check looks under a heading, else nothing.
-fn under(heading: Option<&str>) -> String {
+fn under(heading: Option<&crate::playbook::Under>) -> String {
     heading
         .map(|heading| format!(" under \"{heading}\""))
         .unwrap_or_default()
 }
 
-fn requirement_label(kind: &CheckKind) -> String {
+/// What a check of this kind looks at, and what it requires of it: the
+/// two columns of its row ("table under \"Risks\"", "columns Risk / Owner").
+fn requirement(kind: &CheckKind) -> (String, String) {
     match kind {
-        CheckKind::Exists => "the file exists and is not empty".into(),
-        CheckKind::Sections(_) => "sections".into(),
-        CheckKind::Table(t) => format!(
-            "a table{} with columns {}",
-            under(t.under.as_deref()),
-            t.columns.join(" / ")
+        CheckKind::Exists => ("the file".into(), "exists and is not empty".into()),
+        CheckKind::Sections(_) => ("sections".into(), "present, not empty".into()),
+        CheckKind::Table(t) => (
+            format!("a table{}", under(t.under.as_ref())),
+            format!(
+                "columns {}; at least {}",
+                t.columns.join(" / "),
+                crate::checks::count(t.min_rows, "row")
+            ),
         ),
-        CheckKind::Checklist(c) => format!(
-            "a task list{}{}",
-            under(c.under.as_deref()),
+        CheckKind::Checklist(c) => (
+            format!("a task list{}", under(c.under.as_ref())),
             if c.all_checked {
-                ", every box ticked"
+                "every box ticked".into()
             } else {
-                ""
-            }
+                "present".into()
+            },
         ),
         CheckKind::Pattern(p) => {
             use crate::playbook::{Expect, Scope};
-            let what = match (p.scope, p.expect) {
-                (Scope::LastLine, Expect::Match) => "last line matches",
-                (Scope::LastLine, Expect::Absent) => "last line does not match",
-                (Scope::Lines, Expect::Match) => "a line matching",
-                (Scope::Lines, Expect::Absent) => "no line matching",
+            let lines = match p.scope {
+                Scope::LastLine => "the last line",
+                Scope::Lines => "the lines",
             };
-            format!("{what} `{}`", p.regex)
+            let what = match (p.scope, p.expect) {
+                (Scope::LastLine, Expect::Match) => "matches",
+                (Scope::LastLine, Expect::Absent) => "does not match",
+                (Scope::Lines, Expect::Match) => "one matches",
+                (Scope::Lines, Expect::Absent) => "none matches",
+            };
+            (
+                format!("`{}` on {lines}{}", p.regex, under(p.under.as_ref())),
+                what.into(),
+            )
         }
-        CheckKind::Placeholders(markers) => format!("no placeholder left: {}", markers.join(", ")),
-        CheckKind::Words(w) => format!(
-            "word count{}{}",
-            w.min.map(|m| format!(" at least {m}")).unwrap_or_default(),
-            w.max.map(|m| format!(" at most {m}")).unwrap_or_default()
+        CheckKind::Placeholders(markers) => (
+            format!("placeholders {}", markers.join(", ")),
+            "none left where a value belongs".into(),
         ),
+        CheckKind::Words(w) => {
+            let bounds: Vec<String> = (w.min.map(|m| format!("at least {m}")).into_iter())
+                .chain(w.max.map(|m| format!("at most {m}")))
+                .collect();
+            (
+                format!("word count{}", under(w.under.as_ref())),
+                bounds.join(", "),
+            )
+        }
         CheckKind::Plugin { function, with } => {
             // What the plugin is told is what the reader must provide.
             let options: Vec<String> = with
@@ -441,11 +490,12 @@ fn requirement_label(kind: &CheckKind) -> String {
                     value => format!("{key}: {}", plain(value)),
                 })
                 .collect();
-            if options.is_empty() {
+            let label = if options.is_empty() {
                 format!("plugin `{function}`")
             } else {
                 format!("plugin `{function}` ({})", options.join("; "))
-            }
+            };
+            (label, "finds nothing wrong".into())
         }
     }
 }
@@ -512,4 +562,66 @@ fn plain(value: &serde_json::Value) -> String {
     value
         .as_str()
         .map_or_else(|| value.to_string(), str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::TemplateKind;
+
+    /// The fields lint knows a step document's objects by are those its
+    /// context has: each one is defined, and no other is.
+    #[test]
+    fn lint_knows_the_fields_of_the_document_context() {
+        let mut uses = String::new();
+        for root in ["playbook", "step", "subject", "results"] {
+            let fields = TemplateKind::Document
+                .fields(root)
+                .expect("the root has fields");
+            for field in fields {
+                uses.push_str(&format!(
+                    "{root}.{field}={{{{ {root}.{field} is defined }}}}\n"
+                ));
+            }
+            uses.push_str(&format!("{root}.none={{{{ {root}.none is defined }}}}\n"));
+        }
+        let yaml = format!(
+            "tollgate: 1\nname: fields\nphases: [{{id: a}}, {{id: b}}]\n\
+             steps: [{{id: s, from: a, to: b, instructions: {uses:?}}}]\n"
+        );
+        let loaded = LoadedPlaybook::from_source(Path::new("p.yaml"), "p.yaml", yaml)
+            .expect("the playbook loads");
+        let subject = SubjectView {
+            id: "F-1".into(),
+            title: "T".into(),
+            slug: "f-1-t".into(),
+            phase: "a".into(),
+            phase_label: "a".into(),
+        };
+        let result = StepResult {
+            subject: Some("F-1".into()),
+            step: "s".into(),
+            verdict: Verdict::Passed,
+            artifacts: IndexMap::new(),
+            outcomes: Vec::new(),
+            sources: Vec::new(),
+            unreadable: false,
+        };
+        let step = &loaded.playbook.steps[0];
+        let rendered = render(
+            &loaded,
+            step,
+            Some(&subject),
+            &IndexMap::new(),
+            Some(&result),
+        )
+        .expect("the document renders");
+        let lines: Vec<&str> = rendered.lines().filter(|line| line.contains('=')).collect();
+        assert_eq!(lines.len(), uses.lines().count(), "{rendered}");
+        for line in lines {
+            let defined = !line.contains(".none=");
+            let expected = if defined { "=True" } else { "=False" };
+            assert!(line.ends_with(expected), "{line}");
+        }
+    }
 }

@@ -42,6 +42,9 @@ struct JsonFinding<'a> {
     column: usize,
     end_line: usize,
     end_column: usize,
+    /// How to fix it, when the check says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    hint: Option<&'a str>,
 }
 
 impl<'a> From<&'a Diagnostic> for JsonFinding<'a> {
@@ -56,6 +59,7 @@ impl<'a> From<&'a Diagnostic> for JsonFinding<'a> {
             column: start.column,
             end_line: end.line,
             end_column: end.column,
+            hint: d.help.as_deref(),
         }
     }
 }

@@ -74,17 +74,20 @@ fn case(name: &str, findings: &[Diagnostic], fails: impl Fn(Severity) -> bool) -
     case
 }
 
-/// Findings one per line: `path:line:column: severity[code]: message`.
+/// Findings one per line: `path:line:column: severity[code]: message`,
+/// and ` (help)` when the finding says how to fix it.
 fn listing(findings: &[&Diagnostic]) -> Option<String> {
     let lines: Vec<String> = findings
         .iter()
         .map(|f| {
+            let help = f.help.as_ref().map(|help| format!(" ({help})"));
             format!(
-                "{}: {}[{}]: {}",
+                "{}: {}[{}]: {}{}",
                 f.location(),
                 f.severity,
                 f.code,
-                f.message
+                f.message,
+                help.unwrap_or_default()
             )
         })
         .collect();

@@ -57,7 +57,14 @@ fn write_suppressed(result: &StepResult, out: &mut dyn WriteColor) -> std::io::R
 fn write_hints(result: &StepResult, out: &mut dyn WriteColor) -> std::io::Result<()> {
     let mut kinds: Vec<&str> = Vec::new();
     for outcome in &result.outcomes {
-        if outcome.status == CheckStatus::Failed && !kinds.contains(&outcome.kind) {
+        // A plugin whose every finding carries its own hint needs no
+        // general one.
+        let hinted = outcome.kind == "plugin"
+            && outcome
+                .findings
+                .iter()
+                .all(|finding| finding.severity == Severity::Info || finding.help.is_some());
+        if outcome.status == CheckStatus::Failed && !hinted && !kinds.contains(&outcome.kind) {
             kinds.push(outcome.kind);
         }
     }
