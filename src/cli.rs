@@ -19,7 +19,7 @@ mod progress;
 mod subjects;
 pub use init::InitArgs;
 pub use subjects::{
-    AdvanceArgs, ApproveArgs, GraphArgs, GraphFormat, NewArgs, ShowArgs, StatusArgs,
+    AdvanceArgs, ApproveArgs, GraphArgs, GraphFormat, NewArgs, ScaffoldArgs, ShowArgs, StatusArgs,
 };
 
 /// Nothing failed.
@@ -132,10 +132,22 @@ drawn on stderr when stderr is a terminal and --quiet is not given.")]
     /// Register a subject (a feature) at the playbook's first phase
     #[command(after_long_help = "Examples:\n  \
 tollgate new F-11 --title \"Vector Collector Service\"\n  \
-tollgate new F-12 --title \"Audit log\" --by ana\n\n\
+tollgate new F-12 --title \"Audit log\" --by ana\n  \
+tollgate new F-13 --title \"Search\" --no-scaffold\n\n\
 The id must match the playbook's subject.id_pattern; the id and title make the slug that \
-artifact paths use (f-11-vector-collector-service).")]
+artifact paths use (f-11-vector-collector-service). The first step's documents that do not \
+exist yet are written as skeletons (see `tollgate scaffold`), unless --no-scaffold is given.")]
     New(NewArgs),
+    /// Write skeletons of the documents a subject's step checks, derived from its checks
+    #[command(after_long_help = "Examples:\n  \
+tollgate scaffold F-11                         the documents of its current step\n  \
+tollgate scaffold F-11 --step tasks\n\n\
+A skeleton holds every heading the step's checks require (at its level), each required \
+table's header, each required checklist item unticked, and the step's guidance in a \
+comment: it passes the structural checks and fails only until its content is written. An \
+existing file is never overwritten (it is named as left alone), and nothing is written \
+outside the project root or through a symlink.")]
+    Scaffold(ScaffoldArgs),
     /// Each subject's phase, next step and that step's verdict
     #[command(after_long_help = "Examples:\n  \
 tollgate status                                every subject, as a table\n  \
@@ -296,6 +308,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Lint(args) => lint_command(&context, &args),
         Command::Check(args) => check_command(&context, &args),
         Command::New(args) => subjects::new(&context, &args),
+        Command::Scaffold(args) => subjects::scaffold(&context, &args),
         Command::Status(args) => subjects::status(&context, &args),
         Command::Show(args) => subjects::show(&context, &args),
         Command::Advance(args) => subjects::advance(&context, &args),

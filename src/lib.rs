@@ -5,6 +5,7 @@
 
 pub mod checks;
 pub mod cli;
+pub mod confined;
 pub mod diagnostic;
 pub mod engine;
 pub mod init;
@@ -14,6 +15,7 @@ pub mod playbook;
 pub mod project;
 pub mod render;
 pub mod report;
+pub mod scaffold;
 pub mod source;
 pub mod state;
 pub mod suppress;

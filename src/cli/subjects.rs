@@ -9,10 +9,12 @@ use super::{
     CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Format, load_playbook, output_failed,
     print_json, report_results, write_results,
 };
+use crate::confined::Created;
 use crate::engine::{Options, StepResult, Verdict};
 use crate::playbook::{LoadedPlaybook, graph};
 use crate::project::{Project, ProjectError, SubjectStatus};
 use crate::render::step;
+use crate::scaffold::{self, ScaffoldError};
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
@@ -24,6 +26,18 @@ pub struct NewArgs {
     /// Who registers it, for the history [default: $USER]
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
+    /// Do not write skeletons of the first step's missing documents
+    #[arg(long)]
+    pub no_scaffold: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaffoldArgs {
+    /// The subject whose documents to start
+    pub id: String,
+    /// The step whose documents to start [default: the subject's current step]
+    #[arg(long, value_name = "STEP")]
+    pub step: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -119,8 +133,60 @@ pub(super) fn new(context: &Context, args: &NewArgs) -> i32 {
             record.slug,
             project.phase_label(&record.phase)
         );
-        Ok(EXIT_OK)
+        match project.current_step(&record) {
+            Some(step) if !args.no_scaffold => write_skeletons(project, &record, step),
+            _ => Ok(EXIT_OK),
+        }
     })
+}
+
+pub(super) fn scaffold(context: &Context, args: &ScaffoldArgs) -> i32 {
+    with_project(context, context.options(), |project| {
+        let record = project.load(&args.id)?;
+        let step = match &args.step {
+            Some(step) => project.step(step)?,
+            None => project
+                .current_step(&record)
+                .ok_or_else(|| ProjectError::NoStep {
+                    id: record.id.clone(),
+                    phase: record.phase.clone(),
+                })?,
+        };
+        write_skeletons(project, &record, step)
+    })
+}
+
+/// Writes the skeletons of `step`'s missing documents and says what was
+/// written and what was left alone.
+fn write_skeletons(
+    project: &Project,
+    record: &crate::state::SubjectRecord,
+    step: &crate::playbook::Step,
+) -> Result<i32, ProjectError> {
+    let scaffolded = match scaffold::scaffold(project, record, step) {
+        Ok(scaffolded) => scaffolded,
+        Err(ScaffoldError::Project(error)) => return Err(error),
+        Err(error) => {
+            eprintln!("tollgate: {error}");
+            return Ok(EXIT_UNUSABLE);
+        }
+    };
+    for file in &scaffolded {
+        match file.created {
+            Created::Written => println!(
+                "wrote {}: a skeleton of `{}` from the checks of step `{}`",
+                file.path, file.artifact, step.id
+            ),
+            Created::AlreadyThere => println!("left {} alone: it exists", file.path),
+        }
+    }
+    if scaffolded.iter().any(|f| f.created == Created::Written) {
+        println!(
+            "next: write the content under each heading, then `tollgate check {}`",
+            record.id
+        );
+    }
+    Ok(EXIT_OK)
 }
 
 pub(super) fn status(context: &Context, args: &StatusArgs) -> i32 {

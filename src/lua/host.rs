@@ -252,7 +252,7 @@ impl PluginSet {
             .map(|(name, relative)| {
                 let path = playbook_folder.join(relative);
                 let file = shown_path(&path, &root, relative);
-                let code = crate::source::read_text(&path, MAX_PLUGIN_BYTES)
+                let code = crate::init::read_playbook_file(&path, MAX_PLUGIN_BYTES)
                     .map_err(|error| PluginError {
                         file: file.clone(),
                         line: None,

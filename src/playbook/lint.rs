@@ -16,7 +16,7 @@ use crate::source::{self, SourceError};
 use super::{Check, CheckItem, CheckKind, Gate, LoadedPlaybook, Playbook, Requirement};
 
 /// Template files larger than this are not playbook templates.
-const MAX_TEMPLATE_BYTES: usize = 1024 * 1024;
+pub const MAX_TEMPLATE_BYTES: usize = 1024 * 1024;
 
 /// The diagnostics of one playbook, and the text of every other file they
 /// point into (templates), for code frames.
@@ -450,7 +450,10 @@ impl Linter<'_> {
         for (name, path) in &self.playbook.plugins {
             let file = self.loaded.folder().join(path);
             let pointer = format!("/plugins/{}", crate::yaml::pointer_segment(name));
-            if !file.is_file() {
+            let text = crate::init::read_playbook_file(&file, crate::lua::MAX_PLUGIN_BYTES);
+            if matches!(&text, Err(SourceError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound)
+                || (text.is_err() && file.is_dir())
+            {
                 self.error(
                     "missing-plugin-file",
                     &pointer,
@@ -463,7 +466,7 @@ impl Linter<'_> {
                 continue;
             }
             let display = display_beside(&self.loaded.display, path);
-            let text = match source::read_text(&file, crate::lua::MAX_PLUGIN_BYTES) {
+            let text = match text {
                 Ok(text) => text,
                 Err(error) => {
                     self.error(
@@ -637,7 +640,7 @@ impl Linter<'_> {
             return;
         }
         let display = display_beside(&self.loaded.display, document);
-        let text = match source::read_text(&file, MAX_TEMPLATE_BYTES) {
+        let text = match crate::init::read_playbook_file(&file, MAX_TEMPLATE_BYTES) {
             Ok(text) => text,
             Err(error) => {
                 let message = match error {

@@ -278,9 +278,13 @@ fn document_environment(loaded: &LoadedPlaybook) -> Environment<'static> {
                 format!("template `{name}` is outside the playbook's folder"),
             ));
         }
-        match std::fs::read_to_string(&file) {
+        match crate::init::read_playbook_file(&file, crate::playbook::lint::MAX_TEMPLATE_BYTES) {
             Ok(text) => Ok(Some(text)),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(crate::source::SourceError::Io(error))
+                if error.kind() == std::io::ErrorKind::NotFound =>
+            {
+                Ok(None)
+            }
             Err(error) => Err(minijinja::Error::new(
                 minijinja::ErrorKind::InvalidOperation,
                 format!("cannot read template `{name}`: {error}"),
