@@ -2,9 +2,10 @@
 local M = {}
 
 function M.check(ctx)
-  local register = ctx.doc:table({ under = ctx.with.section or "Risks Register" })
+  local section = ctx.with.section or "Risks Register"
+  local register = ctx.doc:table({ under = section })
   if register == nil then
-    ctx:error("no table under \"Risks Register\"")
+    ctx:error("no table under \"" .. section .. "\"")
     return
   end
   for _, row in ipairs(register.rows) do

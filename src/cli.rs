@@ -20,7 +20,7 @@ mod progress;
 mod subjects;
 pub use init::InitArgs;
 pub use subjects::{
-    AdvanceArgs, ApproveArgs, GraphArgs, GraphFormat, NewArgs, ShowArgs, StatusArgs,
+    AdvanceArgs, ApproveArgs, GraphArgs, GraphFormat, NewArgs, ScaffoldArgs, ShowArgs, StatusArgs,
 };
 
 /// Nothing failed.
@@ -134,10 +134,22 @@ drawn on stderr when stderr is a terminal and --quiet is not given.")]
     /// Register a subject (a feature) at the playbook's first phase
     #[command(after_long_help = "Examples:\n  \
 tollgate new F-11 --title \"Vector Collector Service\"\n  \
-tollgate new F-12 --title \"Audit log\" --by ana\n\n\
+tollgate new F-12 --title \"Audit log\" --by ana\n  \
+tollgate new F-13 --title \"Search\" --no-scaffold\n\n\
 The id must match the playbook's subject.id_pattern; the id and title make the slug that \
-artifact paths use (f-11-vector-collector-service).")]
+artifact paths use (f-11-vector-collector-service). The first step's documents that do not \
+exist yet are written as skeletons (see `tollgate scaffold`), unless --no-scaffold is given.")]
     New(NewArgs),
+    /// Write skeletons of the documents a subject's step checks, derived from its checks
+    #[command(after_long_help = "Examples:\n  \
+tollgate scaffold F-11                         the documents of its current step\n  \
+tollgate scaffold F-11 --step tasks\n\n\
+A skeleton holds every heading the step's checks require (at its level), each required \
+table's header, each required checklist item unticked, and the step's guidance in a \
+comment: it passes the structural checks and fails only until its content is written. An \
+existing file is never overwritten (it is named as left alone), and nothing is written \
+outside the project root or through a symlink.")]
+    Scaffold(ScaffoldArgs),
     /// Each subject's phase, next step and that step's verdict
     #[command(after_long_help = "Examples:\n  \
 tollgate status                                every subject, as a table\n  \
@@ -302,6 +314,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Lint(args) => lint_command(&context, &args),
         Command::Check(args) => check_command(&context, &args),
         Command::New(args) => subjects::new(&context, &args),
+        Command::Scaffold(args) => subjects::scaffold(&context, &args),
         Command::Status(args) => subjects::status(&context, &args),
         Command::Show(args) => subjects::show(&context, &args),
         Command::Advance(args) => subjects::advance(&context, &args),
@@ -485,9 +498,9 @@ fn lint_command(context: &Context, args: &LintArgs) -> i32 {
 fn load_playbook(context: &Context) -> Result<LoadedPlaybook, i32> {
     let display = display_path(&context.playbook);
     if !context.playbook.exists() {
-        eprintln!(
-            "tollgate: there is no playbook at `{display}`; run `tollgate init` to write one, or name yours with --playbook PATH"
-        );
+        complain(format_args!(
+            "there is no playbook at `{display}`; run `tollgate init` to write one, or name yours with --playbook PATH"
+        ));
         return Err(EXIT_UNUSABLE);
     }
     let mut loaded = LoadedPlaybook::load(&context.playbook, &display).map_err(|error| {
@@ -621,9 +634,9 @@ fn report_results(
     // A run that judged nothing passes nothing: in CI, a wrong root or an
     // empty state folder must not stay green.
     if let Some(why) = nothing_judged.filter(|_| !args.allow_empty) {
-        eprintln!(
-            "tollgate: nothing was checked: {why}\n(--allow-empty accepts a run that checks nothing, as in a repository before its first subject)"
-        );
+        complain(format_args!(
+            "nothing was checked: {why}\n(--allow-empty accepts a run that checks nothing, as in a repository before its first subject)"
+        ));
         return EXIT_UNUSABLE;
     }
     if results.iter().any(|r| r.unreadable) {

@@ -259,6 +259,32 @@ pub fn create_new(root: &Path, relative: &Path, bytes: &[u8]) -> io::Result<()> 
     file.sync_all()
 }
 
+/// What became of a file [`create_if_absent`] was asked to write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Created {
+    Written,
+    /// Something (a file, a folder, a link) is already there: left alone.
+    AlreadyThere,
+}
+
+/// Creates `relative` holding `bytes`, and the folders on the way, unless
+/// something is already there: never replaces anything, never writes
+/// through a link (a link at the file counts as something already there; a
+/// link on the way is refused).
+pub fn create_if_absent(root: &Path, relative: &Path, bytes: &[u8]) -> io::Result<Created> {
+    if let Some(folder) = relative.parent() {
+        create_dir_all(root, folder)?;
+    }
+    if fs::symlink_metadata(root.join(relative)).is_ok() {
+        return Ok(Created::AlreadyThere);
+    }
+    match create_new(root, relative, bytes) {
+        Ok(()) => Ok(Created::Written),
+        Err(error) if error.kind() == io::ErrorKind::AlreadyExists => Ok(Created::AlreadyThere),
+        Err(error) => Err(error),
+    }
+}
+
 /// Replaces `relative` under `root` with `bytes` so that a reader, or a
 /// crash, sees either the old content or the new, never a mix: a temporary
 /// file with a random name is created exclusively beside it, written,

@@ -231,6 +231,22 @@ impl ArtifactSet {
     }
 }
 
+/// A missing file has no line to point at: its findings name the file and
+/// say how to start it.
+fn say_how_to_create(outcome: &mut CheckOutcome, path: &str, subject: Option<&SubjectView>) {
+    for finding in &mut outcome.findings {
+        finding.start = None;
+        finding.end = None;
+        finding.help = Some(match subject {
+            Some(subject) => format!(
+                "create {path}; `tollgate scaffold {}` writes it with the headings, tables and boxes this step's checks require",
+                subject.id
+            ),
+            None => format!("create {path}: this step must produce it"),
+        });
+    }
+}
+
 /// Runs the checks of one step: `when:` conditions, the built-in kinds,
 /// `message:` templates, and the gate's verdict.
 pub struct StepRunner<'a> {
@@ -413,6 +429,9 @@ impl<'a> StepRunner<'a> {
             (_, Some(artifact), _) => checks::run_builtin(check, artifact, path),
             (_, None, _) => checks::run_builtin(check, &Artifact::Missing, path),
         };
+        if matches!(artifact, Some(Artifact::Missing)) {
+            say_how_to_create(&mut outcome, path, subject);
+        }
         if let Some(template) = &check.message {
             self.apply_message(template, check, &mut outcome, context);
         }

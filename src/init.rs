@@ -1,6 +1,6 @@
 //! `tollgate init`: writes one of the bundled playbooks into a project,
-//! ready to run. The playbook becomes `tollgate.yaml` at the project root;
-//! what it needs (the playbook it extends, plugins, templates), the JSON
+//! ready to run. The playbook becomes `tollgate.yaml` at the project root
+//! (or the path `--playbook` names inside it); what it needs (the playbook it extends, plugins, templates), the JSON
 //! Schema and the Lua type stubs go under `.tollgate/`, and `.luarc.json`
 //! points the Lua language server at the stubs. Every path inside a written
 //! playbook is rewritten at the position the YAML loader records for it,
@@ -105,9 +105,81 @@ pub const BUNDLED: &[Bundled] = &[
         first_subject: "001",
         first_step: "constitution",
     },
+    Bundled {
+        name: "minimal",
+        summary: "a small start for your own process: two phases, one step, a few kinds of check and a plugin",
+        playbook: embed!("playbooks/minimal.yaml"),
+        bases: &[],
+        files: &[
+            embed!("plugins/owners.lua"),
+            embed!("plugins/owners.test.yaml"),
+        ],
+        first_subject: "CHG-1",
+        first_step: "design",
+    },
 ];
 
 const STUBS: Embedded = embed!("plugins/tollgate.d.lua");
+
+/// Where the files of the bundled playbooks are, for a playbook that
+/// `extends:` one by name: `tollgate:bundled/plugins/pai_principles.lua` is
+/// the bundled plugin, read from the binary, never from disk.
+pub const BUNDLED_PREFIX: &str = "tollgate:bundled/";
+
+/// The bundled playbook an `extends:` value names, as a path under
+/// [`BUNDLED_PREFIX`]: a bare name (no `/`, no `.`) of [`BUNDLED`].
+pub fn bundled_base(extends: &str) -> Option<String> {
+    if extends.contains(['/', '\\', '.']) {
+        return None;
+    }
+    let bundled = BUNDLED.iter().find(|b| b.name == extends)?;
+    Some(format!("{BUNDLED_PREFIX}{}", bundled.playbook.path))
+}
+
+/// The text of a bundled file named by a path holding [`BUNDLED_PREFIX`]
+/// (joined to a playbook's folder, it may come after it), or `None` for a
+/// path on disk.
+fn bundled_text(path: &Path) -> Option<Result<&'static str, std::io::Error>> {
+    let shown = path.to_string_lossy().replace('\\', "/");
+    let (_, inside) = shown.split_once(BUNDLED_PREFIX)?;
+    let inside = crate::playbook::lint::join_relative("", inside);
+    let found = BUNDLED
+        .iter()
+        .flat_map(|b| std::iter::once(&b.playbook).chain(b.bases).chain(b.files))
+        .find(|file| file.path == inside)
+        .map(|file| file.text);
+    Some(found.ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("no bundled file `{inside}`"),
+        )
+    }))
+}
+
+/// Reads a playbook or a file it names (a base, a plugin, a template):
+/// from the binary when the path leads into the bundled files, else from
+/// disk with [`source::read_text`].
+pub fn read_playbook_file(path: &Path, limit: usize) -> Result<String, source::SourceError> {
+    match bundled_text(path) {
+        Some(found) => Ok(found?.to_string()),
+        None => source::read_text(path, limit),
+    }
+}
+
+/// [`read_playbook_file`] of a file that must lie inside `root` once its
+/// symbolic links are resolved (`path` relative to `root`, or absolute): a
+/// bundled file comes from the binary, any other through
+/// [`crate::confined::read_text`].
+pub fn read_playbook_file_within(
+    root: &Path,
+    path: &Path,
+    limit: usize,
+) -> Result<String, source::SourceError> {
+    match bundled_text(&root.join(path)) {
+        Some(found) => Ok(found?.to_string()),
+        None => crate::confined::read_text(root, path, limit),
+    }
+}
 
 /// Why `init` wrote nothing.
 #[derive(Debug, thiserror::Error)]
@@ -148,11 +220,17 @@ pub fn bundled(name: &str) -> Result<&'static Bundled, InitError> {
         .ok_or_else(|| InitError::UnknownTemplate { name: name.into() })
 }
 
-/// Every file `init` writes for `bundled`, in the order it writes them.
-pub fn plan(bundled: &Bundled) -> Result<Vec<Planned>, InitError> {
+/// Where `init` writes the playbook unless told otherwise.
+pub const DEFAULT_PLAYBOOK: &str = "tollgate.yaml";
+
+/// Every file `init` writes for `bundled`, in the order it writes them,
+/// with the playbook at `playbook` (relative to the project root, with `/`):
+/// its paths are written relative to its own folder.
+pub fn plan(bundled: &Bundled, playbook: &str) -> Result<Vec<Planned>, InitError> {
+    let folder = playbook.rsplit_once('/').map_or("", |(folder, _)| folder);
     let mut files = vec![Planned {
-        path: "tollgate.yaml".into(),
-        text: rewrite(bundled, &bundled.playbook, "")?,
+        path: playbook.into(),
+        text: rewrite(bundled, &bundled.playbook, folder)?,
     }];
     for base in bundled.bases {
         files.push(Planned {

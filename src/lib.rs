@@ -17,6 +17,7 @@ pub mod playbook;
 pub mod project;
 pub mod render;
 pub mod report;
+pub mod scaffold;
 pub mod source;
 pub mod state;
 pub mod suppress;

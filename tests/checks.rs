@@ -298,9 +298,17 @@ fn missing_file_is_reported_once() {
     let result = check("plan", "no-such-file.md");
     assert!(result.unreadable);
     assert_eq!(result.verdict, Verdict::Failed);
-    assert_eq!(places(&result), [("plan-exists", 1, 1)]);
-    let finding = result.findings().next().unwrap();
+    let findings: Vec<_> = result.findings().collect();
+    assert_eq!(findings.len(), 1);
+    let finding = findings[0];
+    assert_eq!(finding.code, "plan-exists");
     assert_eq!(finding.message, "the file does not exist");
+    // A file that is not there has no line to frame: the finding names it.
+    assert_eq!(finding.start, None);
+    assert_eq!(
+        finding.help.as_deref(),
+        Some("create no-such-file.md: this step must produce it")
+    );
 }
 
 #[test]

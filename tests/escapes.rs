@@ -465,7 +465,7 @@ fn a_pinned_fifo_or_device_is_never_read() {
 #[test]
 fn an_artifact_that_is_a_fifo_is_refused_not_waited_for() {
     let repo = Repo::new();
-    repo.run(&["new", "F-1"]).expect(0);
+    repo.run(&["new", "F-1", "--no-scaffold"]).expect(0);
     fs::create_dir_all(repo.path("docs/f-1")).unwrap();
     mkfifo(&repo.path("docs/f-1/spec.md"));
     // A file that cannot be read is unusable input.

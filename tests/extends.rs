@@ -166,3 +166,161 @@ fn remove_checks_in_a_base_that_extends_nothing_is_reported_in_the_base() {
     assert_eq!(removal.path, "base.yaml");
     assert_eq!(removal.start.map(|p| p.line), Some(10));
 }
+
+#[test]
+fn a_bundled_playbook_is_extended_by_name_with_its_plugins_read_from_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "ours.yaml",
+        &[
+            "extends: specflow",
+            "name: ours",
+            "steps:",
+            "  - id: plan",
+            "    gate: automated",
+            "    review: []",
+        ],
+    );
+    let loaded = LoadedPlaybook::load(&dir.path().join("ours.yaml"), "ours.yaml").unwrap();
+    assert_eq!(loaded.playbook.name, "ours");
+    assert_eq!(
+        loaded.playbook.plugins["pai"],
+        "tollgate:bundled/plugins/pai_principles.lua"
+    );
+    assert_eq!(
+        loaded.file_of("/steps/0/checks/0"),
+        "tollgate:bundled/playbooks/specflow.yaml"
+    );
+    let lint = lint::lint(&loaded);
+    assert!(lint.diagnostics.is_empty(), "{:#?}", lint.diagnostics);
+}
+
+#[test]
+fn a_name_that_is_not_bundled_is_a_missing_base_that_lists_the_bundled_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "ours.yaml", &["extends: specflo", "name: ours"]);
+    let error = LoadedPlaybook::load(&dir.path().join("ours.yaml"), "ours.yaml").unwrap_err();
+    let diagnostic = &error.diagnostics[0];
+    assert_eq!(diagnostic.code, "missing-base");
+    let help = diagnostic.help.as_deref().unwrap_or_default();
+    assert!(help.contains("specflow, specflow-automated"), "{help}");
+}
+
+#[test]
+fn add_sections_appends_to_a_base_check_without_repeating_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = [
+        "tollgate: 1",
+        "name: base",
+        "phases: [{ id: a }, { id: b }]",
+        "artifacts: { doc: doc.md }",
+        "steps:",
+        "  - id: write",
+        "    from: a",
+        "    to: b",
+        "    checks:",
+        "      - { id: covers, artifact: doc, sections: [Goals, Risks] }",
+        "      - { id: words, artifact: doc, words: { min: 1 } }",
+    ];
+    write(dir.path(), "base.yaml", &base);
+    write(
+        dir.path(),
+        "variant.yaml",
+        &[
+            "extends: base.yaml",
+            "steps:",
+            "  - id: write",
+            "    checks:",
+            "      - id: covers",
+            "        severity: warning",
+            "        add_sections: [Rollback, { title: Owners, aliases: [Team] }]",
+        ],
+    );
+    let loaded = LoadedPlaybook::load(&dir.path().join("variant.yaml"), "variant.yaml").unwrap();
+    let checks = loaded.playbook.step_checks(0);
+    let covers = checks[0].1;
+    let tollgate::playbook::CheckKind::Sections(spec) = &covers.kind else {
+        panic!("{covers:?}");
+    };
+    let titles: Vec<&str> = spec.sections.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(titles, ["Goals", "Risks", "Rollback", "Owners"]);
+    assert_eq!(spec.sections[3].aliases, ["Team"]);
+    assert_eq!(covers.severity.as_str(), "warning");
+    assert_eq!(covers.artifact.as_deref(), Some("doc"));
+    assert_eq!(checks.len(), 2);
+    // The base's sections point into the base, the added ones into the variant.
+    assert_eq!(loaded.file_of("/steps/0/checks/0/sections/1"), "base.yaml");
+    assert_eq!(
+        loaded.file_of("/steps/0/checks/0/sections/2"),
+        "variant.yaml"
+    );
+    assert_eq!(
+        loaded
+            .position("/steps/0/checks/0/sections/3")
+            .map(|p| p.line),
+        Some(7)
+    );
+    assert!(lint::lint(&loaded).diagnostics.is_empty());
+}
+
+#[test]
+fn add_sections_that_patches_nothing_is_an_error_at_the_variant() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "base.yaml", &BASE);
+    write(
+        dir.path(),
+        "variant.yaml",
+        &[
+            "extends: base.yaml",
+            "steps:",
+            "  - id: write",
+            "    checks:",
+            "      - { id: tow, add_sections: [Rollback] }",
+            "      - { id: two, add_sections: [Rollback] }",
+        ],
+    );
+    let error = LoadedPlaybook::load(&dir.path().join("variant.yaml"), "variant.yaml").unwrap_err();
+    let found: Vec<(&str, &str, usize)> = error
+        .diagnostics
+        .iter()
+        .map(|d| {
+            (
+                d.code.as_str(),
+                d.path.as_str(),
+                d.start.map_or(0, |p| p.line),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("unknown-base-check", "variant.yaml", 5),
+            ("add-sections-to-other-kind", "variant.yaml", 6)
+        ]
+    );
+    assert!(
+        error.diagnostics[0]
+            .help
+            .as_deref()
+            .unwrap_or_default()
+            .contains("two"),
+        "{:?}",
+        error.diagnostics[0]
+    );
+}
+
+#[test]
+fn add_sections_in_a_playbook_that_extends_nothing_says_where_it_belongs() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines = BASE.to_vec();
+    lines.push("      - { id: four, artifact: doc, add_sections: [Rollback] }");
+    write(dir.path(), "alone.yaml", &lines);
+    let error = LoadedPlaybook::load(&dir.path().join("alone.yaml"), "alone.yaml").unwrap_err();
+    let message = &error.diagnostics[0].message;
+    assert!(
+        message.contains("`add_sections` adds to a check of the base playbook"),
+        "{message}"
+    );
+    assert_eq!(error.diagnostics[0].start.map(|p| p.line), Some(14));
+}

@@ -357,3 +357,84 @@ fn the_initialised_plan_phase_playbooks_pass_their_example_plans() {
         );
     }
 }
+
+#[test]
+fn init_list_names_each_bundled_playbook_and_writes_nothing() {
+    let mut project = Project::new();
+    let list = project.run(&["init", "--list"], 0);
+    for bundled in BUNDLED {
+        assert!(
+            list.stdout
+                .contains(&format!("{:<20} {}\n", bundled.name, bundled.summary)),
+            "{}",
+            list.stdout
+        );
+    }
+    assert_eq!(list.stdout.lines().count(), BUNDLED.len());
+    assert_eq!(
+        fs::read_dir(project.root()).unwrap().count(),
+        1,
+        "only .git"
+    );
+}
+
+#[test]
+fn init_writes_the_playbook_where_playbook_says_with_paths_from_there() {
+    let mut project = Project::new();
+    let init = project.run(
+        &[
+            "--playbook",
+            "ci/gate.yaml",
+            "init",
+            "--template",
+            "minimal",
+        ],
+        0,
+    );
+    assert!(init.stdout.contains("  ci/gate.yaml\n"), "{}", init.stdout);
+    assert!(
+        init.stdout
+            .contains("  tollgate --playbook ci/gate.yaml new CHG-1 --title \"First feature\"\n"),
+        "{}",
+        init.stdout
+    );
+    assert!(!project.root().join("tollgate.yaml").exists());
+    let playbook = project.read("ci/gate.yaml");
+    assert!(
+        playbook.starts_with("# yaml-language-server: $schema=../.tollgate/playbook.schema.json\n"),
+        "{playbook}"
+    );
+    assert!(
+        playbook.contains("owners: ../.tollgate/plugins/owners.lua"),
+        "{playbook}"
+    );
+    let lint = project.run(&["--playbook", "ci/gate.yaml", "lint"], 0);
+    assert!(
+        lint.stdout.contains("0 errors, 0 warnings"),
+        "{}",
+        lint.stdout
+    );
+    let outside = project.run(&["--playbook", "../gate.yaml", "init"], 2);
+    assert!(
+        outside.stderr.contains("is outside the project root"),
+        "{}",
+        outside.stderr
+    );
+}
+
+#[test]
+fn the_minimal_template_runs_a_change_through_its_one_step() {
+    let mut project = Project::new();
+    project.run(&["init", "--template", "minimal"], 0);
+    project.run(&["new", "CHG-1", "--title", "Search"], 0);
+    project.run(&["check", "CHG-1"], 1);
+    fs::write(
+        project.root().join("docs/changes/chg-1-search/design.md"),
+        "# Design: CHG-1 Search\n\n## Context\n\nSearch is slow.\n\n## Proposal\n\nAn index.\n\n\
+         ## Risks\n\n| Risk | Owner |\n|---|---|\n| Index drift | @ana |\n\n\
+         ## Rollout\n\n- [x] Tested on staging\n- [x] Documented in the runbook\n",
+    )
+    .unwrap();
+    project.run(&["advance", "CHG-1"], 0);
+    insta::assert_snapshot!(project.transcript);
+}

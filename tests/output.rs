@@ -223,7 +223,12 @@ fn a_full_output_is_an_error_not_a_panic() {
         &["init"],
     ] {
         let Some(full) = dev_full() else { return };
-        let mut command = project.command(args);
+        // `init` writes its playbook where --playbook says: inside the root.
+        let written = project.root().join("tollgate.yaml");
+        let mut command = match args {
+            ["init"] => project.command_for(&written.to_string_lossy(), args),
+            _ => project.command(args),
+        };
         command.stdout(Stdio::from(full));
         let output = command.output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);

@@ -153,13 +153,22 @@ fn status_shows_each_subject_as_a_table_and_as_json() {
 #[test]
 fn a_feature_goes_from_draft_to_done() {
     let mut s = Session::new();
-    s.run(&["new", "F-11", "--title", "Vector Collector Service"], 0);
+    s.run(
+        &[
+            "new",
+            "F-11",
+            "--title",
+            "Vector Collector Service",
+            "--no-scaffold",
+        ],
+        0,
+    );
 
     // `specify`, an automated gate: failed while the spec is missing or
     // defective, and the subject stays where it is.
     let missing = s.run(&["check", "F-11"], 1);
     assert!(missing.stdout.contains("F-11 · specify: failed"));
-    assert!(missing.stdout.contains(&format!("in {SPEC}:1:1")));
+    assert!(missing.stdout.contains(&format!("in {SPEC}\n")));
     s.run(&["advance", "F-11"], 1);
     s.place("spec-bad.md", SPEC);
     let defective = s.run(&["advance", "F-11"], 1);
@@ -413,8 +422,8 @@ fn check_without_ids_checks_every_subject() {
 #[test]
 fn check_and_status_report_subjects_in_every_format() {
     let mut s = Session::new();
-    s.run(&["new", "F-1"], 0);
-    s.run(&["new", "F-2"], 0);
+    s.run(&["new", "F-1", "--no-scaffold"], 0);
+    s.run(&["new", "F-2", "--no-scaffold"], 0);
     s.place("spec-good.md", "specs/f-2/spec.md");
     let sarif = s.run(&["check", "--all", "--format", "sarif"], 1);
     let log: serde_json::Value = serde_json::from_str(&sarif.stdout).unwrap();

@@ -9,12 +9,14 @@ use super::{
     CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Format, complain, load_playbook,
     output_failed, print_json, report_results, say, write_results,
 };
+use crate::confined::Created;
 use crate::engine::{Options, StepResult, Verdict};
 use crate::identity;
 use crate::playbook::{LoadedPlaybook, graph};
 use crate::project::{Project, ProjectError, SubjectStatus, Transition};
 use crate::render::step;
 use crate::report::{Escaping, one_line};
+use crate::scaffold::{self, ScaffoldError};
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
@@ -26,6 +28,18 @@ pub struct NewArgs {
     /// Who registers it, for the history [default: git's user.name and user.email, else $USER]
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
+    /// Do not write skeletons of the first step's missing documents
+    #[arg(long)]
+    pub no_scaffold: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ScaffoldArgs {
+    /// The subject whose documents to start
+    pub id: String,
+    /// The step whose documents to start [default: the subject's current step]
+    #[arg(long, value_name = "STEP")]
+    pub step: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -116,14 +130,73 @@ pub(super) fn new(context: &Context, args: &NewArgs) -> i32 {
         let next = project
             .current_step(&record)
             .map_or("none".to_string(), |s| format!("`{}`", s.id));
-        Ok(say(format_args!(
+        let said = say(format_args!(
             "registered {} {} ({}) in phase `{}`; next step: {next}",
             project.loaded.playbook.subject.noun,
             record.id,
             record.slug,
             project.phase_label(&record.phase)
-        )))
+        ));
+        match project.current_step(&record) {
+            Some(step) if !args.no_scaffold => {
+                write_skeletons(project, &record, step).map(|code| code.max(said))
+            }
+            _ => Ok(said),
+        }
     })
+}
+
+pub(super) fn scaffold(context: &Context, args: &ScaffoldArgs) -> i32 {
+    with_project(context, context.options(), |project| {
+        let record = project.load(&args.id)?;
+        let step = match &args.step {
+            Some(step) => project.step(step)?,
+            None => project
+                .current_step(&record)
+                .ok_or_else(|| ProjectError::NoStep {
+                    id: record.id.clone(),
+                    phase: record.phase.clone(),
+                })?,
+        };
+        write_skeletons(project, &record, step)
+    })
+}
+
+/// Writes the skeletons of `step`'s missing documents and says what was
+/// written and what was left alone.
+fn write_skeletons(
+    project: &Project,
+    record: &crate::state::SubjectRecord,
+    step: &crate::playbook::Step,
+) -> Result<i32, ProjectError> {
+    let scaffolded = match scaffold::scaffold(project, record, step) {
+        Ok(scaffolded) => scaffolded,
+        Err(ScaffoldError::Project(error)) => return Err(error),
+        Err(error) => {
+            complain(format_args!("{error}"));
+            return Ok(EXIT_UNUSABLE);
+        }
+    };
+    let mut lines: Vec<String> = scaffolded
+        .iter()
+        .map(|file| match file.created {
+            Created::Written => format!(
+                "wrote {}: a skeleton of `{}` from the checks of step `{}`",
+                file.path, file.artifact, step.id
+            ),
+            Created::AlreadyThere => format!("left {} alone: it exists", file.path),
+        })
+        .collect();
+    if scaffolded.iter().any(|f| f.created == Created::Written) {
+        lines.push(format!(
+            "next: write the content under each heading, then `tollgate check {}`",
+            record.id
+        ));
+    }
+    if lines.is_empty() {
+        return Ok(EXIT_OK);
+    }
+    Ok(say(format_args!("{}", lines.join("\n"))))
 }
 
 pub(super) fn status(context: &Context, args: &StatusArgs) -> i32 {

@@ -261,13 +261,14 @@ impl PluginSet {
             .map(|(name, relative)| {
                 let path = playbook_folder.join(relative);
                 let file = shown_path(&path, &root, relative);
-                let code = crate::confined::read_text(&repository, &path, MAX_PLUGIN_BYTES)
-                    .map_err(|error| PluginError {
-                        file: file.clone(),
-                        line: None,
-                        message: format!("cannot read the plugin: {error}"),
-                    })
-                    .and_then(|source| compile(&file, &source));
+                let code =
+                    crate::init::read_playbook_file_within(&repository, &path, MAX_PLUGIN_BYTES)
+                        .map_err(|error| PluginError {
+                            file: file.clone(),
+                            line: None,
+                            message: format!("cannot read the plugin: {error}"),
+                        })
+                        .and_then(|source| compile(&file, &source));
                 (name.clone(), Plugin { file, code })
             })
             .collect();

@@ -11,8 +11,12 @@
 //!   key given replaces the base's, except `checks`, where a check whose
 //!   `id` the base step has replaces it in place and any other is added at
 //!   the end, and `remove_checks`, which drops base checks by id first;
-//! - a step id or a removed check id the base does not have is an error,
-//!   so a typo never passes for an addition;
+//! - a check holding `add_sections: [...]` instead of a kind patches the
+//!   base check of its id, which must be a `sections` check: the entries are
+//!   appended to its list, and the patch's other keys (`severity`,
+//!   `message`...) replace the base check's;
+//! - a step id, a removed check id or a patched check id the base does not
+//!   have is an error, so a typo never passes for an addition;
 //! - plugin and template paths of the base stay relative to the base file.
 
 use serde_json::{Map, Value as Json};
@@ -86,11 +90,16 @@ struct Merger<'a> {
 }
 
 /// Where a check of a merged step comes from: the merged index before the
-/// step changed (a base check), or the derived file.
+/// step changed (a base check), the derived file, or a base check that
+/// the derived check at this pointer patched with `add_sections`.
 enum Origin {
     Base,
     Derived,
+    Patched { base: String, sections: usize },
 }
+
+/// The key of a check that adds sections to a base check.
+const ADD_SECTIONS: &str = "add_sections";
 
 impl Merger<'_> {
     /// Takes the positions of the derived value at `from` for the merged
@@ -183,16 +192,31 @@ impl Merger<'_> {
         }
         let added = step.get("checks").and_then(Json::as_array);
         for (i, check) in added.into_iter().flatten().enumerate() {
-            let entry = (
-                check.clone(),
-                Origin::Derived,
-                format!("{derived}/checks/{i}"),
-            );
+            let at_derived = format!("{derived}/checks/{i}");
             let id = check_id(check);
-            match entries
+            let found = entries
                 .iter()
-                .position(|(c, ..)| id.is_some() && check_id(c) == id)
-            {
+                .position(|(c, ..)| id.is_some() && check_id(c) == id);
+            if check.get(ADD_SECTIONS).is_some() {
+                let known: Vec<String> = entries.iter().filter_map(|(c, ..)| check_id(c)).collect();
+                match found {
+                    Some(at) => self.patch(&mut entries[at], check, at_derived),
+                    None => {
+                        let id = id.unwrap_or_default();
+                        let help =
+                            super::schema::suggestion(&id, &known, "the base step has no checks");
+                        self.error(
+                            "unknown-base-check",
+                            &format!("{at_derived}/id"),
+                            format!("the base step has no check `{id}` to add sections to"),
+                            help,
+                        );
+                    }
+                }
+                continue;
+            }
+            let entry = (check.clone(), Origin::Derived, at_derived);
+            match found {
                 Some(at) => entries[at] = entry,
                 None => entries.push(entry),
             }
@@ -200,15 +224,92 @@ impl Merger<'_> {
         let pointer = format!("{base}/checks");
         self.spans.remove(&pointer);
         for (i, (_, from, at)) in entries.iter().enumerate() {
-            let (spans, display) = match from {
-                Origin::Base => (&before, self.base_display),
-                Origin::Derived => (self.derived.spans, self.derived.display),
-            };
-            self.spans
-                .graft(spans, at, &format!("{pointer}/{i}"), display);
+            let to = format!("{pointer}/{i}");
+            match from {
+                Origin::Base => self.spans.graft(&before, at, &to, self.base_display),
+                Origin::Derived => {
+                    self.spans
+                        .graft(self.derived.spans, at, &to, self.derived.display)
+                }
+                Origin::Patched { base, sections } => {
+                    self.spans.graft(&before, base, &to, self.base_display);
+                    let patch = &self.derived.json.pointer(at).cloned().unwrap_or_default();
+                    for key in patch.as_object().into_iter().flat_map(|o| o.keys()) {
+                        let segment = pointer_segment(key);
+                        if key == ADD_SECTIONS {
+                            let added = patch[key].as_array().map_or(0, Vec::len);
+                            for n in 0..added {
+                                self.spans.graft(
+                                    self.derived.spans,
+                                    &format!("{at}/{segment}/{n}"),
+                                    &format!("{to}/sections/{}", sections + n),
+                                    self.derived.display,
+                                );
+                            }
+                        } else if key != "id" {
+                            self.spans.remove(&format!("{to}/{segment}"));
+                            self.spans.graft(
+                                self.derived.spans,
+                                &format!("{at}/{segment}"),
+                                &format!("{to}/{segment}"),
+                                self.derived.display,
+                            );
+                        }
+                    }
+                }
+            }
         }
         self.json["steps"][base_index]["checks"] =
             Json::Array(entries.into_iter().map(|(check, ..)| check).collect());
+    }
+}
+
+impl Merger<'_> {
+    /// Applies the `add_sections` patch `check` (at `at_derived`) to a base
+    /// check entry, or reports why it cannot be.
+    fn patch(&mut self, entry: &mut (Json, Origin, String), check: &Json, at_derived: String) {
+        let Origin::Base = entry.1 else {
+            self.error(
+                "duplicate-check",
+                &format!("{at_derived}/id"),
+                "this check was already given in this step; give each check once".into(),
+                "merge the two entries into one".into(),
+            );
+            return;
+        };
+        let Some(sections) = entry.0.get("sections").and_then(Json::as_array).cloned() else {
+            let id = check_id(check).unwrap_or_default();
+            self.error(
+                "add-sections-to-other-kind",
+                &format!("{at_derived}/{ADD_SECTIONS}"),
+                format!("the base check `{id}` is not a `sections` check, so sections cannot be added to it"),
+                "add a `sections` check of your own with a new id".into(),
+            );
+            return;
+        };
+        let mut merged = entry.0.clone();
+        for (key, value) in check.as_object().into_iter().flatten() {
+            if key != ADD_SECTIONS {
+                merged[key] = value.clone();
+            }
+        }
+        let mut all = sections.clone();
+        all.extend(
+            check[ADD_SECTIONS]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
+        merged["sections"] = Json::Array(all);
+        *entry = (
+            merged,
+            Origin::Patched {
+                base: entry.2.clone(),
+                sections: sections.len(),
+            },
+            at_derived,
+        );
     }
 }
 

@@ -19,7 +19,7 @@ use super::{
 };
 
 /// Template files larger than this are not playbook templates.
-pub(crate) const MAX_TEMPLATE_BYTES: usize = 1024 * 1024;
+pub const MAX_TEMPLATE_BYTES: usize = 1024 * 1024;
 
 /// The diagnostics of one playbook, and the text of every other file they
 /// point into (templates), for code frames.
@@ -570,7 +570,11 @@ impl Linter<'_> {
         for (name, path) in &self.playbook.plugins {
             let file = self.loaded.folder().join(path);
             let pointer = format!("/plugins/{}", crate::yaml::pointer_segment(name));
-            if !file.is_file() {
+            let limit = crate::lua::MAX_PLUGIN_BYTES;
+            let text = crate::init::read_playbook_file_within(&self.loaded.root, &file, limit);
+            if matches!(&text, Err(SourceError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound)
+                || (text.is_err() && file.is_dir())
+            {
                 self.error(
                     "missing-plugin-file",
                     &pointer,
@@ -583,8 +587,7 @@ impl Linter<'_> {
                 continue;
             }
             let display = display_beside(&self.loaded.display, path);
-            let limit = crate::lua::MAX_PLUGIN_BYTES;
-            let text = match crate::confined::read_text(&self.loaded.root, &file, limit) {
+            let text = match text {
                 Ok(text) => text,
                 Err(error) => {
                     self.error(
@@ -793,8 +796,11 @@ impl Linter<'_> {
             return;
         }
         let display = display_beside(&self.loaded.display, document);
-        let text = match crate::confined::read_text(folder, Path::new(document), MAX_TEMPLATE_BYTES)
-        {
+        let text = match crate::init::read_playbook_file_within(
+            folder,
+            Path::new(document),
+            MAX_TEMPLATE_BYTES,
+        ) {
             Ok(text) => text,
             Err(SourceError::Io(error)) if crate::confined::refusal(&error).is_some() => {
                 self.error(

@@ -15,7 +15,7 @@ pub use aliases::SectionAliases;
 pub use model::*;
 
 use crate::diagnostic::{Diagnostic, Position};
-use crate::source::{self, SourceError};
+use crate::source::SourceError;
 use crate::yaml::{self, SpanIndex};
 
 /// A playbook with where it came from, so that every later message can
@@ -150,7 +150,7 @@ impl LoadedPlaybook {
 
 /// Reads a playbook file's text, or says why it cannot be used.
 fn read(file: &Path, display: &str) -> Result<String, LoadError> {
-    source::read_text(file, yaml::MAX_FILE_BYTES).map_err(|error| match error {
+    crate::init::read_playbook_file(file, yaml::MAX_FILE_BYTES).map_err(|error| match error {
         SourceError::NotUtf8 { position } => {
             // The frame shows the bad bytes as `�`, at the line and
             // column the diagnostic names.
@@ -239,8 +239,15 @@ fn parse(
                 .with_help(help),
         ])
     };
-    let base_file = file.parent().unwrap_or(Path::new(".")).join(base);
-    let base_display = lint::display_beside(display, base);
+    // A bare name is a bundled playbook; anything else is a file beside this one.
+    let (base_file, base_display, base_path) = match crate::init::bundled_base(base) {
+        Some(bundled) => (PathBuf::from(&bundled), bundled.clone(), bundled),
+        None => (
+            file.parent().unwrap_or(Path::new(".")).join(base),
+            lint::display_beside(display, base),
+            base.to_string(),
+        ),
+    };
     let here = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
     chain.push(here);
     let canonical = std::fs::canonicalize(&base_file).unwrap_or_else(|_| base_file.clone());
@@ -274,13 +281,14 @@ fn parse(
             "missing-base",
             format!("the base playbook `{base}` cannot be read: {detail}"),
             format!(
-                "looked for {}; `extends:` is relative to this file",
-                base_file.display()
+                "looked for {}; `extends:` is a path relative to this file, or the name of a bundled playbook ({})",
+                base_file.display(),
+                crate::init::BUNDLED.iter().map(|b| b.name).collect::<Vec<_>>().join(", ")
             ),
         )
     })?;
     let mut base_parsed = parse(&base_file, &base_display, &base_text, root, chain)?;
-    rebase(&mut base_parsed.json, base);
+    rebase(&mut base_parsed.json, &base_path);
     let (mut merged, merged_spans) = extends::merge(
         extends::Layer {
             json: &base_parsed.json,

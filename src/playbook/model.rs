@@ -576,9 +576,12 @@ pub enum Scope {
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WordsSpec {
-    /// The heading whose body is counted; the whole document when absent.
+    /// The heading whose body (subsections included) is counted; the whole
+    /// document when absent.
     pub under: Option<Under>,
+    /// The least number of words.
     pub min: Option<usize>,
+    /// The most words allowed.
     pub max: Option<usize>,
 }
 
@@ -610,6 +613,11 @@ struct RawCheck {
     /// Each listed heading is present and its body is not empty.
     #[schemars(length(min = 1))]
     sections: Option<Vec<RawSectionEntry>>,
+    /// In a playbook that `extends:` another, instead of a kind: sections to
+    /// append to the `sections` list of the base step's check with this
+    /// `id`; the other keys given here replace that check's.
+    #[schemars(length(min = 1))]
+    add_sections: Option<Vec<RawSectionEntry>>,
     /// With `sections`: the listed sections must appear in this order.
     order: Option<bool>,
     /// With `sections`: the heading level every listed section must have.
@@ -632,7 +640,8 @@ struct RawCheck {
 }
 
 fn one_check_kind(schema: &mut Schema) {
-    let forms: Vec<Json> = std::iter::once("use")
+    let forms: Vec<Json> = ["use", "add_sections"]
+        .into_iter()
         .chain(CHECK_KINDS)
         .map(|key| json!({"required": [key]}))
         .collect();
@@ -657,6 +666,12 @@ impl TryFrom<RawCheck> for CheckItem {
     fn try_from(raw: RawCheck) -> Result<Self, String> {
         if let Some(name) = raw.use_list {
             return Ok(CheckItem::Use(name));
+        }
+        if raw.add_sections.is_some() {
+            return Err(format!(
+                "check `{}`: `add_sections` adds to a check of the base playbook, so it belongs in a step of a playbook that `extends:` another, on the id of a base `sections` check; here, list the sections under `sections`",
+                raw.id.unwrap_or_default()
+            ));
         }
         let defaults = (raw.level, raw.min_words);
         let mut kinds = Vec::new();

@@ -295,7 +295,7 @@ fn document_environment(loaded: &LoadedPlaybook) -> Environment<'static> {
             return Err(outside());
         }
         let limit = crate::playbook::lint::MAX_TEMPLATE_BYTES;
-        match crate::confined::read_text(&within, Path::new(name), limit) {
+        match crate::init::read_playbook_file_within(&within, Path::new(name), limit) {
             Ok(text) => Ok(Some(text)),
             Err(SourceError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(SourceError::Io(error)) if crate::confined::refusal(&error).is_some() => {
