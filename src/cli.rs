@@ -271,6 +271,8 @@ pub enum Format {
     Junit,
     /// GitHub Actions workflow commands: annotations on the offending lines
     Github,
+    /// GitHub Markdown for a job summary or a pull-request comment
+    Markdown,
 }
 
 /// Parses the arguments and runs the command; the process's exit code.
@@ -413,6 +415,10 @@ pub fn display_path(path: &Path) -> String {
 }
 
 fn lint_command(context: &Context, args: &LintArgs) -> i32 {
+    if args.format == Format::Markdown {
+        eprintln!("tollgate: lint has no markdown format; use text, json, sarif, junit or github");
+        return EXIT_UNUSABLE;
+    }
     let files = if args.playbooks.is_empty() {
         vec![context.playbook.clone()]
     } else {
@@ -621,6 +627,7 @@ fn write_results(
         Format::Github => {
             report::write_check_github(results, context.quiet, &mut std::io::stdout().lock())
         }
+        Format::Markdown => print_text(report::check_markdown(playbook, results)),
     }
 }
 

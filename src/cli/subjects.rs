@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 
 use super::{
     CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Format, load_playbook, output_failed,
-    print_json, report_results, write_results,
+    print_json, print_text, report_results, write_results,
 };
 use crate::engine::{Options, StepResult, Verdict};
 use crate::playbook::{LoadedPlaybook, graph};
@@ -133,6 +133,10 @@ pub(super) fn status(context: &Context, args: &StatusArgs) -> i32 {
         let written = match args.format {
             Format::Json => print_json(&status_json(project, &subjects)),
             Format::Text => write_status_table(project, &subjects, &mut std::io::stdout().lock()),
+            Format::Markdown => print_text(crate::report::status_markdown(
+                &project.loaded.playbook.name,
+                &subjects,
+            )),
             findings => {
                 let results: Vec<StepResult> =
                     subjects.into_iter().filter_map(|s| s.result).collect();
