@@ -14,9 +14,11 @@ use crate::lua::{LimitOverrides, PluginSet};
 use crate::playbook::{LoadStage, LoadedPlaybook, lint, schema};
 use crate::report::{self, Counts, LintedFile, Sources};
 
+mod board;
 mod init;
 mod progress;
 mod subjects;
+pub use board::BoardArgs;
 pub use init::InitArgs;
 pub use subjects::{
     AdvanceArgs, ApproveArgs, GraphArgs, GraphFormat, NewArgs, ShowArgs, StatusArgs,
@@ -142,6 +144,14 @@ tollgate status                                every subject, as a table\n  \
 tollgate status F-11 --format json             one subject, for scripts\n\n\
 An approval whose documents changed since it was given is marked (stale).")]
     Status(StatusArgs),
+    /// Write one self-contained HTML page of every subject: a column per phase, a card per subject
+    #[command(after_long_help = "Examples:\n  \
+tollgate board                                 tollgate-board.html at the project root\n  \
+tollgate board --out site/index.html           for a static site or a CI artifact\n\n\
+The page needs nothing but itself (no script, font or image from elsewhere). It is never \
+written through a symlink, and a path inside the project whose folder is a symlink leading \
+out of it is refused.")]
+    Board(BoardArgs),
     /// Render a step's document (Markdown), optionally with each check's verdict and evidence
     #[command(after_long_help = "Examples:\n  \
 tollgate show plan                             what the plan step asks for\n  \
@@ -300,6 +310,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Check(args) => check_command(&context, &args),
         Command::New(args) => subjects::new(&context, &args),
         Command::Status(args) => subjects::status(&context, &args),
+        Command::Board(args) => board::run(&context, &args),
         Command::Show(args) => subjects::show(&context, &args),
         Command::Advance(args) => subjects::advance(&context, &args),
         Command::Approve(args) => subjects::approve(&context, &args),

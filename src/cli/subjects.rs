@@ -94,7 +94,7 @@ fn actor(by: Option<&str>) -> String {
 
 /// Runs `work` on the project of the context's playbook; errors are printed
 /// and become exit 2.
-fn with_project(
+pub(super) fn with_project(
     context: &Context,
     options: Options,
     work: impl FnOnce(&Project) -> Result<i32, ProjectError>,

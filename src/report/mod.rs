@@ -5,6 +5,7 @@
 //! `board` (a self-contained HTML page of every subject). What they share lives here: the
 //! source texts for code frames, counts, and the rules a run reports under.
 
+mod board;
 mod github;
 mod json;
 mod junit;
@@ -21,6 +22,7 @@ use crate::checks::count;
 use crate::diagnostic::{Diagnostic, Position, Severity};
 use crate::engine::{StepResult, Verdict};
 
+pub use board::{BoardContext, board_html};
 pub use github::{write_check_github, write_lint_github};
 pub use json::{check_json, lint_json};
 pub use junit::{check_junit, lint_junit};
