@@ -78,8 +78,10 @@ fn write_without_following(root: &Path, path: &Path, bytes: &[u8]) -> std::io::R
         .to_owned();
     let folder = absolute.parent().unwrap_or(Path::new("/"));
     let resolved = folder.canonicalize()?;
+    let given_root = std::env::current_dir()?.join(root);
     let root = root.canonicalize()?;
-    if lexically_inside(folder, &root) && !resolved.starts_with(&root) {
+    let named_inside = lexically_inside(folder, &given_root) || lexically_inside(folder, &root);
+    if named_inside && !resolved.starts_with(&root) {
         return Err(refuse(
             "its folder is a symlink that leads outside the project",
         ));

@@ -31,8 +31,8 @@ struct Row<'a> {
     phase: Option<&'a str>,
     step: Option<&'a str>,
     verdict: Option<Verdict>,
-    /// Who approved, and whether the approval is stale.
-    approvals: Vec<(&'a str, bool)>,
+    /// Which step who approved, and whether the approval is stale.
+    approvals: Vec<(&'a str, &'a str, bool)>,
 }
 
 /// `check --format markdown`.
@@ -64,7 +64,7 @@ pub fn status_markdown(playbook: &str, subjects: &[SubjectStatus]) -> String {
             approvals: s
                 .approvals
                 .iter()
-                .map(|(a, stale)| (a.by.as_str(), *stale))
+                .map(|(a, stale)| (a.step.as_str(), a.by.as_str(), *stale))
                 .collect(),
         })
         .collect();
@@ -92,7 +92,7 @@ fn markdown<'a>(
     let header = if is_status {
         "| Subject | Title | Phase | Next step | Verdict | Approvals |\n|---|---|---|---|---|---|\n"
     } else {
-        "| Subject | Step | Verdict |\n|---|---|---|\n"
+        "| Subject or file | Step | Verdict |\n|---|---|---|\n"
     };
     out.push(header);
     for row in &rows {
@@ -140,9 +140,9 @@ fn table_row(row: &Row, is_status: bool) -> String {
     let approvals: Vec<String> = row
         .approvals
         .iter()
-        .map(|(by, stale)| {
+        .map(|(step, by, stale)| {
             let stale = if *stale { " (stale)" } else { "" };
-            format!("{}{stale}", escape(by))
+            format!("{} by {}{stale}", escape(step), escape(by))
         })
         .collect();
     let approvals = if approvals.is_empty() {
