@@ -359,3 +359,30 @@ fn a_real_browser_builds_the_page_from_disk_without_any_request() {
     let png = std::fs::read(&shot).expect("a screenshot");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
 }
+
+#[test]
+fn the_header_shows_the_commit_checked_out() {
+    let project = project();
+    let id = "0123456789abcdef0123456789abcdef01234567";
+    project.write(".git/HEAD", "ref: refs/heads/main\n");
+    project.write(
+        ".git/packed-refs",
+        &format!("# pack-refs\n{id} refs/heads/main\n"),
+    );
+    let (_, page) = board(&project);
+    assert!(
+        page.contains(&format!("Commit <code>{id}</code>")),
+        "packed"
+    );
+    let loose = "fedcba9876543210fedcba9876543210fedcba98";
+    project.write(".git/refs/heads/main", &format!("{loose}\n"));
+    let (_, page) = board(&project);
+    assert!(
+        page.contains(&format!("Commit <code>{loose}</code>")),
+        "loose"
+    );
+    // A HEAD that names something outside `refs/` shows no commit.
+    project.write(".git/HEAD", "ref: ../../secret\n");
+    let (_, page) = board(&project);
+    assert!(!page.contains("Commit"), "{page}");
+}
