@@ -15,9 +15,11 @@ use crate::lua::{LimitOverrides, PluginSet};
 use crate::playbook::{LoadStage, LoadedPlaybook, lint, schema};
 use crate::report::{self, Counts, Escaping, LintedFile, Sources};
 
+mod board;
 mod init;
 mod progress;
 mod subjects;
+pub use board::BoardArgs;
 pub use init::InitArgs;
 pub use subjects::{
     AdvanceArgs, ApproveArgs, GraphArgs, GraphFormat, NewArgs, ScaffoldArgs, ShowArgs, StatusArgs,
@@ -156,6 +158,14 @@ tollgate status                                every subject, as a table\n  \
 tollgate status F-11 --format json             one subject, for scripts\n\n\
 An approval whose documents changed since it was given is marked (stale).")]
     Status(StatusArgs),
+    /// Write one self-contained HTML page of every subject: a column per phase, a card per subject
+    #[command(after_long_help = "Examples:\n  \
+tollgate board                                 tollgate-board.html at the project root\n  \
+tollgate board --out site/index.html           for a static site or a CI artifact\n\n\
+The page needs nothing but itself (no script, font or image from elsewhere). It is never \
+written through a symlink, and a path inside the project whose folder is a symlink leading \
+out of it is refused.")]
+    Board(BoardArgs),
     /// Render a step's document (Markdown), optionally with each check's verdict and evidence
     #[command(after_long_help = "Examples:\n  \
 tollgate show plan                             what the plan step asks for\n  \
@@ -288,6 +298,8 @@ pub enum Format {
     Junit,
     /// GitHub Actions workflow commands: annotations on the offending lines
     Github,
+    /// GitHub Markdown for a job summary or a pull-request comment
+    Markdown,
 }
 
 /// Parses the arguments and runs the command; the process's exit code.
@@ -316,6 +328,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::New(args) => subjects::new(&context, &args),
         Command::Scaffold(args) => subjects::scaffold(&context, &args),
         Command::Status(args) => subjects::status(&context, &args),
+        Command::Board(args) => board::run(&context, &args),
         Command::Show(args) => subjects::show(&context, &args),
         Command::Advance(args) => subjects::advance(&context, &args),
         Command::Approve(args) => subjects::approve(&context, &args),
@@ -423,6 +436,12 @@ pub fn display_path(path: &Path) -> String {
 }
 
 fn lint_command(context: &Context, args: &LintArgs) -> i32 {
+    if args.format == Format::Markdown {
+        complain(format_args!(
+            "lint has no markdown format; use text, json, sarif, junit or github"
+        ));
+        return EXIT_UNUSABLE;
+    }
     let files = if args.playbooks.is_empty() {
         vec![context.playbook.clone()]
     } else {
@@ -666,6 +685,7 @@ fn write_results(
             context.quiet,
             &mut Escaping::new(std::io::stdout().lock()),
         ),
+        Format::Markdown => print_text(report::check_markdown(playbook, results)),
     }
 }
 

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 
 use super::{
     CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Format, complain, load_playbook,
-    output_failed, print_json, report_results, say, write_results,
+    output_failed, print_json, print_text, report_results, say, write_results,
 };
 use crate::confined::Created;
 use crate::engine::{Options, StepResult, Verdict};
@@ -104,7 +104,7 @@ pub enum GraphFormat {
 
 /// Runs `work` on the project of the context's playbook; errors are printed
 /// and become exit 2.
-fn with_project(
+pub(super) fn with_project(
     context: &Context,
     options: Options,
     work: impl FnOnce(&Project) -> Result<i32, ProjectError>,
@@ -215,6 +215,10 @@ pub(super) fn status(context: &Context, args: &StatusArgs) -> i32 {
                 &subjects,
                 &mut Escaping::new(std::io::stdout().lock()),
             ),
+            Format::Markdown => print_text(crate::report::status_markdown(
+                &project.loaded.playbook.name,
+                &subjects,
+            )),
             findings => {
                 let results: Vec<StepResult> =
                     subjects.into_iter().filter_map(|s| s.result).collect();
@@ -417,7 +421,7 @@ pub(super) fn check(
 }
 
 /// Says why each subject could not be used: `EXIT_UNUSABLE` if any.
-fn complain_each(errors: impl IntoIterator<Item = impl std::fmt::Display>) -> i32 {
+pub(super) fn complain_each(errors: impl IntoIterator<Item = impl std::fmt::Display>) -> i32 {
     let mut code = EXIT_OK;
     for error in errors {
         complain(format_args!("{error}"));

@@ -1,13 +1,16 @@
 //! Output for people and machines, one file per format: `text` (code
 //! frames grouped by file, hints, a summary line), `json`, `sarif` (for code
-//! scanning), `junit` (for test report viewers) and `github` (workflow
-//! commands that annotate a pull request). What they share lives here: the
+//! scanning), `junit` (for test report viewers), `github` (workflow
+//! commands that annotate a pull request), `markdown` (a job summary) and
+//! `board` (a self-contained HTML page of every subject). What they share lives here: the
 //! source texts for code frames, counts, and the rules a run reports under.
 
+mod board;
 mod escape;
 mod github;
 mod json;
 mod junit;
+mod markdown;
 mod sarif;
 mod text;
 
@@ -20,10 +23,12 @@ use crate::checks::count;
 use crate::diagnostic::{Diagnostic, Position, Severity};
 use crate::engine::{StepResult, Verdict};
 
+pub use board::{BoardContext, board_html};
 pub use escape::{Escaping, escape_control, one_line};
 pub use github::{write_check_github, write_lint_github};
 pub use json::{check_json, lint_json};
 pub use junit::{check_junit, lint_junit};
+pub use markdown::{SIZE_LIMIT as MARKDOWN_SIZE_LIMIT, check_markdown, status_markdown};
 pub use sarif::{check_sarif, lint_sarif};
 pub use text::{write_check_text, write_lint_text};
 

@@ -1,0 +1,164 @@
+//! `tollgate board`: where every subject stands, as one HTML file.
+
+use std::io::Write;
+use std::path::{Component, Path, PathBuf};
+
+use clap::Args;
+
+use super::{Context, EXIT_UNUSABLE, complain, display_path, say};
+use crate::project::now;
+use crate::report::{BoardContext, board_html};
+
+#[derive(Debug, Args)]
+pub struct BoardArgs {
+    /// Where to write the page [default: tollgate-board.html at the project root]
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+}
+
+pub(super) fn run(context: &Context, args: &BoardArgs) -> i32 {
+    super::subjects::with_project(context, context.options(), |project| {
+        // A subject file that cannot be used is reported; the board shows
+        // the others.
+        let (subjects, unusable): (Vec<_>, Vec<_>) =
+            project.status(None)?.into_iter().partition(Result::is_ok);
+        let subjects: Vec<_> = subjects.into_iter().filter_map(Result::ok).collect();
+        let unusable = super::subjects::complain_each(unusable.into_iter().filter_map(Result::err));
+        let history = project.store.history()?;
+        let commit = head_commit(&context.root);
+        let generated_at = now();
+        let board = BoardContext {
+            commit: commit.as_deref(),
+            generated_at: &generated_at,
+        };
+        let page = match board_html(&project.loaded.playbook, &subjects, &history, &board) {
+            Ok(page) => page,
+            Err(error) => {
+                complain(format_args!("cannot render the board: {error}"));
+                return Ok(EXIT_UNUSABLE);
+            }
+        };
+        let out = args
+            .out
+            .clone()
+            .unwrap_or_else(|| context.root.join("tollgate-board.html"));
+        match write_without_following(&context.root, &out, page.as_bytes()) {
+            Ok(()) if context.quiet => Ok(unusable),
+            Ok(()) => Ok(unusable.max(say(format_args!(
+                "wrote the board of {} to {}",
+                crate::checks::count(subjects.len(), &project.loaded.playbook.subject.noun),
+                display_path(&out)
+            )))),
+            Err(error) => {
+                complain(format_args!("cannot write {}: {error}", display_path(&out)));
+                Ok(EXIT_UNUSABLE)
+            }
+        }
+    })
+}
+
+/// Writes `bytes` to `path` without ever writing through a symlink: the
+/// text goes to a new file beside it (created exclusively, so a planted
+/// link is not followed) that then replaces `path`'s directory entry, and a
+/// symlink there is replaced, not followed. A path that names a place in
+/// the project but resolves, through a symlinked folder, outside it is
+/// refused: the repository must not choose where the page lands. A path
+/// outside the project given on the command line is the user's choice.
+fn write_without_following(root: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let refuse = |why: &str| std::io::Error::new(std::io::ErrorKind::PermissionDenied, why);
+    let absolute = std::env::current_dir()?.join(path);
+    let name = absolute
+        .file_name()
+        .filter(|_| {
+            !matches!(
+                absolute.components().next_back(),
+                Some(Component::ParentDir)
+            )
+        })
+        .ok_or_else(|| refuse("the path names no file"))?
+        .to_owned();
+    let folder = absolute.parent().unwrap_or(Path::new("/"));
+    let resolved = folder.canonicalize()?;
+    let given_root = std::env::current_dir()?.join(root);
+    let root = root.canonicalize()?;
+    let named_inside = lexically_inside(folder, &given_root) || lexically_inside(folder, &root);
+    if named_inside && !resolved.starts_with(&root) {
+        return Err(refuse(
+            "its folder is a symlink that leads outside the project",
+        ));
+    }
+    let target = resolved.join(&name);
+    if target.is_dir() {
+        return Err(refuse("it is a folder"));
+    }
+    let mut temporary_name = std::ffi::OsString::from(".");
+    temporary_name.push(&name);
+    temporary_name.push(format!(".{}.tmp", std::process::id()));
+    let temporary = resolved.join(temporary_name);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temporary)
+        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
+        .and_then(|()| std::fs::rename(&temporary, &target));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    written
+}
+
+/// Whether `path`, read without resolving links, is under `root`.
+fn lexically_inside(path: &Path, root: &Path) -> bool {
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::ParentDir => {
+                normal.pop();
+            }
+            Component::CurDir => {}
+            other => normal.push(other),
+        }
+    }
+    normal.starts_with(root)
+}
+
+/// The commit checked out at `root`, when it is a git work tree: read from
+/// `.git/HEAD` and the ref it names (loose or packed), else asked of
+/// `git rev-parse` (a linked work tree, say). Only a full hex id is shown.
+fn head_commit(root: &Path) -> Option<String> {
+    let git = root.join(".git");
+    let is_id = |text: &str| text.len() == 40 && text.bytes().all(|b| b.is_ascii_hexdigit());
+    let read = |path: &Path| crate::source::read_text(path, 1 << 20).ok();
+    if git.is_dir() {
+        let head = read(&git.join("HEAD"))?;
+        let head = head.trim();
+        let Some(reference) = head.strip_prefix("ref: ") else {
+            return is_id(head).then(|| head.to_string());
+        };
+        let safe = reference.starts_with("refs/")
+            && Path::new(reference)
+                .components()
+                .all(|c| matches!(c, Component::Normal(_)));
+        if !safe {
+            return None;
+        }
+        if let Some(id) = read(&git.join(reference)) {
+            return is_id(id.trim()).then(|| id.trim().to_string());
+        }
+        let packed = read(&git.join("packed-refs"))?;
+        return packed.lines().find_map(|line| {
+            let (id, name) = line.split_once(' ')?;
+            (name == reference && is_id(id)).then(|| id.to_string())
+        });
+    }
+    let output = std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["rev-parse", "--verify", "-q", "HEAD"])
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    let id = String::from_utf8(output.stdout).ok()?;
+    is_id(id.trim()).then(|| id.trim().to_string())
+}
