@@ -163,8 +163,8 @@ An approval whose documents changed since it was given is marked (stale).")]
 tollgate board                                 tollgate-board.html at the project root\n  \
 tollgate board --out site/index.html           for a static site or a CI artifact\n\n\
 The page needs nothing but itself (no script, font or image from elsewhere). It is never \
-written through a symlink, and a path inside the project whose folder is a symlink leading \
-out of it is refused.")]
+written through a symlink: inside the project, a link at the file or at any folder on the \
+way is refused; outside it (a path only the command line can give), a link at the file is.")]
     Board(BoardArgs),
     /// Render a step's document (Markdown), optionally with each check's verdict and evidence
     #[command(after_long_help = "Examples:\n  \

@@ -1,11 +1,11 @@
 //! `tollgate board`: where every subject stands, as one HTML file.
 
-use std::io::Write;
 use std::path::{Component, Path, PathBuf};
 
 use clap::Args;
 
 use super::{Context, EXIT_UNUSABLE, complain, display_path, say};
+use crate::confined;
 use crate::project::now;
 use crate::report::{BoardContext, board_html};
 
@@ -42,7 +42,7 @@ pub(super) fn run(context: &Context, args: &BoardArgs) -> i32 {
             .out
             .clone()
             .unwrap_or_else(|| context.root.join("tollgate-board.html"));
-        match write_without_following(&context.root, &out, page.as_bytes()) {
+        match write_page(&context.root, &out, page.as_bytes()) {
             Ok(()) if context.quiet => Ok(unusable),
             Ok(()) => Ok(unusable.max(say(format_args!(
                 "wrote the board of {} to {}",
@@ -57,58 +57,30 @@ pub(super) fn run(context: &Context, args: &BoardArgs) -> i32 {
     })
 }
 
-/// Writes `bytes` to `path` without ever writing through a symlink: the
-/// text goes to a new file beside it (created exclusively, so a planted
-/// link is not followed) that then replaces `path`'s directory entry, and a
-/// symlink there is replaced, not followed. A path that names a place in
-/// the project but resolves, through a symlinked folder, outside it is
-/// refused: the repository must not choose where the page lands. A path
-/// outside the project given on the command line is the user's choice.
-fn write_without_following(root: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let refuse = |why: &str| std::io::Error::new(std::io::ErrorKind::PermissionDenied, why);
-    let absolute = std::env::current_dir()?.join(path);
-    let name = absolute
-        .file_name()
-        .filter(|_| {
-            !matches!(
-                absolute.components().next_back(),
-                Some(Component::ParentDir)
-            )
-        })
-        .ok_or_else(|| refuse("the path names no file"))?
-        .to_owned();
-    let folder = absolute.parent().unwrap_or(Path::new("/"));
-    let resolved = folder.canonicalize()?;
-    let given_root = std::env::current_dir()?.join(root);
-    let root = root.canonicalize()?;
-    let named_inside = lexically_inside(folder, &given_root) || lexically_inside(folder, &root);
-    if named_inside && !resolved.starts_with(&root) {
-        return Err(refuse(
-            "its folder is a symlink that leads outside the project",
+/// Writes the page at `out` through [`confined::write_atomic`], so never
+/// through a symbolic link: a path inside the project is checked from the
+/// root (no link at the file or on the way, folders made as needed); one
+/// outside it, which only the user can give, from its own folder.
+fn write_page(root: &Path, out: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let cwd = std::env::current_dir()?;
+    let absolute = lexical(&cwd.join(out));
+    if let Ok(relative) = absolute.strip_prefix(lexical(&cwd.join(root))) {
+        if let Some(folder) = relative.parent() {
+            confined::create_dir_all(root, folder)?;
+        }
+        return confined::write_atomic(root, relative, bytes);
+    }
+    let (Some(folder), Some(name)) = (absolute.parent(), absolute.file_name()) else {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the path names no file",
         ));
-    }
-    let target = resolved.join(&name);
-    if target.is_dir() {
-        return Err(refuse("it is a folder"));
-    }
-    let mut temporary_name = std::ffi::OsString::from(".");
-    temporary_name.push(&name);
-    temporary_name.push(format!(".{}.tmp", std::process::id()));
-    let temporary = resolved.join(temporary_name);
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temporary)
-        .and_then(|mut file| file.write_all(bytes).and_then(|()| file.sync_all()))
-        .and_then(|()| std::fs::rename(&temporary, &target));
-    if written.is_err() {
-        let _ = std::fs::remove_file(&temporary);
-    }
-    written
+    };
+    confined::write_atomic(folder, Path::new(name), bytes)
 }
 
-/// Whether `path`, read without resolving links, is under `root`.
-fn lexically_inside(path: &Path, root: &Path) -> bool {
+/// `path` with `.` and `..` taken away as written, no link followed.
+fn lexical(path: &Path) -> PathBuf {
     let mut normal = PathBuf::new();
     for component in path.components() {
         match component {
@@ -119,7 +91,7 @@ fn lexically_inside(path: &Path, root: &Path) -> bool {
             other => normal.push(other),
         }
     }
-    normal.starts_with(root)
+    normal
 }
 
 /// The commit checked out at `root`, when it is a git work tree: read from
