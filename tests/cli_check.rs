@@ -482,3 +482,28 @@ fn a_plugin_check_without_an_artifact_reports_at_its_plugin_file_from_the_root()
     assert_eq!(finding["check"], "project-rule");
     assert_eq!(finding["path"], "process/whole.lua");
 }
+
+/// The playbook and the files may be named from a subfolder: the plugins the
+/// playbook names are found beside it, not beside the working folder.
+#[test]
+fn a_playbook_named_from_a_subfolder_loads_its_plugins() {
+    let output = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))
+        .env_remove("TOLLGATE_PLAYBOOK")
+        .args(["--root", "../..", "--color", "never"])
+        .args(["--playbook", "../../playbooks/specflow.yaml"])
+        .args([
+            "check",
+            "--step",
+            "plan",
+            "../../examples/plans/log-shipper-plan.md",
+        ])
+        .output()
+        .expect("the binary runs");
+    assert_eq!(code(&output), 0, "{}{}", stdout(&output), stderr(&output));
+    assert_eq!(
+        stdout(&output),
+        "examples/plans/log-shipper-plan.md: awaiting_approval\n\
+         1 file checked: 1 awaiting approval — 0 errors, 0 warnings\n"
+    );
+}

@@ -79,3 +79,17 @@ fn a_plugin_that_does_not_compile_is_reported_once_at_its_mistake() {
         "owners.test.yaml\n  error: owners.lua:5: syntax error: Expected '}' (to close '{' at line 3), got 'local'\n"
     );
 }
+
+/// A path typed from a subfolder is relative to that folder, not to the
+/// repository root that confines what the plugin may read.
+#[test]
+fn a_plugin_named_from_a_subfolder_is_found() {
+    let output = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .args(["plugin", "test", "../../plugins/owners.lua"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    assert!(stdout.ends_with("2 passed, 0 failed\n"), "{stdout}");
+}

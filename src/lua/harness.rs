@@ -208,12 +208,14 @@ pub fn test_plugin(path: &Path, overrides: LimitOverrides) -> TestReport {
     if file.cases.is_empty() {
         return TestReport::unusable(tests, "the file has no cases".into());
     }
-    // A bare file name's folder is "", which names nothing to resolve paths from.
+    // A bare file name's folder is "", which names nothing to resolve from;
+    // absolute, since paths under it are resolved against the repository
+    // root, which need not be the working folder.
     let folder = tests
         .parent()
         .filter(|folder| !folder.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-        .to_path_buf();
+        .unwrap_or(Path::new("."));
+    let folder = std::path::absolute(folder).unwrap_or_else(|_| folder.to_path_buf());
     let plugin = file
         .plugin
         .clone()

@@ -97,6 +97,9 @@ impl LoadedPlaybook {
 
     /// Parses and validates playbook text already in memory.
     pub fn from_source(file: &Path, display: &str, text: String) -> Result<Self, LoadError> {
+        // Absolute, since the paths it names are resolved against the
+        // repository root, which need not be the working folder.
+        let file = &std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
         let root = crate::confined::repository_root(file.parent().unwrap_or(Path::new(".")));
         let parsed = parse(file, display, &text, &root, &mut Vec::new())?;
         let playbook =
