@@ -53,25 +53,25 @@ function Ctx:info(message, options) end
 ---@class tollgate.FindingOptions
 ---@field line? integer 1-based.
 ---@field column? integer 1-based, in characters.
----@field end_line? integer
----@field end_column? integer
+---@field end_line? integer The last line of the span; `line` by default.
+---@field end_column? integer The last column of the span, inclusive.
 ---@field hint? string How to fix it: shown under the finding, and as `hint` in JSON.
 
 ---A finding returned by a check function, as an alternative to `ctx:error`.
 ---@class tollgate.Finding: tollgate.FindingOptions
 ---@field severity? "error"|"warning"|"info" Default "error".
----@field message string
+---@field message string What is wrong, in a sentence.
 
 ---@class tollgate.Subject
----@field id string
----@field title string
----@field slug string
----@field phase string
+---@field id string As registered with `tollgate new`, such as "F-11".
+---@field title string The title given with `--title`.
+---@field slug string The id and title in lower case with hyphens, as artifact paths use it.
+---@field phase string The id of the phase the subject is in.
 
 ---@class tollgate.Step
----@field id string
----@field title string|nil
----@field gate "automated"|"human"
+---@field id string The step's `id:` in the playbook.
+---@field title string|nil Its `title:`, when it has one.
+---@field gate "automated"|"human" Whether passing its checks is enough, or a person must approve.
 
 ---A Markdown document. Each method builds new tables, which you may change.
 ---@class tollgate.Document
@@ -145,12 +145,12 @@ function Document:front_matter() end
 
 ---@class tollgate.Row
 ---@field cells table<string, string> Cell text by column title as written.
----@field line integer
+---@field line integer The row's line.
 
 ---@class tollgate.Task
----@field text string
----@field checked boolean
----@field line integer
+---@field text string The item's text after the box.
+---@field checked boolean Whether the box is ticked (`[x]` or `[X]`).
+---@field line integer The item's line.
 
 ---A plugin: the table of check functions its file returns.
 ---@alias tollgate.Check fun(ctx: tollgate.Ctx): tollgate.Finding[]|nil

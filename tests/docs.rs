@@ -1,7 +1,7 @@
 //! The reference pages under `docs/` cannot drift from the code:
 //! `docs/checks.md` is generated from each check kind's doc comment and the
-//! JSON Schema; the test-file section of `docs/plugins.md` is the doc
-//! comment of the plugin harness; and every name `docs/templates.md` lists
+//! JSON Schema; the API and test-file sections of `docs/plugins.md` are the
+//! Lua type stubs and the doc comment of the plugin harness; and every name `docs/templates.md` lists
 //! is one a template's context really has, and the reverse. Run with
 //! `TOLLGATE_WRITE_DOCS=1` to rewrite the generated parts after changing
 //! their sources.
@@ -91,6 +91,9 @@ fn type_of(schema: &Json, defs: &Json) -> String {
                 .collect();
             return values.join(" \\| ");
         }
+        if def.get("anyOf").is_some() {
+            return "title or mapping".into();
+        }
         return "mapping".into();
     }
     if schema.get("anyOf").is_some() {
@@ -113,9 +116,29 @@ fn description(schema: &Json, defs: &Json) -> String {
         .as_str()
         .and_then(|r| defs[r.rsplit('/').next().unwrap_or_default()]["description"].as_str());
     own.or(referenced)
+        .map(str::to_owned)
+        .or_else(|| choices(schema, defs))
         .unwrap_or_default()
         .replace('\n', " ")
         .replace('|', "\\|")
+}
+
+/// "`match`: some line must match; …", from the doc comments of an enum's
+/// variants, for a key whose own description would only repeat them.
+fn choices(schema: &Json, defs: &Json) -> Option<String> {
+    let name = schema["$ref"].as_str()?.rsplit('/').next()?;
+    let variants = defs[name]["oneOf"].as_array()?;
+    let described: Vec<String> = variants
+        .iter()
+        .filter_map(|v| {
+            let value = v["const"].as_str().or_else(|| v["enum"][0].as_str())?;
+            let said = v["description"].as_str()?.trim_end_matches('.');
+            let mut said = said.chars();
+            let first = said.next()?.to_lowercase();
+            Some(format!("`{value}`: {first}{}", said.as_str()))
+        })
+        .collect();
+    (!described.is_empty()).then(|| described.join("; ") + ".")
 }
 
 fn row(out: &mut String, key: &str, schema: &Json, defs: &Json) {
@@ -400,4 +423,164 @@ fn every_filter_test_and_function_the_docs_name_exists() {
     let globals: BTreeSet<String> = env.globals().map(|(name, _)| name.to_string()).collect();
     let named: BTreeSet<String> = quoted(functions).into_iter().collect();
     assert_eq!(named, globals, "functions in docs/templates.md");
+}
+
+const API_START: &str = "<!-- generated from plugins/tollgate.d.lua -->\n";
+const API_END: &str = "<!-- end of the generated API -->\n";
+
+/// How the pages name the receiver of each stub class's methods.
+const RECEIVERS: &[(&str, &str)] = &[("Ctx", "ctx"), ("Document", "doc")];
+
+/// One class of the Lua stubs: its doc lines, fields and methods.
+#[derive(Default)]
+struct StubClass {
+    name: String,
+    doc: String,
+    fields: Vec<[String; 3]>,
+    methods: Vec<[String; 3]>,
+}
+
+/// A stub's `TYPE rest`, where the type may hold spaces inside `<>`, `()`
+/// or `{}` (`table<string, any>`).
+fn split_type(text: &str) -> (&str, &str) {
+    let mut depth = 0i32;
+    for (at, c) in text.char_indices() {
+        match c {
+            '<' | '(' | '{' => depth += 1,
+            '>' | ')' | '}' => depth -= 1,
+            ' ' if depth == 0 => return (&text[..at], text[at + 1..].trim()),
+            _ => {}
+        }
+    }
+    (text, "")
+}
+
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// The plugin API reference, from the `---@class`, `---@field`, `---@param`,
+/// `---@return` and `---` doc lines of the type stubs.
+fn lua_api_reference(stubs: &str) -> String {
+    let mut classes: Vec<StubClass> = Vec::new();
+    let mut doc: Vec<String> = Vec::new();
+    let mut params: Vec<String> = Vec::new();
+    let mut returns: Vec<String> = Vec::new();
+    let mut local_class: Vec<(String, usize)> = Vec::new();
+    for line in stubs.lines() {
+        if let Some(name) = line.strip_prefix("---@class ") {
+            let name = name.split(':').next().unwrap_or_default().trim().to_owned();
+            classes.push(StubClass {
+                name,
+                doc: doc.join(" "),
+                ..Default::default()
+            });
+            doc.clear();
+        } else if let Some(field) = line.strip_prefix("---@field ") {
+            let (name, rest) = field.split_once(' ').unwrap_or((field, ""));
+            let name = name.trim_end_matches('?');
+            let (kind, meaning) = split_type(rest);
+            let class = classes.last_mut().expect("a field follows its class");
+            class.fields.push([
+                format!("`{name}`"),
+                format!("`{}`", cell(kind)),
+                cell(meaning),
+            ]);
+        } else if let Some(param) = line.strip_prefix("---@param ") {
+            let (name, rest) = param.split_once(' ').unwrap_or((param, ""));
+            let (kind, meaning) = split_type(rest);
+            let meaning = meaning.trim_end_matches('.');
+            let meaning = if meaning.is_empty() {
+                String::new()
+            } else {
+                format!(": {meaning}")
+            };
+            params.push(format!("`{name}` (`{}`){}", cell(kind), cell(&meaning)));
+        } else if let Some(value) = line.strip_prefix("---@return ") {
+            let (kind, _) = split_type(value);
+            returns.push(format!("`{}`", cell(kind)));
+        } else if let Some(text) = line.strip_prefix("---").filter(|t| !t.starts_with('@')) {
+            doc.push(text.trim().to_owned());
+        } else if let Some(rest) = line
+            .strip_prefix("local ")
+            .and_then(|r| r.strip_suffix(" = {}"))
+        {
+            local_class.push((rest.to_owned(), classes.len() - 1));
+        } else if let Some(signature) = line
+            .strip_prefix("function ")
+            .and_then(|f| f.strip_suffix(" end"))
+        {
+            let (table, call) = signature.split_once(':').expect("a method");
+            let index = local_class
+                .iter()
+                .find(|(name, _)| name == table)
+                .expect("its table")
+                .1;
+            let receiver = RECEIVERS
+                .iter()
+                .find(|(t, _)| *t == table)
+                .map_or(table, |(_, r)| r);
+            let mut meaning = cell(&doc.join(" "));
+            if !params.is_empty() {
+                meaning.push_str(&format!(" Takes {}.", params.join("; ")));
+            }
+            classes[index].methods.push([
+                format!("`{receiver}:{call}`"),
+                returns.join(", "),
+                meaning,
+            ]);
+            doc.clear();
+            params.clear();
+            returns.clear();
+        } else if line.trim().is_empty() {
+            doc.clear();
+        }
+    }
+    let mut out = String::new();
+    for class in &classes {
+        out.push_str(&format!("\n### `{}`\n\n", class.name));
+        if !class.doc.is_empty() {
+            out.push_str(&format!("{}\n\n", class.doc));
+        }
+        if !class.fields.is_empty() {
+            out.push_str("| field | type | meaning |\n|---|---|---|\n");
+            for [name, kind, meaning] in &class.fields {
+                out.push_str(&format!("| {name} | {kind} | {meaning} |\n"));
+            }
+        }
+        if !class.methods.is_empty() {
+            let gap = if class.fields.is_empty() { "" } else { "\n" };
+            out.push_str(&format!(
+                "{gap}| method | returns | meaning |\n|---|---|---|\n"
+            ));
+            for [call, returns, meaning] in &class.methods {
+                out.push_str(&format!("| {call} | {returns} | {meaning} |\n"));
+            }
+        }
+    }
+    out.push('\n');
+    out
+}
+
+#[test]
+fn the_plugin_api_reference_is_the_type_stubs() {
+    let stubs = fs::read_to_string(manifest().join("plugins/tollgate.d.lua")).unwrap();
+    let reference = lua_api_reference(&stubs);
+    for class in [
+        "tollgate.Ctx",
+        "tollgate.Document",
+        "tollgate.Row",
+        "tollgate.CodeBlock",
+    ] {
+        assert!(
+            reference.contains(&format!("### `{class}`")),
+            "{class} is missing"
+        );
+    }
+    assert!(reference.contains("| `ctx:read(path)` |"), "{reference}");
+    let committed = fs::read_to_string(manifest().join("docs/plugins.md")).unwrap();
+    let (before, rest) = committed.split_once(API_START).unwrap();
+    let (current, after) = rest.split_once(API_END).unwrap();
+    let whole = format!("{before}{API_START}{reference}{API_END}{after}");
+    assert_generated("docs/plugins.md", current, &reference, &whole);
 }
