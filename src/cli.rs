@@ -424,16 +424,7 @@ impl Context {
     }
 }
 
-/// A path as messages show it: relative to the working folder when it is
-/// inside it, with `/` separators.
-pub fn display_path(path: &Path) -> String {
-    let cwd = std::env::current_dir().ok();
-    let shown = cwd
-        .as_deref()
-        .and_then(|cwd| path.strip_prefix(cwd).ok())
-        .unwrap_or(path);
-    shown.to_string_lossy().replace('\\', "/")
-}
+pub use crate::source::display_path;
 
 fn lint_command(context: &Context, args: &LintArgs) -> i32 {
     if args.format == Format::Markdown {

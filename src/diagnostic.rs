@@ -13,6 +13,8 @@ use codespan_reporting::term::{self, Config, termcolor::WriteColor};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::source::LineStarts;
+
 /// A 1-based line and column; the column counts characters, not bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Position {
@@ -165,6 +167,17 @@ impl Diagnostic {
     /// Writes the diagnostic with a code frame of `source` (the text of
     /// `self.path`) when there is a position; a header line otherwise.
     pub fn render(&self, source: Option<&str>, out: &mut dyn WriteColor) -> std::io::Result<()> {
+        let starts = source.map(LineStarts::new);
+        self.render_indexed(source.zip(starts.as_ref()), out)
+    }
+
+    /// [`Self::render`] with the source's line starts found beforehand, so
+    /// that a frame costs the lines it shows, not the text before them.
+    pub fn render_indexed(
+        &self,
+        source: Option<(&str, &LineStarts)>,
+        out: &mut dyn WriteColor,
+    ) -> std::io::Result<()> {
         let frame = match self.severity {
             Severity::Error => Frame::error(),
             Severity::Warning => Frame::warning(),
@@ -177,8 +190,9 @@ impl Diagnostic {
             None => frame,
         };
         let (text, frame) = match (self.start, source) {
-            (Some(start), Some(text)) => {
-                let range = byte_range(text, start, self.end);
+            (Some(start), Some((text, starts))) => {
+                let range = byte_range(text, starts, start, self.end);
+                let (text, range) = label_lines(text, range);
                 let (text, range) = match crop_long_line(text, &range) {
                     Some((cropped, range)) => (Cow::Owned(cropped), range),
                     None => (Cow::Borrowed(text), range),
@@ -207,9 +221,10 @@ impl Diagnostic {
     }
 }
 
-/// The file a frame is drawn from. Its header names the position the
-/// diagnostic states, not one counted in the text, which may be a cropped
-/// line (see [`crop_long_line`]).
+/// The file a frame is drawn from: only the lines its label covers (see
+/// [`label_lines`]), numbered from the diagnostic's line. Its header names
+/// the position the diagnostic states, not one counted in the text, which
+/// may be a cropped line (see [`crop_long_line`]).
 struct FramedFile<'a> {
     file: SimpleFile<&'a str, &'a str>,
     start: Option<Position>,
@@ -236,6 +251,11 @@ impl<'a> Files<'a> for FramedFile<'a> {
         self.file.line_range((), line_index)
     }
 
+    fn line_number(&'a self, (): (), line_index: usize) -> Result<usize, files::Error> {
+        let first = self.start.map_or(1, |start| start.line.max(1));
+        Ok(first + line_index)
+    }
+
     fn location(&'a self, (): (), byte_index: usize) -> Result<files::Location, files::Error> {
         match self.start {
             Some(start) => Ok(files::Location {
@@ -250,10 +270,15 @@ impl<'a> Files<'a> for FramedFile<'a> {
 /// The byte range a label covers: to `end` when given, else the token at
 /// `start`: up to the end of its line, a `: ` or ` #`, or a flow
 /// delimiter; at least one character, so the frame always points.
-fn byte_range(text: &str, start: Position, end: Option<Position>) -> Range<usize> {
-    let from = crate::source::offset_of(text, start);
+fn byte_range(
+    text: &str,
+    starts: &LineStarts,
+    start: Position,
+    end: Option<Position>,
+) -> Range<usize> {
+    let from = starts.offset_of(text, start);
     let to = match end {
-        Some(end) if end > start => crate::source::offset_of(text, end),
+        Some(end) if end > start => starts.offset_of(text, end),
         _ => {
             let rest = &text[from..];
             let line = rest.split(['\n', '\r']).next().unwrap_or("");
@@ -294,6 +319,17 @@ fn quoted_len(line: &str) -> Option<usize> {
         }
     }
     None
+}
+
+/// The lines a label covers, from the start of its first to the end of its
+/// last, and the label moved into them: a frame shows no other line, and
+/// drawing it should not cost the whole file.
+fn label_lines(text: &str, range: Range<usize>) -> (&str, Range<usize>) {
+    let first = text[..range.start].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+    let last = text[range.end..]
+        .find(['\n', '\r'])
+        .map_or(text.len(), |i| range.end + i);
+    (&text[first..last], range.start - first..range.end - first)
 }
 
 /// Longer lines are cut around the label in a code frame, so that a

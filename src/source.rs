@@ -129,13 +129,59 @@ pub fn offset_of(text: &str, position: Position) -> usize {
             None => return text.len(),
         }
     }
+    column_offset(text, offset, position.column)
+}
+
+/// Where each line of a text starts (after a byte-order mark; a line ends at
+/// LF, CR or CRLF), so that many positions in one text are found in one pass
+/// over it rather than one each.
+#[derive(Debug, Clone)]
+pub struct LineStarts(Vec<usize>);
+
+impl LineStarts {
+    pub fn new(text: &str) -> Self {
+        let mut starts = vec![usize::from(text.starts_with('\u{feff}')) * '\u{feff}'.len_utf8()];
+        let bytes = text.as_bytes();
+        for (index, &byte) in bytes.iter().enumerate() {
+            let ends_line =
+                byte == b'\n' || (byte == b'\r' && bytes.get(index + 1) != Some(&b'\n'));
+            if ends_line {
+                starts.push(index + 1);
+            }
+        }
+        LineStarts(starts)
+    }
+
+    /// [`offset_of`], in the time of one line.
+    pub fn offset_of(&self, text: &str, position: Position) -> usize {
+        match self.0.get(position.line.saturating_sub(1)) {
+            Some(&start) => column_offset(text, start, position.column),
+            None => text.len(),
+        }
+    }
+}
+
+/// The byte offset of a column (in characters) of the line starting at
+/// `offset`; past its end, the end.
+fn column_offset(text: &str, offset: usize, column: usize) -> usize {
     let line_end = text[offset..]
         .find(['\n', '\r'])
         .map_or(text.len(), |end| offset + end);
     text[offset..line_end]
         .char_indices()
-        .nth(position.column.saturating_sub(1))
+        .nth(column.saturating_sub(1))
         .map_or(line_end, |(index, _)| offset + index)
+}
+
+/// A path as messages show it: relative to the working folder when it is
+/// inside it, with `/` separators.
+pub fn display_path(path: &Path) -> String {
+    let cwd = std::env::current_dir().ok();
+    let shown = cwd
+        .as_deref()
+        .and_then(|cwd| path.strip_prefix(cwd).ok())
+        .unwrap_or(path);
+    shown.to_string_lossy().replace('\\', "/")
 }
 
 #[cfg(test)]

@@ -110,6 +110,7 @@ fn ranges(
     report: &mut Report<'_>,
 ) -> Vec<Range> {
     let mut ranges: Vec<Range> = Vec::new();
+    let next_content = next_content_lines(doc);
     // Disables not yet enabled again: the check, and its range if it has one.
     let mut open: Vec<(&str, Option<usize>)> = Vec::new();
     for (index, directive) in doc.directives.iter().enumerate() {
@@ -151,7 +152,11 @@ fn ranges(
             continue;
         }
         let lines = match body.action {
-            Action::DisableNextLine => next_line(doc, directive.end.line).map(|line| (line, line)),
+            Action::DisableNextLine => next_content
+                .get(directive.end.line)
+                .copied()
+                .flatten()
+                .map(|line| (line, line)),
             _ if directive.leading => Some((1, usize::MAX)),
             _ => Some((line, usize::MAX)),
         };
@@ -233,23 +238,37 @@ fn validate(
     }
 }
 
-/// The first line after `line` that is neither blank nor another
-/// directive's comment, so that next-line directives stack; a line holding
-/// only an inline comment is blank.
-fn next_line(doc: &Document, line: usize) -> Option<usize> {
-    let directive_only = |number: usize, text: &str| {
-        doc.directives.iter().any(|d| {
-            (d.position.line..=d.end.line).contains(&number)
-                && (number > d.position.line || text.trim_start().starts_with("<!--"))
-        })
-    };
-    doc.lines
-        .iter()
-        .skip(line)
-        .find(|candidate| {
-            !candidate.text.trim().is_empty() && !directive_only(candidate.number, &candidate.text)
-        })
-        .map(|candidate| candidate.number)
+/// For each index `i` of the document's lines, the number of the first line
+/// from index `i` on that is neither blank nor only a directive's comment,
+/// so that next-line directives stack (a line holding only an inline
+/// comment is blank). Found in one pass from the end, so a file of stacked
+/// directives costs its length, not its length cubed.
+fn next_content_lines(doc: &Document) -> Vec<Option<usize>> {
+    let last = doc.lines.iter().map(|line| line.number).max().unwrap_or(0);
+    // A line inside a directive's comment, after its first; a line where one starts.
+    let mut inside = vec![false; last + 1];
+    let mut opening = vec![false; last + 1];
+    for directive in &doc.directives {
+        if let Some(first) = opening.get_mut(directive.position.line) {
+            *first = true;
+        }
+        let after_first = directive.position.line + 1..=directive.end.line.min(last);
+        if let Some(lines) = inside.get_mut(after_first) {
+            lines.fill(true);
+        }
+    }
+    let mut next = vec![None; doc.lines.len() + 1];
+    for (index, line) in doc.lines.iter().enumerate().rev() {
+        let directive_only = inside[line.number]
+            || (opening[line.number] && line.text.trim_start().starts_with("<!--"));
+        let content = !line.text.trim().is_empty() && !directive_only;
+        next[index] = if content {
+            Some(line.number)
+        } else {
+            next[index + 1]
+        };
+    }
+    next
 }
 
 /// Moves each covered finding of `doc` into its outcome's `suppressed`

@@ -299,3 +299,79 @@ fn subject_mode_check_show_and_advance_honour_suppressions() {
         "$ tollgate check F-1\n{checked}\n$ tollgate advance F-1\n{advanced}"
     ));
 }
+
+/// Checks `text` as a plan in a new folder, with the fixture playbook.
+fn check_text(text: &str, format: &str) -> Output {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    std::fs::write(dir.path().join("plan.md"), text).expect("the plan writes");
+    let playbook = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(PLAYBOOK);
+    Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .current_dir(dir.path())
+        .env_remove("TOLLGATE_PLAYBOOK")
+        .args(["--root", ".", "--color", "never", "--playbook"])
+        .arg(playbook)
+        .args(["check", "--step", "plan", "--format", format, "plan.md"])
+        .output()
+        .expect("the binary runs")
+}
+
+/// Stacked next-line directives are read in one pass over the document:
+/// each once looked for its line past every other directive, so 4,000 of
+/// them took minutes.
+#[test]
+fn thousands_of_stacked_directives_are_read_in_one_pass() {
+    let directive = "<!-- tollgate-disable-next-line no-markers: set next sprint -->\n";
+    let text = format!(
+        "# Plan\n\n## Goals\n\n{}**Timeout**: TBD\n",
+        directive.repeat(4000)
+    );
+    let output = check_text(&text, "json");
+    let value: Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    let result = &value["results"][0];
+    let suppressed = result["suppressed"].as_array().expect("a list");
+    assert_eq!(suppressed.len(), 1, "{result:#}");
+    assert_eq!(suppressed[0]["line"], 4005);
+    assert_eq!(suppressed[0]["directive"]["line"], 4004);
+}
+
+/// Each code frame reads the lines it shows: a frame once cost the whole
+/// file, so 16,000 findings in one file took minutes as text and a moment
+/// as JSON.
+#[test]
+fn thousands_of_findings_in_one_file_print_as_text() {
+    let text = format!(
+        "# Plan\n\n## Goals\n\n{}",
+        "**Timeout**: TBD\n".repeat(16000)
+    );
+    let output = check_text(&text, "text");
+    let out = stdout(&output);
+    assert_eq!(out.matches("error[no-markers]").count(), 16000);
+    assert!(
+        out.contains("16004 │ **Timeout**: TBD\n"),
+        "the last frame keeps its line number"
+    );
+}
+
+/// Columns are counted on from the previous match, and the bracket group
+/// around a marker is found by a search: both were quadratic in the markers
+/// on a line, and a line of a million took minutes.
+#[test]
+fn a_line_of_a_million_markers_is_read_once() {
+    let cells = "| TBD ".repeat(20_000);
+    let sentence = "TBD [ ".repeat(1_000_000);
+    let text = format!("# Plan\n\n## Goals\n\n{cells}|\n\n{sentence}\n");
+    let output = check_text(&text, "json");
+    let value: Value = serde_json::from_slice(&output.stdout).expect("stdout is JSON");
+    let findings: Vec<&Value> = value["results"][0]["findings"]
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter(|finding| finding["check"] == "no-markers")
+        .collect();
+    assert_eq!(findings.len(), 20_000);
+    let last = findings.last().expect("a finding");
+    assert_eq!(
+        (last["line"].clone(), last["column"].clone()),
+        (json!(5), json!(119_997))
+    );
+}

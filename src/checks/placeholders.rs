@@ -51,11 +51,16 @@ pub fn check(markers: &[String], doc: &Document, findings: &mut Findings<'_>) {
         for (field_start, field) in fields(&line.text) {
             let value_start = field_start + value_offset(field, markers);
             let value = &line.text[value_start..field_start + field.len()];
+            let brackets = Brackets::of(value);
             for marker in markers {
+                // Columns counted on from the previous match, not from the
+                // line's start, so a line of many markers costs its length.
+                let (mut counted_to, mut column) = (0, 1);
                 for (at, _) in value.match_indices(marker.as_str()) {
-                    if is_placeholder(value, at, marker) {
+                    if is_placeholder(value, &brackets, at, marker) {
                         let byte = value_start + at;
-                        let column = line.text[..byte].chars().count() + 1;
+                        column += line.text[counted_to..byte].chars().count();
+                        counted_to = byte;
                         let end = column + marker.chars().count();
                         let finding = findings.report(
                             Position::new(line.number, column),
@@ -168,8 +173,8 @@ fn value_offset(field: &str, markers: &[String]) -> usize {
 
 /// Whether the marker found at byte `at` of `value` stands where a value
 /// belongs (see the module documentation).
-fn is_placeholder(value: &str, at: usize, marker: &str) -> bool {
-    let (start, end) = group(value, at, at + marker.len());
+fn is_placeholder(value: &str, brackets: &Brackets, at: usize, marker: &str) -> bool {
+    let (start, end) = group(value, brackets, at, at + marker.len());
     let bracketed = value[start..].starts_with('[');
     let before = value[..start].trim_end_matches(WRAPPERS);
     let after = value[end..].trim_start_matches(WRAPPERS);
@@ -190,18 +195,19 @@ fn is_placeholder(value: &str, at: usize, marker: &str) -> bool {
 
 /// The span a marker stands for: the `[...]` group around it when there is
 /// one (not a link's text), else the marker itself.
-fn group(value: &str, start: usize, end: usize) -> (usize, usize) {
-    let open = value[..start]
-        .rfind('[')
-        .filter(|&open| !value[open..start].contains(']'));
+fn group(value: &str, brackets: &Brackets, start: usize, end: usize) -> (usize, usize) {
+    let open = brackets.last_open_before(start).filter(|&open| {
+        brackets
+            .first_close_from(open)
+            .is_none_or(|close| close >= start)
+    });
     let open = open.or_else(|| value[start..].starts_with('[').then_some(start));
     let Some(open) = open else {
         return (start, end);
     };
-    let search_from = end.max(open + 1);
-    match value[search_from..].find(']') {
+    match brackets.first_close_from(end.max(open + 1)) {
         Some(close) => {
-            let close = search_from + close + 1;
+            let close = close + 1;
             if value[close..].starts_with('(') {
                 (start, end)
             } else {
@@ -209,6 +215,42 @@ fn group(value: &str, start: usize, end: usize) -> (usize, usize) {
             }
         }
         None => (start, end),
+    }
+}
+
+/// Where a value's `[` and `]` are, so that finding the group around each of
+/// many markers on one line costs a search, not a scan of the line.
+struct Brackets {
+    opens: Vec<usize>,
+    closes: Vec<usize>,
+}
+
+impl Brackets {
+    fn of(value: &str) -> Self {
+        let at = |bracket: u8| {
+            value
+                .bytes()
+                .enumerate()
+                .filter(|&(_, b)| b == bracket)
+                .map(|(i, _)| i)
+                .collect()
+        };
+        Brackets {
+            opens: at(b'['),
+            closes: at(b']'),
+        }
+    }
+
+    /// The byte offset of the last `[` before `offset`.
+    fn last_open_before(&self, offset: usize) -> Option<usize> {
+        let count = self.opens.partition_point(|&open| open < offset);
+        count.checked_sub(1).map(|index| self.opens[index])
+    }
+
+    /// The byte offset of the first `]` at or after `offset`.
+    fn first_close_from(&self, offset: usize) -> Option<usize> {
+        let index = self.closes.partition_point(|&close| close < offset);
+        self.closes.get(index).copied()
     }
 }
 
@@ -223,7 +265,7 @@ mod tests {
             let value = &line[value_start..start + field.len()];
             value
                 .match_indices(marker)
-                .any(|(at, _)| is_placeholder(value, at, marker))
+                .any(|(at, _)| is_placeholder(value, &Brackets::of(value), at, marker))
         })
     }
 

@@ -582,7 +582,7 @@ impl Linter<'_> {
                 )
                 .help = Some(format!(
                     "looked for {}; plugin paths are relative to the playbook file",
-                    file.display()
+                    crate::source::display_path(&file)
                 ));
                 continue;
             }
@@ -819,7 +819,7 @@ impl Linter<'_> {
                 };
                 self.error("missing-template", pointer, message).help = Some(format!(
                     "looked for {}; templates are relative to the playbook file",
-                    file.display()
+                    crate::source::display_path(&file)
                 ));
                 return;
             }

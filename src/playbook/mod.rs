@@ -285,7 +285,7 @@ fn parse(
             format!("the base playbook `{base}` cannot be read: {detail}"),
             format!(
                 "looked for {}; `extends:` is a path relative to this file, or the name of a bundled playbook ({})",
-                base_file.display(),
+                crate::source::display_path(&base_file),
                 crate::init::BUNDLED.iter().map(|b| b.name).collect::<Vec<_>>().join(", ")
             ),
         )

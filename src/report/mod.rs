@@ -15,6 +15,7 @@ mod sarif;
 mod text;
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use codespan_reporting::term::termcolor::{NoColor, WriteColor};
 use serde::Serialize;
@@ -22,6 +23,7 @@ use serde::Serialize;
 use crate::checks::count;
 use crate::diagnostic::{Diagnostic, Position, Severity};
 use crate::engine::{StepResult, Verdict};
+use crate::source::LineStarts;
 
 pub use board::{BoardContext, board_html};
 pub use escape::{Escaping, escape_control, one_line};
@@ -32,19 +34,28 @@ pub use markdown::{SIZE_LIMIT as MARKDOWN_SIZE_LIMIT, check_markdown, status_mar
 pub use sarif::{check_sarif, lint_sarif};
 pub use text::{write_check_text, write_lint_text};
 
-/// The text of the files diagnostics point into, by displayed path.
+/// The text of the files diagnostics point into, by displayed path, each
+/// with its line starts found once, on first use.
 #[derive(Debug, Default)]
 pub struct Sources {
-    texts: HashMap<String, String>,
+    texts: HashMap<String, (String, OnceLock<LineStarts>)>,
 }
 
 impl Sources {
     pub fn insert(&mut self, path: impl Into<String>, text: impl Into<String>) {
-        self.texts.insert(path.into(), text.into());
+        self.texts
+            .insert(path.into(), (text.into(), OnceLock::new()));
     }
 
     pub fn get(&self, path: &str) -> Option<&str> {
-        self.texts.get(path).map(String::as_str)
+        self.texts.get(path).map(|(text, _)| text.as_str())
+    }
+
+    /// The text and its line starts, for many code frames in one file.
+    pub fn indexed(&self, path: &str) -> Option<(&str, &LineStarts)> {
+        self.texts
+            .get(path)
+            .map(|(text, starts)| (text.as_str(), starts.get_or_init(|| LineStarts::new(text))))
     }
 }
 
@@ -83,7 +94,7 @@ pub fn write_diagnostics(
     out: &mut dyn WriteColor,
 ) -> std::io::Result<()> {
     for diagnostic in diagnostics {
-        diagnostic.render(sources.get(&diagnostic.path), out)?;
+        diagnostic.render_indexed(sources.indexed(&diagnostic.path), out)?;
     }
     Ok(())
 }
