@@ -48,14 +48,18 @@ pub fn check(markers: &[String], doc: &Document, findings: &mut Findings<'_>) {
         if !markers.iter().any(|m| line.text.contains(m.as_str())) || is_rule(&line.text) {
             continue;
         }
+        // Columns are counted on from the previous field and, within a
+        // field, from the previous match, never from the line's start, so a
+        // line of many markers costs its length (once per marker).
+        let mut field_column = (0, 1);
         for (field_start, field) in fields(&line.text) {
+            field_column.1 += line.text[field_column.0..field_start].chars().count();
+            field_column.0 = field_start;
             let value_start = field_start + value_offset(field, markers);
             let value = &line.text[value_start..field_start + field.len()];
             let brackets = Brackets::of(value);
             for marker in markers {
-                // Columns counted on from the previous match, not from the
-                // line's start, so a line of many markers costs its length.
-                let (mut counted_to, mut column) = (0, 1);
+                let (mut counted_to, mut column) = field_column;
                 for (at, _) in value.match_indices(marker.as_str()) {
                     if is_placeholder(value, &brackets, at, marker) {
                         let byte = value_start + at;
