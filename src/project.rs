@@ -72,6 +72,9 @@ pub enum ProjectError {
     },
 }
 
+/// The outcome, and the finding code, of changes requested at a human gate.
+pub const CHANGES_REQUESTED: &str = "changes-requested";
+
 /// A title makes the slug that names a subject's files, and a file name
 /// holds at most 255 bytes: an id (at most 100) and this many.
 pub const MAX_TITLE_CHARS: usize = 150;
@@ -379,7 +382,7 @@ impl<'a> Project<'a> {
                     .as_deref()
                     .map_or(String::new(), |n| format!(": {n}"));
                 Diagnostic::error(
-                    "changes-requested",
+                    CHANGES_REQUESTED,
                     state_file.as_str(),
                     format!("{} requested changes at {}{note}", r.by, r.at),
                 )
@@ -387,7 +390,7 @@ impl<'a> Project<'a> {
             })
             .collect();
         (!findings.is_empty()).then(|| CheckOutcome {
-            check: "changes-requested".into(),
+            check: CHANGES_REQUESTED.into(),
             kind: "approval",
             status: CheckStatus::Failed,
             findings,

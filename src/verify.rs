@@ -13,7 +13,6 @@
 //! And the history's hash chain is whole (`history-tampered`). Each finding
 //! is at the line of the state file it is about.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use crate::approvals::person;
@@ -124,14 +123,15 @@ fn history_findings(display: &str, scan: &HistoryScan, out: &mut Vec<Diagnostic>
     }
 }
 
-/// The approvals (step, by, at) of a subject's file, by the commit that
-/// added each: the first commit whose file holds it while none of its
-/// parents' does.
+/// Each approval of a subject's file, whole (what it pinned included, so
+/// that an approval edited after its commit counts as a new one), by the
+/// commit that added it: the first commit whose file holds it while none
+/// of its parents' does.
 fn introductions(
     root: &Path,
     relative: &str,
     from_top: &str,
-) -> Result<HashMap<(String, String, String), git::Commit>, GitError> {
+) -> Result<Vec<(serde_json::Value, git::Commit)>, GitError> {
     let commits = git::commits_of(root, relative)?;
     let mut wanted: Vec<&str> = commits.iter().map(|c| c.id.as_str()).collect();
     wanted.extend(
@@ -142,20 +142,14 @@ fn introductions(
     wanted.sort_unstable();
     wanted.dedup();
     let texts = git::texts_at(root, &wanted, from_top)?;
-    let approvals_at = |commit: &str| -> Vec<(String, String, String)> {
+    let approvals_at = |commit: &str| -> Vec<serde_json::Value> {
         texts
             .get(commit)
             .and_then(|text| serde_json::from_str::<serde_json::Value>(text).ok())
             .and_then(|json| json.get("approvals").and_then(|a| a.as_array()).cloned())
             .unwrap_or_default()
-            .iter()
-            .map(|a| {
-                let field = |key: &str| a.get(key).and_then(|v| v.as_str()).unwrap_or_default();
-                (field("step").into(), field("by").into(), field("at").into())
-            })
-            .collect()
     };
-    let mut introduced = HashMap::new();
+    let mut introduced: Vec<(serde_json::Value, git::Commit)> = Vec::new();
     for commit in &commits {
         let before: Vec<_> = commit
             .parents
@@ -163,8 +157,9 @@ fn introductions(
             .flat_map(|p| approvals_at(p))
             .collect();
         for approval in approvals_at(&commit.id) {
-            if !before.contains(&approval) {
-                introduced.entry(approval).or_insert_with(|| commit.clone());
+            let known = introduced.iter().any(|(a, _)| *a == approval);
+            if !before.contains(&approval) && !known {
+                introduced.push((approval, commit.clone()));
             }
         }
     }
@@ -276,16 +271,12 @@ impl Subject<'_, '_> {
     }
 
     /// Each approval against the commit that added it.
-    fn authorship(&mut self, introduced: &HashMap<(String, String, String), git::Commit>) {
+    fn authorship(&mut self, introduced: &[(serde_json::Value, git::Commit)]) {
         let root = self.project.root.clone();
         for approval in &self.record.approvals {
             let pointer = self.pointer_of(approval);
-            let key = (
-                approval.step.clone(),
-                approval.by.clone(),
-                approval.at.clone(),
-            );
-            let Some(commit) = introduced.get(&key) else {
+            let whole = serde_json::to_value(approval).expect("an approval serialises");
+            let Some((_, commit)) = introduced.iter().find(|(a, _)| *a == whole) else {
                 let message = format!(
                     "the approval of step `{}` by {} is not committed yet, so who gave it is not proven",
                     approval.step, approval.by
