@@ -598,3 +598,20 @@ fn with_signed_true_only_a_commit_git_verifies_proves_an_approval() {
     repo.git(&["commit", "-q", "--amend", "-S", "--no-edit"]);
     assert_eq!(repo.verify("text", 0), "verified: 0 errors, 0 warnings\n");
 }
+
+#[test]
+fn a_gate_opened_under_a_looser_rule_is_short_of_quorum_and_its_outsiders_not_allowed() {
+    let repo = Repo::new("tests/fixtures/subjects/approvals.yaml");
+    repo.at_the_plan_gate();
+    // Approved while the playbook let anyone approve alone.
+    repo.be("Mallory", "mallory@example.com");
+    let loose = repo
+        .project
+        .command_for(harness::PLAYBOOK, &["approve", "F-1"])
+        .spawn()
+        .unwrap();
+    assert_eq!(repo.project.finish(loose).code, Some(0));
+    repo.commit_as("Mallory", "mallory@example.com", "F-1: approved");
+    assert_eq!(repo.phase(), "planned");
+    insta::assert_snapshot!(repo.verify("text", 1));
+}

@@ -266,7 +266,7 @@ fn complete_or_extending(schema: &mut Schema) {
             json!({
                 "type": "string",
                 "minLength": 1,
-                "description": "A playbook this one builds on, relative to this file. Its keys are kept unless given here: `vars`, `artifacts`, `plugins` and `checks` are merged name by name, other keys replaced whole; each step here overrides the base step with the same `id` key by key, its `checks` replacing base checks of the same id and adding the others, and `remove_checks` dropping base checks."
+                "description": "A playbook this one builds on, relative to this file. Its keys are kept unless given here: `vars`, `artifacts`, `plugins`, `checks` and `approvers` are merged name by name, other keys replaced whole; each step here overrides the base step with the same `id` key by key, its `checks` replacing base checks of the same id and adding the others, and `remove_checks` dropping base checks."
             }),
         );
     }
