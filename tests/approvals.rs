@@ -615,3 +615,26 @@ fn a_gate_opened_under_a_looser_rule_is_short_of_quorum_and_its_outsiders_not_al
     assert_eq!(repo.phase(), "planned");
     insta::assert_snapshot!(repo.verify("text", 1));
 }
+
+#[test]
+fn verify_refuses_an_approval_by_the_last_author_and_an_unsigned_one_under_a_strict_rule() {
+    let repo = Repo::new("tests/fixtures/subjects/approvals-strict.yaml");
+    repo.at_the_plan_gate();
+    // Alice wrote the plan and approved it while the rule was loose.
+    let loose = repo
+        .project
+        .command_for(harness::PLAYBOOK, &["approve", "F-1"])
+        .spawn()
+        .unwrap();
+    assert_eq!(repo.project.finish(loose).code, Some(0));
+    repo.commit_as("Alice", "alice@example.com", "F-1: approved");
+    assert_eq!(
+        repo.verify_codes(1),
+        ["error approval-forged", "error approval-not-allowed"]
+    );
+    let text = repo.verify("text", 1);
+    assert!(
+        text.contains("was the last to change `specs/f-1/plan.md` before it"),
+        "{text}"
+    );
+}
