@@ -153,9 +153,9 @@ pub fn texts_at(
         let mut header = String::new();
         out.read_line(&mut header)
             .map_err(|e| failed(e.to_string()))?;
-        // "<oid> blob <size>", or "<name> missing".
+        // "<oid> <type> <size>" and the object, or "<name> missing".
         let fields: Vec<&str> = header.split_whitespace().collect();
-        let [_, "blob", size] = fields[..] else {
+        let [_, kind, size] = fields[..] else {
             continue;
         };
         let size: usize = size.parse().map_err(|_| failed(header.clone()))?;
@@ -163,10 +163,12 @@ pub fn texts_at(
         out.read_exact(&mut body)
             .map_err(|e| failed(e.to_string()))?;
         body.pop();
-        texts.insert(
-            commit.to_string(),
-            String::from_utf8_lossy(&body).into_owned(),
-        );
+        if kind == "blob" {
+            texts.insert(
+                commit.to_string(),
+                String::from_utf8_lossy(&body).into_owned(),
+            );
+        }
     }
     let _ = writer.join();
     let _ = child.wait();

@@ -35,7 +35,7 @@ use crate::source::{self, SourceError};
 pub use crate::confined::FAULT_ENV;
 
 /// Far more than any subject or history needs; a larger file is not ours.
-const MAX_STATE_BYTES: usize = 64 * 1024 * 1024;
+pub const MAX_STATE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Where a subject stands, as its file records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,6 +124,8 @@ pub struct HistoryScan {
     /// Whether the lines carry links at all (a history written before
     /// lines were chained does not, until its next write).
     pub chained: bool,
+    /// The file's text, for code frames.
+    pub text: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -205,6 +207,13 @@ impl Store {
             });
         }
         Ok(Some(record))
+    }
+
+    /// The text of a subject's file as it is on disk, for code frames;
+    /// `None` when it cannot be read.
+    pub fn subject_text(&self, id: &str) -> Option<String> {
+        let (file, _) = self.subject_file(id);
+        confined::read_text(&self.root, &file, MAX_STATE_BYTES).ok()
     }
 
     /// Every registered subject, ordered by id; fails at the first file
@@ -394,6 +403,7 @@ impl Store {
             ));
         }
         scan.breaks.sort();
+        scan.text = text.clone();
         Ok((display, scan))
     }
 

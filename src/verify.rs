@@ -1,7 +1,8 @@
 //! `tollgate verify`: the proof CI checks that every human gate a subject
 //! passed was opened as the playbook says. From the state and the git
 //! history, for each subject:
-//! - the phase is where its history leaves it (`phase-unjustified`);
+//! - the phase is where its history leaves it, and the file still holds
+//!   every request for changes its history records (`phase-unjustified`);
 //! - every human gate its history moved it through holds enough fresh
 //!   approvals by people its rule allows (`approval-quorum`,
 //!   `approval-stale`, `approval-not-allowed`);
@@ -25,9 +26,9 @@ use crate::state::{Approval, EventKind, HistoryScan, StateError, SubjectRecord};
 #[derive(Debug, thiserror::Error)]
 pub enum VerifyError {
     #[error(
-        "`{0}` is not inside a git repository: verify reads who committed each approval from git"
+        "the project root is not inside a git repository: verify reads who committed each approval from git"
     )]
-    NotRepository(String),
+    NotRepository,
     #[error(transparent)]
     State(#[from] StateError),
     #[error(transparent)]
@@ -46,9 +47,7 @@ pub struct Verification {
 /// Verifies every subject of `project` (see the module's documentation).
 pub fn verify(project: &Project) -> Result<Verification, VerifyError> {
     if !git::is_repository(&project.root) {
-        return Err(VerifyError::NotRepository(crate::cli::display_path(
-            &project.root,
-        )));
+        return Err(VerifyError::NotRepository);
     }
     let mut verification = Verification::default();
     let (history_file, scan) = project.store.scan_history()?;
@@ -57,12 +56,7 @@ pub fn verify(project: &Project) -> Result<Verification, VerifyError> {
     for record in project.store.list()? {
         let (relative, display) = project.store.subject_file(&record.id);
         let relative = relative.to_string_lossy().replace('\\', "/");
-        let text = crate::confined::read_text(
-            &project.root,
-            Path::new(&relative),
-            crate::engine::MAX_DOCUMENT_BYTES,
-        )
-        .unwrap_or_default();
+        let text = project.store.subject_text(&record.id).unwrap_or_default();
         let spans = crate::yaml::parse(&text).map(|(_, spans)| spans).ok();
         let at = |pointer: &str| spans.as_ref().and_then(|s| s.key(pointer));
         let mut subject = Subject {
@@ -77,13 +71,7 @@ pub fn verify(project: &Project) -> Result<Verification, VerifyError> {
         subject.authorship(&introduced);
         verification.sources.push((display, text));
     }
-    if let Ok(text) = crate::confined::read_text(
-        &project.root,
-        &Path::new(&project.loaded.playbook.state_dir).join("history.jsonl"),
-        64 * 1024 * 1024,
-    ) {
-        verification.sources.push((history_file, text));
-    }
+    verification.sources.push((history_file, scan.text));
     verification
         .findings
         .sort_by(|a, b| (&a.path, a.start).cmp(&(&b.path, b.start)));
@@ -203,6 +191,24 @@ impl Subject<'_, '_> {
                 (EventKind::Advanced | EventKind::Approved, Some(to)) => {
                     phase = Some(to);
                     passed.extend(event.step.as_deref());
+                }
+                // Changes requested hold a gate: the file must still hold
+                // each one its history records.
+                (EventKind::Rejected, _) => {
+                    let held = self.record.rejections.iter().any(|r| {
+                        Some(r.step.as_str()) == event.step.as_deref()
+                            && r.by == event.actor
+                            && r.at == event.at
+                    });
+                    if !held {
+                        let message = format!(
+                            "the history records changes requested at step `{}` by {} at {}, which {id}'s file no longer holds",
+                            event.step.as_deref().unwrap_or_default(),
+                            event.actor,
+                            event.at
+                        );
+                        self.report("phase-unjustified", Severity::Error, "/phase", message);
+                    }
                 }
                 _ => {}
             }

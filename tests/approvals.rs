@@ -292,6 +292,20 @@ fn changes_requested_hold_the_gate_until_the_document_changes() {
     let history = repo.project.history();
     assert_eq!(history[2]["event"], "rejected");
     assert_eq!(history[2]["note"], "no threat model");
+
+    // A request for changes taken out of the state by hand is found.
+    let mut record = repo.project.subject("F-1");
+    record["rejections"] = serde_json::json!([]);
+    fs::write(
+        repo.project.subject_file("F-1"),
+        serde_json::to_string_pretty(&record).unwrap() + "\n",
+    )
+    .unwrap();
+    let text = repo.verify("text", 1);
+    assert!(
+        text.contains("error[phase-unjustified]: the history records changes requested at step `plan` by Carol <carol@example.com>"),
+        "{text}"
+    );
 }
 
 #[test]
