@@ -514,15 +514,11 @@ impl<'a> Project<'a> {
         step: &str,
         paths: &IndexMap<String, String>,
     ) -> Tally {
-        let fresh = |reviews: &'_ [Approval]| -> Vec<Approval> {
-            reviews
-                .iter()
-                .filter(|a| a.step == step && self.changed_since(a, paths).is_none())
-                .cloned()
-                .collect()
-        };
-        self.gatekeeper(step)
-            .tally(&fresh(&record.approvals), &fresh(&record.rejections))
+        let fresh = |a: &&Approval| a.step == step && self.changed_since(a, paths).is_none();
+        self.gatekeeper(step).tally(
+            record.approvals.iter().filter(fresh),
+            record.rejections.iter().filter(fresh),
+        )
     }
 
     /// An approval is stale when a file it pinned changed, appeared or
