@@ -19,11 +19,14 @@ mod board;
 mod init;
 mod progress;
 mod subjects;
+mod verify;
 pub use board::BoardArgs;
 pub use init::InitArgs;
 pub use subjects::{
-    AdvanceArgs, ApproveArgs, GraphArgs, GraphFormat, NewArgs, ScaffoldArgs, ShowArgs, StatusArgs,
+    AdvanceArgs, ApproveArgs, GraphArgs, GraphFormat, NewArgs, RejectArgs, ScaffoldArgs, ShowArgs,
+    StatusArgs,
 };
+pub use verify::VerifyArgs;
 
 /// Nothing failed.
 pub const EXIT_OK: i32 = 0;
@@ -181,13 +184,36 @@ tollgate advance 001 --step clarify        take an optional step rather than ski
 A step with a human gate does not advance by itself: record the approval with \
 `tollgate approve`.")]
     Advance(AdvanceArgs),
-    /// Record an approval of a human gate, pinned to the SHA-256 of the step's documents, then advance
+    /// Record an approval of a human gate, pinned to the SHA-256 of the step's documents; advance once the gate has the approvals it needs
     #[command(after_long_help = "Examples:\n  \
-tollgate approve F-11 --by ana                 the subject's current step\n  \
-tollgate approve F-11 --step plan --by ana --note \"architecture reviewed\"\n\n\
+tollgate approve F-11                          the current step, as git's user.email\n  \
+tollgate approve F-11 --step plan --note \"architecture reviewed\"\n  \
+tollgate approve F-11 --by ana@example.com     as someone the step's approvers list\n\n\
+The approver is git's identity in the repository (user.name and user.email), or --by. \
+When the step's `approval:` lists who may approve, anyone else is refused (exit 1, naming who \
+may); the gate opens once `min` distinct people approved, one from each `require` group. \
 If the documents change afterwards, the approval goes stale and steps that require it are \
 blocked again.")]
     Approve(ApproveArgs),
+    /// Request changes at a human gate: the gate stays shut until a document it pinned changes
+    #[command(after_long_help = "Examples:\n  \
+tollgate reject F-11 --note \"the rollout section names no owner\"\n  \
+tollgate reject F-11 --step plan --by carol@example.com --note \"threat model missing\"\n\n\
+The request is pinned to the SHA-256 of the step's documents, as an approval is; `status` \
+and `show --with-results` show it, and the step fails until one of those documents changes.")]
+    Reject(RejectArgs),
+    /// Prove in CI that every human gate a subject passed was opened by the people allowed to, in commits they made
+    #[command(after_long_help = "Examples:\n  \
+tollgate verify\n  \
+tollgate verify --format github                annotations in a GitHub Actions log\n  \
+tollgate verify --format sarif > verify.sarif\n\n\
+For every subject past a human gate, the approvals that opened it must exist, be fresh, \
+meet the step's `approval:` rule, and each have been added to the state by a commit whose \
+author is the approver (with `signed: true`, a commit whose signature `git verify-commit` \
+accepts); the history's hash chain must be whole, and each phase must match the history. \
+Exit 0 when nothing is wrong, 1 when an error is found, 2 outside a git repository or when \
+the state cannot be read.")]
+    Verify(VerifyArgs),
     /// Work with Lua plugins: `plugin test PLUGIN` runs a plugin against its sample documents
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -332,6 +358,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Show(args) => subjects::show(&context, &args),
         Command::Advance(args) => subjects::advance(&context, &args),
         Command::Approve(args) => subjects::approve(&context, &args),
+        Command::Reject(args) => subjects::reject(&context, &args),
+        Command::Verify(args) => verify::run(&context, &args),
         Command::Graph(args) => subjects::graph(&context, &args),
         Command::Plugin(PluginCommand::Test(args)) => plugin_test(&context, &args),
         Command::Schema => output_failed(print_text(schema::schema_text())).unwrap_or(EXIT_OK),

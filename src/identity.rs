@@ -27,6 +27,11 @@ pub fn git_identity(root: &Path) -> Option<String> {
     }
 }
 
+/// `user.email` as git resolves it for `root`.
+pub fn git_email(root: &Path) -> Option<String> {
+    git_config(root, "user.email")
+}
+
 /// One value of git's configuration; reading it runs no hook.
 fn git_config(root: &Path, key: &str) -> Option<String> {
     let output = Command::new("git")

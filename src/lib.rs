@@ -3,11 +3,13 @@
 //! Markdown artifacts and checks them; the `tollgate` binary is a thin layer
 //! over it.
 
+pub mod approvals;
 pub mod checks;
 pub mod cli;
 pub mod confined;
 pub mod diagnostic;
 pub mod engine;
+pub mod git;
 pub mod glob;
 pub mod identity;
 pub mod init;
@@ -21,4 +23,5 @@ pub mod scaffold;
 pub mod source;
 pub mod state;
 pub mod suppress;
+pub mod verify;
 pub mod yaml;

@@ -7,11 +7,12 @@ use std::path::{Path, PathBuf};
 use indexmap::IndexMap;
 use sha2::{Digest, Sha256};
 
+use crate::approvals::{Gatekeeper, Tally};
 use crate::checks::{CheckOutcome, CheckStatus, Read};
 use crate::diagnostic::{Diagnostic, Position};
 use crate::engine::{ArtifactSet, Options, StepResult, StepRunner, Verdict};
 use crate::lua::PluginSet;
-use crate::playbook::{Gate, LoadedPlaybook, Requirement, Step};
+use crate::playbook::{ApprovalRule, Gate, LoadedPlaybook, Requirement, Step};
 use crate::render::step::SubjectView;
 use crate::state::{
     Approval, EventKind, HistoryEvent, PinnedArtifact, StateError, Store, SubjectRecord,
@@ -43,10 +44,26 @@ pub enum ProjectError {
         "the title holds a control character (a line break, a tab or an escape); write it on one line"
     )]
     TitleControl,
-    #[error("an approval needs the approver's name: give `--by NAME` (a name, on one line)")]
+    #[error(
+        "a review needs the reviewer: set git's `user.email` (and `user.name`) in this repository, or give `--by EMAIL` (on one line)"
+    )]
     NoApprover,
     #[error("step `{step}` has an automated gate: it needs no approval; use `tollgate advance`")]
     NotHumanGate { step: String },
+    #[error("{who} is not among the approvers of step `{step}`; who may approve: {allowed}")]
+    NotAllowed {
+        who: String,
+        step: String,
+        allowed: String,
+    },
+    #[error(
+        "{who} last changed `{path}`, so may not approve step `{step}` (its `approval.authors_may_approve` is false)"
+    )]
+    AuthorMayNotApprove {
+        who: String,
+        step: String,
+        path: String,
+    },
     #[error("{id} cannot take step `{step}` now: it is {}", result.verdict.as_str())]
     NotPassed {
         id: String,
@@ -54,6 +71,9 @@ pub enum ProjectError {
         result: Box<StepResult>,
     },
 }
+
+/// The outcome, and the finding code, of changes requested at a human gate.
+pub const CHANGES_REQUESTED: &str = "changes-requested";
 
 /// A title makes the slug that names a subject's files, and a file name
 /// holds at most 255 bytes: an id (at most 100) and this many.
@@ -66,8 +86,12 @@ pub struct SubjectStatus {
     pub phase_label: String,
     pub next_step: Option<String>,
     pub result: Option<StepResult>,
-    /// The latest approval of each step, with whether it is stale.
+    /// The latest approval of each step by each person, with whether it
+    /// is stale.
     pub approvals: Vec<(Approval, bool)>,
+    /// Where the next step's human gate stands, when it has one and the
+    /// subject has not passed it.
+    pub gate: Option<Tally>,
 }
 
 /// What `advance` or `approve` did to a subject.
@@ -76,9 +100,21 @@ pub struct Transition {
     pub result: StepResult,
     /// The subject as it is now.
     pub record: SubjectRecord,
-    /// The phase it left; `None` when it stayed (a renewed approval).
+    /// The phase it left; `None` when it stayed (a renewed approval, one
+    /// of several a gate needs, or changes requested).
     pub left: Option<String>,
+    /// Where the human gate stands after an approval or a rejection.
+    pub gate: Option<Tally>,
 }
+
+/// The rule of a human gate without `approval:`: one approval, by anyone.
+static ANYONE: ApprovalRule = ApprovalRule {
+    from: Vec::new(),
+    min: 1,
+    require: Vec::new(),
+    authors_may_approve: true,
+    signed: false,
+};
 
 pub struct Project<'a> {
     pub root: PathBuf,
@@ -135,6 +171,7 @@ impl<'a> Project<'a> {
             phase: self.loaded.playbook.first_phase().to_string(),
             created_at: now(),
             approvals: Vec::new(),
+            rejections: Vec::new(),
         };
         self.store.create(&record, actor)?;
         Ok(record)
@@ -291,6 +328,9 @@ impl<'a> Project<'a> {
         } else {
             self.prerequisites(record, step, &paths)
         };
+        if !done && step.gate == Gate::Human {
+            outcomes.extend(self.changes_requested(record, step, &paths));
+        }
         let verdict = if done {
             Verdict::Done
         } else if !blockers.is_empty() {
@@ -321,6 +361,43 @@ impl<'a> Project<'a> {
             outcomes,
             &artifacts,
         ))
+    }
+
+    /// The changes requested at `step` that still hold, as one failed
+    /// outcome at the subject's file; `None` when there are none.
+    fn changes_requested(
+        &self,
+        record: &SubjectRecord,
+        step: &Step,
+        paths: &IndexMap<String, String>,
+    ) -> Option<CheckOutcome> {
+        let (_, state_file) = self.store.subject_file(&record.id);
+        let findings: Vec<Diagnostic> = record
+            .rejections
+            .iter()
+            .filter(|r| r.step == step.id && self.changed_since(r, paths).is_none())
+            .map(|r| {
+                let note = r
+                    .note
+                    .as_deref()
+                    .map_or(String::new(), |n| format!(": {n}"));
+                Diagnostic::error(
+                    CHANGES_REQUESTED,
+                    state_file.as_str(),
+                    format!("{} requested changes at {}{note}", r.by, r.at),
+                )
+                .with_help("change the documents it pinned; the request holds the gate until then")
+            })
+            .collect();
+        (!findings.is_empty()).then(|| CheckOutcome {
+            check: CHANGES_REQUESTED.into(),
+            kind: "approval",
+            status: CheckStatus::Failed,
+            findings,
+            evidence: Vec::new(),
+            suppressed: Vec::new(),
+            read: Vec::new(),
+        })
     }
 
     /// What keeps a subject from taking `step`, as findings.
@@ -378,14 +455,20 @@ impl<'a> Project<'a> {
                     }
                 }
                 Requirement::Approved(other) => {
+                    if self.approved(record, other, paths) {
+                        continue;
+                    }
                     let approval = record.approvals.iter().rev().find(|a| a.step == *other);
                     let message = match approval {
                         None => format!("step `{other}` has no approval"),
                         Some(approval) => match self.changed_since(approval, paths) {
-                            None => continue,
                             Some(why) => format!(
                                 "the approval of step `{other}` by {} at {} is stale: {why}",
                                 approval.by, approval.at
+                            ),
+                            None => format!(
+                                "step `{other}` is not approved: {}",
+                                self.tally(record, other, paths).progress()
                             ),
                         },
                     };
@@ -396,19 +479,46 @@ impl<'a> Project<'a> {
         blockers
     }
 
-    /// Whether `step` holds an approval that is not stale.
+    /// Whether `step`'s gate is open: enough fresh approvals by allowed
+    /// people, every required group among them, and no changes requested
+    /// that still hold.
     pub fn approved(
         &self,
         record: &SubjectRecord,
         step: &str,
         paths: &IndexMap<String, String>,
     ) -> bool {
-        record
-            .approvals
+        self.tally(record, step, paths).open()
+    }
+
+    /// Who may approve `step` (by id) and how many must.
+    pub fn gatekeeper(&self, step: &str) -> Gatekeeper<'a> {
+        let playbook = &self.loaded.playbook;
+        let rule = playbook
+            .steps
             .iter()
-            .rev()
-            .find(|a| a.step == step)
-            .is_some_and(|approval| self.changed_since(approval, paths).is_none())
+            .find(|s| s.id == step)
+            .and_then(|s| s.approval.as_ref())
+            .unwrap_or(&ANYONE);
+        Gatekeeper {
+            rule,
+            groups: &playbook.approvers,
+        }
+    }
+
+    /// Where `step`'s gate stands for a subject, counting only what is
+    /// still fresh.
+    pub fn tally(
+        &self,
+        record: &SubjectRecord,
+        step: &str,
+        paths: &IndexMap<String, String>,
+    ) -> Tally {
+        let fresh = |a: &&Approval| a.step == step && self.changed_since(a, paths).is_none();
+        self.gatekeeper(step).tally(
+            record.approvals.iter().filter(fresh),
+            record.rejections.iter().filter(fresh),
+        )
     }
 
     /// An approval is stale when a file it pinned changed, appeared or
@@ -463,15 +573,31 @@ impl<'a> Project<'a> {
                     Some(result) => result.artifacts.clone(),
                     None => self.artifact_paths(&record)?,
                 };
-                // One per step: the latest replaces the approvals it renewed.
+                // One per step and person: the latest replaces the
+                // approvals it renewed.
+                let same = |a: &Approval, b: &Approval| {
+                    a.step == b.step
+                        && crate::approvals::person(&a.by) == crate::approvals::person(&b.by)
+                };
                 let approvals = record
                     .approvals
                     .iter()
                     .enumerate()
-                    .filter(|(i, a)| !record.approvals[i + 1..].iter().any(|b| b.step == a.step))
+                    .filter(|(i, a)| !record.approvals[i + 1..].iter().any(|b| same(a, b)))
                     .map(|(_, a)| (a.clone(), self.changed_since(a, &paths).is_some()))
                     .collect();
+                // Shown while it matters: awaiting approval, or reviewed.
+                let verdict = result.as_ref().map(|r| r.verdict);
+                let gate = step
+                    .filter(|s| s.gate == Gate::Human && verdict != Some(Verdict::Done))
+                    .map(|s| self.tally(&record, &s.id, &paths))
+                    .filter(|tally| {
+                        verdict == Some(Verdict::AwaitingApproval)
+                            || !tally.approvers.is_empty()
+                            || !tally.rejected_by.is_empty()
+                    });
                 Ok(SubjectStatus {
+                    gate,
                     phase_label: self.phase_label(&record.phase),
                     next_step: step.map(|s| s.id.clone()),
                     result,
@@ -495,9 +621,25 @@ impl<'a> Project<'a> {
         self.transition(id, step, actor, None)
     }
 
-    /// Records an approval of `step` (default: the current one), pinned to
-    /// the SHA-256 of every artifact the step checks, then advances; for a
-    /// step the subject is past, it renews an approval gone stale.
+    /// The reviewer to record: `given` (`--by`), else git's identity in
+    /// the project ("Kim Lee <kim@example.com>"); never the login name, as
+    /// an approval must name someone git can attribute a commit to.
+    pub fn reviewer(&self, given: Option<&str>) -> Result<String, ProjectError> {
+        let by = given
+            .map(str::to_string)
+            .or_else(|| crate::identity::git_identity(&self.root))
+            .ok_or(ProjectError::NoApprover)?;
+        if by.trim().is_empty() || by.chars().any(char::is_control) {
+            return Err(ProjectError::NoApprover);
+        }
+        Ok(by)
+    }
+
+    /// Records an approval of `step` (default: the current one) by `by`,
+    /// pinned to the SHA-256 of every artifact the step checks, then
+    /// advances when the gate opens; for a step the subject is past, it
+    /// renews an approval gone stale. Someone the step's `approval.from`
+    /// does not list is refused.
     pub fn approve(
         &self,
         id: &str,
@@ -505,27 +647,86 @@ impl<'a> Project<'a> {
         by: &str,
         note: Option<&str>,
     ) -> Result<Transition, ProjectError> {
-        if by.trim().is_empty() || by.chars().any(char::is_control) {
-            return Err(ProjectError::NoApprover);
-        }
         let step = step.map(|step| self.step(step)).transpose()?;
-        self.transition(id, step, by, Some(note.unwrap_or_default()))
+        self.transition(
+            id,
+            step,
+            by,
+            Some(Review {
+                note: note.unwrap_or_default(),
+                approves: true,
+            }),
+        )
+    }
+
+    /// Records changes requested at `step` (default: the current one) by
+    /// `by`, pinned as an approval is: the gate stays shut until a file it
+    /// pinned changes.
+    pub fn reject(
+        &self,
+        id: &str,
+        step: Option<&str>,
+        by: &str,
+        note: &str,
+    ) -> Result<Transition, ProjectError> {
+        let step = step.map(|step| self.step(step)).transpose()?;
+        self.transition(
+            id,
+            step,
+            by,
+            Some(Review {
+                note,
+                approves: false,
+            }),
+        )
+    }
+
+    /// Refuses a reviewer the step's rule does not allow: someone outside
+    /// `from`, or, for an approval under `authors_may_approve: false`, the
+    /// last to change a file the approval pins.
+    fn admit(
+        &self,
+        step: &Step,
+        by: &str,
+        pinned: &[String],
+        approves: bool,
+    ) -> Result<(), ProjectError> {
+        let keeper = self.gatekeeper(&step.id);
+        let who = crate::approvals::person(by);
+        if !keeper.allows(&who) {
+            return Err(ProjectError::NotAllowed {
+                who: by.to_string(),
+                step: step.id.clone(),
+                allowed: keeper.who_may(),
+            });
+        }
+        if approves && !keeper.rule.authors_may_approve {
+            for path in pinned {
+                let author = crate::git::last_changed_by(&self.root, path);
+                if author.is_some_and(|author| author.to_lowercase() == who) {
+                    return Err(ProjectError::AuthorMayNotApprove {
+                        who: by.to_string(),
+                        step: step.id.clone(),
+                        path: path.clone(),
+                    });
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Under the state lock: take the step (the subject's current one, as
     /// the lock finds it, when `step` is `None`), judge it, record the
-    /// approval (when `approval_note` is given) and move on when the
-    /// verdict allows.
+    /// review (when one is given) and move on when the verdict allows.
     fn transition(
         &self,
         id: &str,
         step: Option<&'a Step>,
         actor: &str,
-        approval_note: Option<&str>,
+        review: Option<Review>,
     ) -> Result<Transition, ProjectError> {
         let mut judged = None;
         let record = self.store.update::<ProjectError>(id, |record| {
-            let approving = approval_note.is_some();
             let step = match step {
                 Some(step) => step,
                 None => self
@@ -535,12 +736,19 @@ impl<'a> Project<'a> {
                         phase: self.phase_label(&record.phase),
                     })?,
             };
-            if approving && step.gate != Gate::Human {
+            if review.is_some() && step.gate != Gate::Human {
                 return Err(ProjectError::NotHumanGate {
                     step: step.id.clone(),
                 });
             }
-            let mut result = self.judge_past_step(record, step, approving)?;
+            if review.is_some() {
+                // Someone who may not review is told so before anything
+                // else; the authorship rule needs the pinned files, below.
+                self.admit(step, actor, &[], false)?;
+            }
+            let approving = review.as_ref().is_some_and(|r| r.approves);
+            let rejecting = review.as_ref().is_some_and(|r| !r.approves);
+            let mut result = self.judge_past_step(record, step, review.is_some())?;
             // A step the subject is already past is approved again when a
             // change made its approval stale (a later step may require
             // it): its checks must pass, and the subject stays where it is.
@@ -554,7 +762,9 @@ impl<'a> Project<'a> {
             }
             let ready = match result.verdict {
                 Verdict::Passed => true,
-                Verdict::AwaitingApproval => approving,
+                Verdict::AwaitingApproval => review.is_some(),
+                // Changes may be requested whatever the checks found.
+                Verdict::Failed => rejecting,
                 _ => false,
             };
             if !ready {
@@ -565,10 +775,12 @@ impl<'a> Project<'a> {
                 });
             }
             let at = now();
-            if let Some(note) = approval_note {
+            let mut gate = None;
+            let mut moves = !rejecting;
+            if let Some(review) = &review {
                 let read: Vec<&Read> = result.outcomes.iter().flat_map(|o| &o.read).collect();
                 let artifacts = self.pin(step, &result.artifacts, &read);
-                let files = read
+                let files: IndexMap<String, Option<String>> = read
                     .iter()
                     .filter_map(|read| match read {
                         Read::File(path) => {
@@ -577,44 +789,77 @@ impl<'a> Project<'a> {
                         Read::Artifact(_) => None,
                     })
                     .collect();
-                record.approvals.push(Approval {
+                let pinned: Vec<String> = artifacts
+                    .values()
+                    .flat_map(|a| {
+                        if crate::glob::is_glob(&a.path) {
+                            crate::glob::expand(&self.root, &a.path)
+                        } else {
+                            vec![a.path.clone()]
+                        }
+                    })
+                    .chain(files.keys().cloned())
+                    .collect();
+                self.admit(step, actor, &pinned, review.approves)?;
+                let entry = Approval {
                     step: step.id.clone(),
                     by: actor.to_string(),
                     at: at.clone(),
-                    note: (!note.is_empty()).then(|| note.to_string()),
+                    note: (!review.note.is_empty()).then(|| review.note.to_string()),
                     artifacts,
                     files,
-                });
-                result.verdict = Verdict::Passed;
+                };
+                if review.approves {
+                    record.approvals.push(entry);
+                } else {
+                    record.rejections.push(entry);
+                }
+                let tally = self.tally(record, &step.id, &result.artifacts);
+                moves = tally.open() && !renewing;
+                result.verdict = if tally.open() {
+                    Verdict::Passed
+                } else if rejecting {
+                    Verdict::Failed
+                } else {
+                    Verdict::AwaitingApproval
+                };
+                gate = Some(tally);
             }
-            let (from, to) = if renewing {
-                (None, None)
-            } else {
+            let (from, to) = if moves {
                 let from = std::mem::replace(&mut record.phase, step.to.clone());
                 (Some(from), Some(step.to.clone()))
+            } else {
+                (None, None)
             };
-            judged = Some((result, from.clone()));
+            judged = Some((result, from.clone(), gate));
             Ok(Some(HistoryEvent {
+                prev: None,
                 at,
                 actor: actor.to_string(),
                 subject: id.to_string(),
-                event: if approving {
-                    EventKind::Approved
-                } else {
-                    EventKind::Advanced
+                event: match &review {
+                    Some(Review { approves: true, .. }) => EventKind::Approved,
+                    Some(Review {
+                        approves: false, ..
+                    }) => EventKind::Rejected,
+                    None => EventKind::Advanced,
                 },
                 step: Some(step.id.clone()),
                 from,
                 to,
-                note: approval_note.filter(|n| !n.is_empty()).map(str::to_string),
+                note: review
+                    .as_ref()
+                    .filter(|r| !r.note.is_empty())
+                    .map(|r| r.note.to_string()),
             }))
         });
         let record = record?;
-        let (result, left) = judged.expect("a successful update judged the step");
+        let (result, left, gate) = judged.expect("a successful update judged the step");
         Ok(Transition {
             result,
             record,
             left,
+            gate,
         })
     }
 
@@ -661,6 +906,12 @@ impl<'a> Project<'a> {
         }
         pinned
     }
+}
+
+/// An approval or a rejection being recorded.
+struct Review<'n> {
+    note: &'n str,
+    approves: bool,
 }
 
 /// Hex SHA-256 of a file under `root` (relative to it, or absolute), read

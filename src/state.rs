@@ -11,6 +11,12 @@
 //! A file that does not parse is an error naming it and the position, and is
 //! never rewritten.
 //!
+//! The history is a hash chain: each line's `prev` is the SHA-256 (hex) of
+//! the line before it, as the file holds it without its newline (for the
+//! first line, of nothing), so an edited, removed or reordered line breaks
+//! the chain at the line after it ([`Store::scan_history`]). A history
+//! written before lines were chained is chained on the next write.
+//!
 //! The state folder is part of the repository, so it is untrusted: every
 //! path goes through [`crate::confined`], which keeps it inside the project
 //! root and never writes through a symbolic link.
@@ -29,7 +35,7 @@ use crate::source::{self, SourceError};
 pub use crate::confined::FAULT_ENV;
 
 /// Far more than any subject or history needs; a larger file is not ours.
-const MAX_STATE_BYTES: usize = 64 * 1024 * 1024;
+pub const MAX_STATE_BYTES: usize = 64 * 1024 * 1024;
 
 /// Where a subject stands, as its file records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,9 +48,14 @@ pub struct SubjectRecord {
     pub created_at: String,
     #[serde(default)]
     pub approvals: Vec<Approval>,
+    /// Changes requested at human gates (`tollgate reject`), pinned like
+    /// approvals: each holds its gate shut while what it pinned is unchanged.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rejections: Vec<Approval>,
 }
 
-/// A person's approval of a human gate, pinned to what they approved.
+/// A person's review of a human gate (an approval, or changes requested),
+/// pinned to what they reviewed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Approval {
@@ -73,6 +84,10 @@ pub struct PinnedArtifact {
 /// One line of the history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEvent {
+    /// The SHA-256 of the line before (see the module's documentation);
+    /// set when the line is appended, absent from a history not yet chained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prev: Option<String>,
     pub at: String,
     pub actor: String,
     pub subject: String,
@@ -93,6 +108,24 @@ pub enum EventKind {
     Created,
     Advanced,
     Approved,
+    Rejected,
+}
+
+/// The history read line by line, as `verify` judges it.
+#[derive(Debug, Default)]
+pub struct HistoryScan {
+    /// Each line that parses, with its line number (from 1).
+    pub events: Vec<(usize, HistoryEvent)>,
+    /// Where the chain breaks: the line and why.
+    pub breaks: Vec<(usize, String)>,
+    /// The number of a last line without its newline: an append that a
+    /// killed process left unfinished, which the next write removes.
+    pub torn: Option<usize>,
+    /// Whether the lines carry links at all (a history written before
+    /// lines were chained does not, until its next write).
+    pub chained: bool,
+    /// The file's text, for code frames.
+    pub text: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -176,6 +209,13 @@ impl Store {
         Ok(Some(record))
     }
 
+    /// The text of a subject's file as it is on disk, for code frames;
+    /// `None` when it cannot be read.
+    pub fn subject_text(&self, id: &str) -> Option<String> {
+        let (file, _) = self.subject_file(id);
+        confined::read_text(&self.root, &file, MAX_STATE_BYTES).ok()
+    }
+
     /// Every registered subject, ordered by id; fails at the first file
     /// that cannot be used.
     pub fn list(&self) -> Result<Vec<SubjectRecord>, StateError> {
@@ -221,6 +261,7 @@ impl Store {
             None,
             record,
             &HistoryEvent {
+                prev: None,
                 at: record.created_at.clone(),
                 actor: actor.to_string(),
                 subject: record.id.clone(),
@@ -301,6 +342,71 @@ impl Store {
             .collect()
     }
 
+    /// The history line by line, with every break in its chain; a line that
+    /// does not parse is a break, not an error.
+    pub fn scan_history(&self) -> Result<(String, HistoryScan), StateError> {
+        let display = format!("{}/history.jsonl", self.display);
+        let file = self.dir.join("history.jsonl");
+        let text = match confined::read_text(&self.root, &file, MAX_STATE_BYTES) {
+            Ok(text) => text,
+            Err(SourceError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Ok((display, HistoryScan::default()));
+            }
+            Err(error) => return Err(unreadable(&display, error)),
+        };
+        let mut scan = HistoryScan::default();
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        let mut previous = "";
+        for (index, line) in lines.iter().enumerate() {
+            let number = index + 1;
+            let Some(line) = line.strip_suffix('\n') else {
+                scan.torn = Some(number);
+                break;
+            };
+            match serde_json::from_str::<HistoryEvent>(line) {
+                Ok(event) => {
+                    match &event.prev {
+                        Some(prev) => {
+                            scan.chained = true;
+                            if *prev != link(previous) {
+                                scan.breaks.push((
+                                    number,
+                                    format!("line {number} does not follow the line before it: a line before it was edited, removed or moved"),
+                                ));
+                            }
+                        }
+                        None if index > 0 && scan.chained => scan.breaks.push((
+                            number,
+                            format!("line {number} carries no link to the line before it"),
+                        )),
+                        None => {}
+                    }
+                    scan.events.push((number, event));
+                }
+                Err(error) => scan.breaks.push((
+                    number,
+                    format!(
+                        "line {number} does not parse: {}",
+                        strip_position(&error.to_string())
+                    ),
+                )),
+            }
+            previous = line;
+        }
+        if scan.chained
+            && let Some((number, _)) = scan.events.iter().find(|(_, e)| e.prev.is_none())
+            && !scan.breaks.iter().any(|(n, _)| n == number)
+        {
+            scan.breaks.push((
+                *number,
+                format!("line {number} carries no link to the line before it"),
+            ));
+        }
+        scan.breaks.sort();
+        scan.text = text.clone();
+        Ok((display, scan))
+    }
+
     /// Takes the lock, making the folders (never through a symbolic link),
     /// and removes the temporary files a killed writer left.
     fn lock(&self) -> Result<File, StateError> {
@@ -322,16 +428,32 @@ impl Store {
         confined::write_atomic(&self.root, &file, text.as_bytes()).map_err(|e| io(&display, e))
     }
 
-    /// Appends one line to the history, first removing a last line a
-    /// killed writer left without its newline; a line that cannot be
-    /// written whole is taken back.
+    /// Appends one line to the history, linked to the line before it,
+    /// first removing a last line a killed writer left without its newline
+    /// (and chaining a history written before lines were); a line that
+    /// cannot be written whole is taken back.
     fn append(&self, event: &HistoryEvent) -> Result<(), StateError> {
         let display = format!("{}/history.jsonl", self.display);
-        let mut line = serde_json::to_string(event).expect("an event serialises");
+        let relative = self.dir.join("history.jsonl");
+        let open = || {
+            let mut file =
+                confined::open_append(&self.root, &relative).map_err(|e| io(&display, e))?;
+            let before = complete_length(&mut file).map_err(|e| io(&display, e))?;
+            let last = last_line(&mut file, before).map_err(|e| io(&display, e))?;
+            Ok::<_, StateError>((file, before, last))
+        };
+        let (mut file, mut before, mut last) = open()?;
+        let unchained = !last.is_empty()
+            && serde_json::from_slice::<HistoryEvent>(&last).is_ok_and(|e| e.prev.is_none());
+        if unchained {
+            drop(file);
+            self.chain_history(&relative, &display)?;
+            (file, before, last) = open()?;
+        }
+        let mut event = event.clone();
+        event.prev = Some(link(&String::from_utf8_lossy(&last)));
+        let mut line = serde_json::to_string(&event).expect("an event serialises");
         line.push('\n');
-        let mut file = confined::open_append(&self.root, &self.dir.join("history.jsonl"))
-            .map_err(|e| io(&display, e))?;
-        let before = complete_length(&mut file).map_err(|e| io(&display, e))?;
         // One write of a whole line: appends under the lock never interleave.
         let written = file
             .set_len(before)
@@ -344,6 +466,65 @@ impl Store {
         }
         Ok(())
     }
+
+    /// Rewrites a history written before lines were chained with each
+    /// line linked to the one before; a torn last line is left out.
+    fn chain_history(&self, relative: &Path, display: &str) -> Result<(), StateError> {
+        let text = confined::read_text(&self.root, relative, MAX_STATE_BYTES)
+            .map_err(|error| unreadable(display, error))?;
+        let mut chained = String::with_capacity(text.len() * 2);
+        let mut previous = String::new();
+        for line in text
+            .split_inclusive('\n')
+            .filter_map(|l| l.strip_suffix('\n'))
+        {
+            let mut event: HistoryEvent = parse(line, display)?;
+            event.prev = Some(link(&previous));
+            previous = serde_json::to_string(&event).expect("an event serialises");
+            chained.push_str(&previous);
+            chained.push('\n');
+        }
+        confined::write_atomic(&self.root, relative, chained.as_bytes()).map_err(|e| io(display, e))
+    }
+}
+
+/// The link a history line carries to the line before it: the SHA-256 of
+/// that line (without its newline) in hex.
+pub fn link(previous: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(previous.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The last whole line of a file whose whole lines end at `end`, without
+/// its newline; empty when there is none.
+fn last_line(file: &mut File, end: u64) -> std::io::Result<Vec<u8>> {
+    const CHUNK: u64 = 4096;
+    // The line runs from just after the newline before `end - 1` to it.
+    let Some(stop) = end.checked_sub(1) else {
+        return Ok(Vec::new());
+    };
+    let mut line = Vec::new();
+    let mut start = stop;
+    while start > 0 {
+        let from = start.saturating_sub(CHUNK);
+        file.seek(SeekFrom::Start(from))?;
+        let mut chunk = Vec::new();
+        (&mut *file).take(start - from).read_to_end(&mut chunk)?;
+        let newline = chunk.iter().rposition(|&b| b == b'\n');
+        if let Some(at) = newline {
+            chunk.drain(..=at);
+        }
+        chunk.extend_from_slice(&line);
+        line = chunk;
+        if newline.is_some() {
+            break;
+        }
+        start = from;
+    }
+    Ok(line)
 }
 
 /// The length of a file up to and including its last newline: the part
@@ -459,6 +640,7 @@ mod tests {
             phase: "none".into(),
             created_at: "2026-01-01T00:00:00Z".into(),
             approvals: Vec::new(),
+            rejections: Vec::new(),
         }
     }
 
@@ -488,6 +670,7 @@ mod tests {
             .update::<StateError>("F-11", |r| {
                 r.phase = "specify".into();
                 Ok(Some(HistoryEvent {
+                    prev: None,
                     at: "t".into(),
                     actor: "ana".into(),
                     subject: r.id.clone(),

@@ -178,6 +178,7 @@ fn a_finding_message_and_a_note_are_escaped() {
             phase: "draft".into(),
             created_at: harness::NOW.into(),
             approvals: Vec::new(),
+            rejections: Vec::new(),
         },
         phase_label: "① draft".into(),
         next_step: Some("specify".into()),
@@ -199,6 +200,7 @@ fn a_finding_message_and_a_note_are_escaped() {
             unreadable: false,
         }),
         approvals: Vec::new(),
+        gate: None,
     };
     let board = BoardContext {
         commit: None,

@@ -3,7 +3,7 @@
 
 use std::process::{Command, Output};
 
-const SUBCOMMANDS: [&str; 12] = [
+const SUBCOMMANDS: [&str; 14] = [
     "lint",
     "check",
     "new",
@@ -11,6 +11,8 @@ const SUBCOMMANDS: [&str; 12] = [
     "show",
     "advance",
     "approve",
+    "reject",
+    "verify",
     "plugin",
     "graph",
     "schema",

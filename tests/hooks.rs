@@ -62,7 +62,23 @@ fn the_workflow_checks_everything_and_uploads_sarif_keeping_the_exit_code() {
         .expect("an upload step");
     assert_eq!(upload["with"]["sarif_file"], "tollgate.sarif");
     assert!(upload["if"].as_str().unwrap().contains("always()"));
-    // The last step fails the job when the check failed.
+    // verify proves the approvals from the whole history.
+    let verify = run("tollgate verify");
+    let verify_id = verify["id"].as_str().expect("the verify step has an id");
+    let checkout = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/checkout@"))
+        })
+        .expect("a checkout step");
+    assert_eq!(checkout["with"]["fetch-depth"], 0);
+    // The last step fails the job when the check or verify failed.
     let last = steps.last().unwrap()["run"].as_str().unwrap();
     assert!(last.contains(&format!("steps.{id}.outputs.code")), "{last}");
+    assert!(
+        last.contains(&format!("steps.{verify_id}.outputs.code")),
+        "{last}"
+    );
 }

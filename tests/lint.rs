@@ -112,6 +112,16 @@ const FIXTURE_CODES: &[(&str, &str)] = &[
     ),
     ("gate-without-checks.yaml", "gate-without-checks"),
     ("approval-never-given.yaml", "approval-never-given"),
+    ("approval-from-unknown-group.yaml", "unknown-approver-group"),
+    ("approval-min-unreachable.yaml", "approval-min-unreachable"),
+    (
+        "approval-require-outside-from.yaml",
+        "approval-require-outside-from",
+    ),
+    (
+        "approval-on-automated-gate.yaml",
+        "approval-on-automated-gate",
+    ),
     ("unreachable-phase.yaml", "unreachable-phase"),
     ("unreachable-step.yaml", "unreachable-step"),
     // `extends:`: a playbook built on another (bases in `bases/`).
@@ -179,6 +189,10 @@ const ALL_CODES: &[&str] = &[
     "review-without-human-gate",
     "gate-without-checks",
     "approval-never-given",
+    "unknown-approver-group",
+    "approval-min-unreachable",
+    "approval-require-outside-from",
+    "approval-on-automated-gate",
     "unreachable-phase",
     "unreachable-step",
     "missing-base",

@@ -75,7 +75,7 @@ fn an_approver_name_is_required_and_on_one_line() {
     project.run(&["advance", "F-1"]).expect(0);
     for by in ["", "  ", "ana\u{1b}[2K"] {
         let run = project.run(&["approve", "F-1", "--by", by]).expect(2);
-        assert!(run.stderr.contains("needs the approver's name"), "{run}");
+        assert!(run.stderr.contains("a review needs the reviewer"), "{run}");
     }
     assert_eq!(project.subject("F-1")["approvals"], serde_json::json!([]));
 }

@@ -337,7 +337,11 @@ fn a_history_line_that_does_not_parse_is_named_by_line_and_column() {
     let after = fs::read_to_string(&history).unwrap();
     assert!(after.starts_with(&text), "{after}");
     assert_eq!(after.lines().count(), 3);
-    let last: serde_json::Value = serde_json::from_str(after.lines().last().unwrap()).unwrap();
+    let mut last: serde_json::Value = serde_json::from_str(after.lines().last().unwrap()).unwrap();
+    // Linked to the line before it, unparsable as that line is.
+    let corrupt = text.lines().last().unwrap();
+    assert_eq!(last["prev"], tollgate::state::link(corrupt));
+    last.as_object_mut().unwrap().remove("prev");
     assert_eq!(
         last,
         json!({"at": NOW, "actor": USER, "subject": "F-2", "event": "created", "to": "draft"})
@@ -352,7 +356,7 @@ fn a_history_line_that_does_not_parse_is_named_by_line_and_column() {
     assert_eq!(
         store.history().unwrap_err().to_string(),
         ".tollgate/history.jsonl:1:55: the state file does not parse: \
-         unknown variant `deleted`, expected one of `created`, `advanced`, `approved`"
+         unknown variant `deleted`, expected one of `created`, `advanced`, `approved`, `rejected`"
     );
 }
 

@@ -123,7 +123,8 @@ fn status_shows_each_subject_as_a_table_and_as_json() {
           "phase_label": "① draft",
           "next_step": "specify",
           "verdict": "failed",
-          "approvals": []
+          "approvals": [],
+          "gate": null
         },
         {
           "id": "F-2",
@@ -133,7 +134,8 @@ fn status_shows_each_subject_as_a_table_and_as_json() {
           "phase_label": "② specified",
           "next_step": "plan",
           "verdict": "failed",
-          "approvals": []
+          "approvals": [],
+          "gate": null
         }
       ]
     }
@@ -345,13 +347,17 @@ fn a_changed_plan_makes_its_approval_stale_and_blocks_the_step_that_requires_it(
     let status = s.status_of("F-11");
     assert_eq!(status["phase"], "planned");
     assert_eq!(status["verdict"], "passed");
-    // One approval per step: the renewed one replaces the stale one.
-    assert_eq!(status["approvals"].as_array().unwrap().len(), 1);
-    assert_eq!(status["approvals"][0]["by"], "bob");
-    assert_eq!(status["approvals"][0]["stale"], false);
+    // One approval per step and person: ana's stays stale beside bob's.
+    assert_eq!(status["approvals"].as_array().unwrap().len(), 2);
+    assert_eq!(status["approvals"][0]["by"], "ana");
+    assert_eq!(status["approvals"][0]["stale"], true);
+    assert_eq!(status["approvals"][1]["by"], "bob");
+    assert_eq!(status["approvals"][1]["stale"], false);
     let table = s.run(&["status"], 0);
-    assert!(table.stdout.contains("plan by bob"), "{table}");
-    assert!(!table.stdout.contains("plan by ana"), "{table}");
+    assert!(
+        table.stdout.contains("plan by ana (stale), plan by bob"),
+        "{table}"
+    );
     // An approval of a plan that no longer passes its checks is refused.
     s.place("plan-bad.md", PLAN);
     s.run(&["approve", "F-11", "--step", "plan", "--by", "dave"], 1);

@@ -82,12 +82,26 @@ pub struct ApproveArgs {
     /// The step to approve [default: the subject's current step]
     #[arg(long)]
     pub step: Option<String>,
-    /// The approver
-    #[arg(long, value_name = "NAME", required = true)]
-    pub by: String,
+    /// The approver, held to the step's `approval.from` [default: git's user.name and user.email]
+    #[arg(long, value_name = "EMAIL")]
+    pub by: Option<String>,
     /// Why, or what was reviewed
     #[arg(long)]
     pub note: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RejectArgs {
+    pub id: String,
+    /// The step whose gate to hold [default: the subject's current step]
+    #[arg(long)]
+    pub step: Option<String>,
+    /// Who requests the changes, held to the step's `approval.from` [default: git's user.name and user.email]
+    #[arg(long, value_name = "EMAIL")]
+    pub by: Option<String>,
+    /// What must change
+    #[arg(long, required = true)]
+    pub note: String,
 }
 
 #[derive(Debug, Args)]
@@ -249,6 +263,13 @@ fn status_json(project: &Project, subjects: &[SubjectStatus]) -> serde_json::Val
                 "next_step": s.next_step,
                 "verdict": s.result.as_ref().map(|r| r.verdict),
                 "approvals": approvals,
+                "gate": s.gate.as_ref().map(|gate| serde_json::json!({
+                    "progress": gate.progress(),
+                    "approvers": gate.approvers,
+                    "min": gate.min,
+                    "needs": gate.missing,
+                    "changes_requested_by": gate.rejected_by,
+                })),
             })
         })
         .collect();
@@ -272,18 +293,19 @@ fn write_status_table(
     let rows: Vec<[String; 6]> = subjects
         .iter()
         .map(|s| {
-            let approvals: Vec<String> = s
-                .approvals
+            let approvals: Vec<String> = (s
+                .gate
                 .iter()
-                .map(|(a, stale)| {
-                    format!(
-                        "{} by {}{}",
-                        a.step,
-                        one_line(&a.by),
-                        if *stale { " (stale)" } else { "" }
-                    )
-                })
-                .collect();
+                .map(|gate| one_line(&gate.progress()).into_owned()))
+            .chain(s.approvals.iter().map(|(a, stale)| {
+                format!(
+                    "{} by {}{}",
+                    a.step,
+                    one_line(&a.by),
+                    if *stale { " (stale)" } else { "" }
+                )
+            }))
+            .collect();
             [
                 s.record.id.clone(),
                 one_line(&s.record.title).into_owned(),
@@ -447,13 +469,19 @@ pub(super) fn advance(context: &Context, args: &AdvanceArgs) -> i32 {
 
 pub(super) fn approve(context: &Context, args: &ApproveArgs) -> i32 {
     with_project(context, context.options(), |project| {
-        let outcome = project.approve(
-            &args.id,
-            args.step.as_deref(),
-            &args.by,
-            args.note.as_deref(),
-        );
+        let outcome = project.reviewer(args.by.as_deref()).and_then(|by| {
+            project.approve(&args.id, args.step.as_deref(), &by, args.note.as_deref())
+        });
         transition_outcome(context, project, "approved", outcome)
+    })
+}
+
+pub(super) fn reject(context: &Context, args: &RejectArgs) -> i32 {
+    with_project(context, context.options(), |project| {
+        let outcome = project
+            .reviewer(args.by.as_deref())
+            .and_then(|by| project.reject(&args.id, args.step.as_deref(), &by, &args.note));
+        transition_outcome(context, project, "rejected", outcome)
     })
 }
 
@@ -470,19 +498,30 @@ fn transition_outcome(
             result,
             record,
             left,
+            gate,
         }) => {
             let phase = project.phase_label(&record.phase);
             let whereabouts = match left {
                 Some(_) => format!("now in phase `{phase}`"),
                 None => format!("it stays in phase `{phase}`"),
             };
+            // Said while the gate stays shut: once open, "passed" says it.
+            let progress = gate
+                .filter(|gate| !gate.open())
+                .map_or(String::new(), |gate| format!(" ({})", gate.progress()));
             Ok(say(format_args!(
-                "{} {}: step `{}` {}; {whereabouts}",
+                "{} {}: step `{}` {}{progress}; {whereabouts}",
                 project.loaded.playbook.subject.noun,
                 record.id,
                 result.step,
                 result.verdict.as_str(),
             )))
+        }
+        Err(
+            refused @ (ProjectError::NotAllowed { .. } | ProjectError::AuthorMayNotApprove { .. }),
+        ) => {
+            complain(format_args!("{refused}"));
+            Ok(EXIT_FAILED)
         }
         Err(ProjectError::NotPassed { result, .. }) => {
             let mut out = context.stdout();
@@ -494,7 +533,7 @@ fn transition_outcome(
             let (id, step) = (result.subject.as_deref().unwrap_or_default(), &result.step);
             let why = match result.verdict {
                 Verdict::AwaitingApproval => {
-                    format!("awaits approval: `tollgate approve {id} --step {step} --by NAME`")
+                    format!("awaits approval: `tollgate approve {id} --step {step}`")
                 }
                 Verdict::Done => format!("is done: {id} is already past it"),
                 Verdict::Failed => "failed".into(),

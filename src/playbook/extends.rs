@@ -4,7 +4,7 @@
 //! value still names the file and line it was written on.
 //!
 //! The rules:
-//! - top-level `vars`, `artifacts`, `plugins` and `checks` merge name by
+//! - top-level `vars`, `artifacts`, `plugins`, `checks` and `approvers` merge name by
 //!   name (a name given here replaces the base's, a new one is added);
 //! - every other top-level key given here replaces the base's whole;
 //! - each entry of `steps` overrides the base step with the same `id`: each
@@ -25,7 +25,7 @@ use crate::diagnostic::Diagnostic;
 use crate::yaml::{SpanIndex, pointer_segment};
 
 /// The top-level keys that hold named entries and merge name by name.
-const MERGED_BY_NAME: [&str; 4] = ["vars", "artifacts", "plugins", "checks"];
+const MERGED_BY_NAME: [&str; 5] = ["vars", "artifacts", "plugins", "checks", "approvers"];
 
 /// A playbook's JSON with its positions and the file it was read from.
 #[derive(Clone, Copy)]

@@ -135,6 +135,7 @@ impl Linter<'_> {
     fn run(&mut self) {
         self.duplicate_ids();
         self.references();
+        self.approvals();
         self.check_lists();
         self.step_checks();
         self.plugins();
@@ -345,6 +346,77 @@ impl Linter<'_> {
                     ),
                 )
                 .help = Some(help);
+            }
+        }
+    }
+
+    /// The `approval:` of each step against the `approvers:` groups: each
+    /// group it names exists, `require` stays inside `from`, `min` is no
+    /// more than `from` can supply, and only a human gate has one.
+    fn approvals(&mut self) {
+        let groups: Vec<String> = self.playbook.approvers.keys().cloned().collect();
+        for (i, step) in self.playbook.steps.iter().enumerate() {
+            let Some(rule) = &step.approval else {
+                continue;
+            };
+            let pointer = format!("/steps/{i}/approval");
+            if step.gate != Gate::Human {
+                // At `approval:` itself: its value starts at its first key.
+                let at = self.loaded.spans.key(&pointer);
+                self.report_at(
+                    "approval-on-automated-gate",
+                    Severity::Error,
+                    &pointer,
+                    at,
+                    format!(
+                        "step `{}` says who approves it, but its gate is automated",
+                        step.id
+                    ),
+                )
+                .help = Some("set `gate: human`, or remove `approval:`".into());
+            }
+            for (key, names) in [("from", &rule.from), ("require", &rule.require)] {
+                for (j, name) in names.iter().enumerate() {
+                    let at = format!("{pointer}/{key}/{j}");
+                    let is_email = name.contains('@');
+                    if !is_email && !groups.contains(name) {
+                        self.reference(
+                            "unknown-approver-group",
+                            "approver group",
+                            &at,
+                            name,
+                            &groups,
+                        );
+                    } else if key == "require" && !rule.from.is_empty() && !rule.from.contains(name)
+                    {
+                        self.error(
+                            "approval-require-outside-from",
+                            &at,
+                            format!(
+                                "step `{}` requires an approval from `{name}`, which its `from` does not list",
+                                step.id
+                            ),
+                        )
+                        .help = Some(format!("add `{name}` to `from`, or drop it from `require`"));
+                    }
+                }
+            }
+            let people = crate::approvals::people(&self.playbook.approvers, &rule.from);
+            if !rule.from.is_empty() && rule.min > people.len() {
+                self.error(
+                    "approval-min-unreachable",
+                    &format!("{pointer}/min"),
+                    format!(
+                        "step `{}` needs {} distinct approvers, but its `from` names {}",
+                        step.id,
+                        rule.min,
+                        match people.len() {
+                            1 => "1 person".to_string(),
+                            n => format!("{n} people"),
+                        }
+                    ),
+                )
+                .help = Some("lower `min`, or add people to `from`".into());
             }
         }
     }

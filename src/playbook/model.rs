@@ -69,6 +69,12 @@ pub struct Playbook {
     /// Named check lists, reused by steps with `use: NAME`.
     #[serde(default)]
     pub checks: IndexMap<String, Vec<CheckItem>>,
+    /// Named groups of people who may approve human gates, each a list of
+    /// the e-mail addresses their git commits carry. A step's
+    /// `approval.from` and `approval.require` name these groups.
+    #[serde(default)]
+    #[schemars(extend("propertyNames" = {"pattern": "^[a-z][a-z0-9_-]*$"}))]
+    pub approvers: IndexMap<String, Vec<Email>>,
     /// Whether a `<!-- tollgate-disable CHECK-ID: reason -->` comment in a
     /// document may suppress a finding of a check that does not say itself
     /// (default true).
@@ -190,6 +196,9 @@ pub struct Step {
     /// For human gates: what the reviewer must be shown.
     #[serde(default)]
     pub review: Vec<String>,
+    /// For human gates: who may approve, how many must, and what `tollgate
+    /// verify` demands of each approval. Absent: one approval by anyone.
+    pub approval: Option<ApprovalRule>,
     /// The checks the step's documents must pass, in order.
     #[serde(default)]
     pub checks: Vec<CheckItem>,
@@ -198,6 +207,50 @@ pub struct Step {
     /// In a playbook that `extends:` another: ids of the base step's checks to drop.
     #[serde(default)]
     pub remove_checks: Vec<String>,
+}
+
+/// An e-mail address, as git records an author.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Email(#[schemars(regex(pattern = r"^[^@\s<>]+@[^@\s<>]+$"))] pub String);
+
+/// Who may open a human gate, and how many of them must.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApprovalRule {
+    /// Who may approve: group names from `approvers:` or e-mail addresses.
+    /// Absent: anyone.
+    #[serde(default)]
+    pub from: Vec<String>,
+    /// How many distinct people must approve (default 1).
+    #[serde(default = "one")]
+    #[schemars(default = "one", range(min = 1))]
+    pub min: usize,
+    /// Groups of `from` that at least one approver must belong to, each.
+    #[serde(default)]
+    pub require: Vec<String>,
+    /// `false`: a person who last changed an artifact the step pins (as git
+    /// records it; uncommitted changes count as the local git user's) may
+    /// not approve it (default true).
+    #[serde(default = "yes")]
+    #[schemars(default = "yes")]
+    pub authors_may_approve: bool,
+    /// `true`: `tollgate verify` requires each approval to have been
+    /// committed with a signature `git verify-commit` accepts.
+    #[serde(default)]
+    pub signed: bool,
+}
+
+impl Default for ApprovalRule {
+    fn default() -> Self {
+        Self {
+            from: Vec::new(),
+            min: 1,
+            require: Vec::new(),
+            authors_may_approve: true,
+            signed: false,
+        }
+    }
 }
 
 /// A playbook either stands alone, with every key a process needs, or
@@ -213,7 +266,7 @@ fn complete_or_extending(schema: &mut Schema) {
             json!({
                 "type": "string",
                 "minLength": 1,
-                "description": "A playbook this one builds on, relative to this file. Its keys are kept unless given here: `vars`, `artifacts`, `plugins` and `checks` are merged name by name, other keys replaced whole; each step here overrides the base step with the same `id` key by key, its `checks` replacing base checks of the same id and adding the others, and `remove_checks` dropping base checks."
+                "description": "A playbook this one builds on, relative to this file. Its keys are kept unless given here: `vars`, `artifacts`, `plugins`, `checks` and `approvers` are merged name by name, other keys replaced whole; each step here overrides the base step with the same `id` key by key, its `checks` replacing base checks of the same id and adding the others, and `remove_checks` dropping base checks."
             }),
         );
     }

@@ -117,6 +117,9 @@ struct ResultsView {
     /// Every artifact the step checks exists.
     produced: bool,
     checks_passed: bool,
+    /// Each request for changes that holds the human gate shut: who, when
+    /// and what.
+    changes_requested: Vec<String>,
 }
 
 /// Renders the document of `step` for `subject` (or for no subject), with
@@ -220,6 +223,10 @@ pub fn render(
                 .iter()
                 .any(|o| o.kind == "exists" && o.status == CheckStatus::Failed),
             checks_passed: r.outcomes.iter().all(|o| o.status != CheckStatus::Failed),
+            changes_requested: (r.outcomes.iter())
+                .filter(|o| o.check == crate::project::CHANGES_REQUESTED)
+                .flat_map(|o| o.findings.iter().map(|f| f.message.clone()))
+                .collect(),
         }),
     };
     let (name, source) = match (&step.document, &step.instructions) {

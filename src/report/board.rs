@@ -45,6 +45,8 @@ struct Card<'a> {
     verdict: &'static str,
     verdict_class: &'static str,
     approvals: Vec<ApprovalView<'a>>,
+    /// Where the next step's human gate stands: "1 of 2 approvals".
+    gate: Option<String>,
     last_change: Option<&'a HistoryEvent>,
     findings: Vec<FindingView<'a>>,
 }
@@ -198,6 +200,7 @@ fn card<'a>(subject: &'a SubjectStatus, history: &'a [HistoryEvent]) -> Card<'a>
                 stale: *stale,
             })
             .collect(),
+        gate: subject.gate.as_ref().map(|gate| gate.progress()),
         last_change: history
             .iter()
             .rev()

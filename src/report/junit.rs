@@ -35,13 +35,23 @@ pub fn check_junit(results: &[StepResult], strict: bool) -> std::io::Result<Stri
 
 /// `lint --format junit`.
 pub fn lint_junit(linted: &[LintedFile]) -> std::io::Result<String> {
-    let mut report = Report::new("tollgate lint");
-    for file in linted {
+    diagnostics_junit("lint", linted)
+}
+
+/// `verify --format junit`: one suite for the state folder with one case,
+/// failing when verify found an error.
+pub fn verify_junit(verified: &[LintedFile]) -> std::io::Result<String> {
+    diagnostics_junit("verify", verified)
+}
+
+fn diagnostics_junit(command: &str, files: &[LintedFile]) -> std::io::Result<String> {
+    let mut report = Report::new(format!("tollgate {command}"));
+    for file in files {
         let mut suite = TestSuite::new(file.path.as_str());
-        let mut case = case("lint", &file.diagnostics, |severity| {
+        let mut case = case(command, &file.diagnostics, |severity| {
             severity == Severity::Error
         });
-        case.set_classname("lint");
+        case.set_classname(command);
         suite.add_test_case(case);
         report.add_test_suite(suite);
     }

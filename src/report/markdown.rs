@@ -33,6 +33,8 @@ struct Row<'a> {
     verdict: Option<Verdict>,
     /// Which step who approved, and whether the approval is stale.
     approvals: Vec<(&'a str, &'a str, bool)>,
+    /// Where the next step's human gate stands.
+    gate: Option<String>,
 }
 
 /// `check --format markdown`.
@@ -46,6 +48,7 @@ pub fn check_markdown(playbook: &str, results: &[StepResult]) -> String {
             step: Some(&result.step),
             verdict: Some(result.verdict),
             approvals: Vec::new(),
+            gate: None,
         })
         .collect();
     markdown(playbook, rows, results.iter())
@@ -66,6 +69,7 @@ pub fn status_markdown(playbook: &str, subjects: &[SubjectStatus]) -> String {
                 .iter()
                 .map(|(a, stale)| (a.step.as_str(), a.by.as_str(), *stale))
                 .collect(),
+            gate: s.gate.as_ref().map(|gate| gate.progress()),
         })
         .collect();
     markdown(
@@ -73,6 +77,26 @@ pub fn status_markdown(playbook: &str, subjects: &[SubjectStatus]) -> String {
         rows,
         subjects.iter().filter_map(|s| s.result.as_ref()),
     )
+}
+
+/// `verify --format markdown`: a heading, a line of counts, then each
+/// finding.
+pub fn verify_markdown(playbook: &str, findings: &[Diagnostic]) -> String {
+    let mut out = Budget::new();
+    out.push(&format!("## Tollgate verify: {}\n\n", escape(playbook)));
+    let counts = crate::report::Counts::of(findings);
+    if findings.is_empty() {
+        out.push("✅ Every human gate passed was opened as the playbook says.\n");
+        return out.finish();
+    }
+    let symbol = if counts.errors > 0 { "❌" } else { "⚠️" };
+    out.push(&format!("{symbol} {}\n\n", counts.summary()));
+    for finding in findings {
+        if !out.push(&finding_line(finding)) {
+            out.left_out_findings += 1;
+        }
+    }
+    out.finish()
 }
 
 fn markdown<'a>(
@@ -137,13 +161,11 @@ fn table_row(row: &Row, is_status: bool) -> String {
     if !is_status {
         return format!("| {subject} | {step} | {verdict} |\n");
     }
-    let approvals: Vec<String> = row
-        .approvals
-        .iter()
-        .map(|(step, by, stale)| {
+    let approvals: Vec<String> = (row.gate.iter().map(|gate| escape(gate)))
+        .chain(row.approvals.iter().map(|(step, by, stale)| {
             let stale = if *stale { " (stale)" } else { "" };
             format!("{} by {}{stale}", escape(step), escape(by))
-        })
+        }))
         .collect();
     let approvals = if approvals.is_empty() {
         "—".to_string()

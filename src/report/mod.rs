@@ -29,10 +29,12 @@ pub use board::{BoardContext, board_html};
 pub use escape::{Escaping, escape_control, one_line};
 pub use github::{write_check_github, write_lint_github};
 pub use json::{check_json, lint_json};
-pub use junit::{check_junit, lint_junit};
-pub use markdown::{SIZE_LIMIT as MARKDOWN_SIZE_LIMIT, check_markdown, status_markdown};
+pub use junit::{check_junit, lint_junit, verify_junit};
+pub use markdown::{
+    SIZE_LIMIT as MARKDOWN_SIZE_LIMIT, check_markdown, status_markdown, verify_markdown,
+};
 pub use sarif::{check_sarif, lint_sarif};
-pub use text::{write_check_text, write_lint_text};
+pub use text::{write_check_text, write_lint_text, write_verify_text};
 
 /// The text of the files diagnostics point into, by displayed path, each
 /// with its line starts found once, on first use.

@@ -109,3 +109,23 @@ pub fn write_lint_text(
     }
     Ok(())
 }
+
+/// `verify` for people: every finding with its code frame (with `quiet`,
+/// only errors and no summary), then "1 error, 0 warnings".
+pub fn write_verify_text(
+    findings: &[Diagnostic],
+    sources: &Sources,
+    quiet: bool,
+    out: &mut dyn WriteColor,
+) -> std::io::Result<()> {
+    let shown: Vec<Diagnostic> = findings
+        .iter()
+        .filter(|d| !quiet || d.severity == Severity::Error)
+        .cloned()
+        .collect();
+    write_diagnostics(&shown, sources, out)?;
+    if !quiet {
+        writeln!(out, "verified: {}", Counts::of(findings).summary())?;
+    }
+    Ok(())
+}
