@@ -26,7 +26,10 @@ use crate::engine::{StepResult, Verdict};
 pub use board::{BoardContext, board_html};
 pub use escape::{Escaping, escape_control, one_line};
 pub use github::{write_check_github, write_lint_github};
-pub use json::{check_json, lint_json};
+pub use json::{
+    AdvanceReport, CheckReport, JsonApproval, JsonFinding, JsonResult, JsonSubject, JsonSuppressed,
+    LintJsonDiagnostic, LintReport, StatusReport, check_json, lint_json, status_json,
+};
 pub use junit::{check_junit, lint_junit};
 pub use markdown::{SIZE_LIMIT as MARKDOWN_SIZE_LIMIT, check_markdown, status_markdown};
 pub use sarif::{check_sarif, lint_sarif};
@@ -133,7 +136,7 @@ impl Counts {
 }
 
 /// How many results ended in each verdict.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub passed: usize,
     pub failed: usize,
