@@ -112,8 +112,8 @@ const AGENT_FILES: &[Agent] = &[
         ".github/prompts",
         ".prompt.md",
         MD,
-        Some("${input:subject:the subject's id}"),
-        &["agent: agent"],
+        Some("${input:subject}"),
+        &["agent: agent", "argument-hint: SUBJECT-ID"],
     ),
     // Cursor reads plain Markdown and adds what follows the command.
     agent(

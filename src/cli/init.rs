@@ -71,7 +71,7 @@ pub fn run(context: &Context, args: &InitArgs) -> i32 {
     text.push_str(&format!(
         "\nnext:\n  {tollgate} lint\n  {tollgate} new {subject} --title \"First feature\"\n  \
          {tollgate} show {} --subject {subject}\n  \
-         {tollgate} agents                    the steps as commands for coding agents, and the MCP server",
+         {tollgate} agents",
         bundled.first_step
     ));
     say(format_args!("{text}"))
