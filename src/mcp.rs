@@ -10,6 +10,7 @@
 //! thread, as the engine's own work is synchronous.
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use rmcp::ErrorData;
 use rmcp::model::{
@@ -49,7 +50,7 @@ pub fn serve(setup: Setup) -> std::io::Result<()> {
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let running = match Server(setup)
+        let running = match Server::new(setup)
             .serve((tokio::io::stdin(), tokio::io::stdout()))
             .await
         {
@@ -237,27 +238,59 @@ impl Answer {
     }
 }
 
-/// The server: what it runs on. Nothing else is kept between calls.
-struct Server(Setup);
+/// The server: what it runs on, and the playbook as it last loaded.
+struct Server {
+    setup: Setup,
+    /// Parsing and validating the playbook is most of a warm call's time;
+    /// it is done again whenever the file's text differs from this one's.
+    loaded: Mutex<Option<Arc<LoadedPlaybook>>>,
+}
 
 impl Server {
-    fn options(&self) -> Options {
-        Options {
-            strict: false,
-            limits: self.0.limits,
+    fn new(setup: Setup) -> Self {
+        Self {
+            setup,
+            loaded: Mutex::new(None),
         }
     }
 
-    fn load(&self) -> Result<LoadedPlaybook, service::PlaybookUnavailable> {
-        let setup = &self.0;
-        service::load_playbook(&setup.playbook, &setup.playbook_display, &setup.vars)
+    fn options(&self) -> Options {
+        Options {
+            strict: false,
+            limits: self.setup.limits,
+        }
+    }
+
+    /// The playbook as its file is now. One that `extends:` others is
+    /// loaded afresh on every call, as they may have changed.
+    fn load(&self) -> Result<Arc<LoadedPlaybook>, service::PlaybookUnavailable> {
+        let setup = &self.setup;
+        let text = crate::init::read_playbook_file(&setup.playbook, crate::yaml::MAX_FILE_BYTES);
+        let mut kept = self
+            .loaded
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let (Some(loaded), Ok(text)) = (kept.as_ref(), &text)
+            && loaded.bases.is_empty()
+            && loaded.source == *text
+        {
+            return Ok(Arc::clone(loaded));
+        }
+        *kept = None;
+        let loaded = Arc::new(service::load_playbook(
+            &setup.playbook,
+            &setup.playbook_display,
+            &setup.vars,
+        )?);
+        *kept = Some(Arc::clone(&loaded));
+        Ok(loaded)
     }
 
     /// Runs `work` on the project, read afresh.
     fn on_project(&self, work: impl FnOnce(&Project) -> Result<Answer, ProjectError>) -> Answer {
         match self.load() {
             Ok(loaded) => {
-                let project = Project::new(&self.0.root, &loaded, self.options());
+                let project = Project::new(&self.setup.root, &loaded, self.options());
                 work(&project).unwrap_or_else(Answer::error)
             }
             Err(error) => Answer::error(error.plain_text()),
@@ -347,11 +380,17 @@ impl Server {
                 "checking files needs --step STEP: which step's gate do they face?",
             );
         };
-        let root = &self.0.root;
+        let root = &self.setup.root;
+        let real_root = root.canonicalize().unwrap_or_else(|_| root.clone());
         let mut confined = Vec::new();
         for file in files {
             match confined::resolve(root, Path::new(file)) {
-                Ok(path) => confined.push((path, shown(file))),
+                // Shown as results show paths: relative to the root, with `/`.
+                Ok(path) => {
+                    let shown = path.strip_prefix(&real_root).unwrap_or(&path);
+                    let shown = shown.to_string_lossy().replace('\\', "/");
+                    confined.push((path, shown));
+                }
                 Err(error) => return Answer::error(error),
             }
         }
@@ -397,7 +436,7 @@ impl Server {
     }
 
     fn lint(&self) -> Answer {
-        let setup = &self.0;
+        let setup = &self.setup;
         let linted = service::lint_playbook(&setup.playbook, &setup.playbook_display);
         let answer = Answer::of(&report::lint_json(&linted.file.diagnostics));
         match linted.unusable {
@@ -438,7 +477,7 @@ impl Server {
                 ErrorData::invalid_params("the prompt needs a `subject` argument", None)
             })?;
         let loaded = self.load().map_err(unavailable)?;
-        let project = Project::new(&self.0.root, &loaded, self.options());
+        let project = Project::new(&self.setup.root, &loaded, self.options());
         let invalid =
             |error: &dyn std::fmt::Display| ErrorData::invalid_params(error.to_string(), None);
         let step = project.step(name).map_err(|e| invalid(&e))?;
@@ -456,12 +495,6 @@ impl Server {
 /// error results).
 fn unavailable(error: service::PlaybookUnavailable) -> ErrorData {
     ErrorData::internal_error(error.plain_text(), None)
-}
-
-/// A path from the client as results show it: relative to the root, with `/`.
-fn shown(file: &str) -> String {
-    let file = file.replace('\\', "/");
-    file.strip_prefix("./").unwrap_or(&file).to_string()
 }
 
 /// Parses a tool's arguments; their error is the tool's.

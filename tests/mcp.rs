@@ -74,6 +74,17 @@ fn error_message(result: &CallToolResult) -> String {
     texts(result).pop().expect("a message")
 }
 
+/// Asserts that `value` fits the output schema the server lists for `tool`.
+async fn conforms(client: &Client, tool: &str, value: &Value) {
+    let tools = client.list_all_tools().await.unwrap();
+    let listed = tools.iter().find(|t| t.name == tool).expect("the tool");
+    let schema = Value::Object(listed.output_schema.as_deref().expect("a schema").clone());
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    if let Err(error) = validator.validate(value) {
+        panic!("{tool}: {error} at {}\n{value:#}", error.instance_path());
+    }
+}
+
 /// What `tollgate ARGS` prints as JSON.
 fn cli_json(project: &Project, args: &[&str], code: i32) -> Value {
     let run = project.run(args).expect(code);
@@ -115,6 +126,7 @@ async fn a_subject_goes_from_new_to_a_human_gate_that_advance_will_not_pass() {
     let client = connect(&project).await;
 
     let empty = structured(&call(&client, "status", json!({})).await);
+    conforms(&client, "status", &empty).await;
     assert_eq!(
         empty,
         cli_json(&project, &["status", "--format", "json"], 0)
@@ -127,6 +139,7 @@ async fn a_subject_goes_from_new_to_a_human_gate_that_advance_will_not_pass() {
     )
     .await;
     let made = structured(&made);
+    conforms(&client, "new_subject", &made).await;
     let status = cli_json(&project, &["status", "F-11", "--format", "json"], 0);
     assert_eq!(made, status);
     assert_eq!(made["subjects"][0]["phase"], "draft");
@@ -152,12 +165,14 @@ async fn a_subject_goes_from_new_to_a_human_gate_that_advance_will_not_pass() {
 
     let skeleton = structured(&call(&client, "check", json!({"subject": "F-11"})).await);
     assert_eq!(skeleton["results"][0]["verdict"], "failed");
+    conforms(&client, "check", &skeleton).await;
     assert_eq!(
         skeleton,
         cli_json(&project, &["check", "F-11", "--format", "json"], 1)
     );
     let stays = structured(&call(&client, "advance", json!({"subject": "F-11"})).await);
     assert_eq!(stays["taken"], false);
+    conforms(&client, "advance", &stays).await;
     assert_eq!(stays["message"], "F-11 not advanced: step `specify` failed");
 
     project.place("spec-good.md", SPEC);
@@ -180,20 +195,28 @@ async fn a_subject_goes_from_new_to_a_human_gate_that_advance_will_not_pass() {
     let cli_document = project
         .run(&["show", "plan", "--subject", "F-11", "--with-results"])
         .expect(0);
-    assert_eq!(texts(&document), [cli_document.stdout.clone()]);
+    assert_eq!(texts(&document), std::slice::from_ref(&cli_document.stdout));
     assert_eq!(
         document.structured_content,
         Some(json!({"document": cli_document.stdout}))
     );
+    conforms(
+        &client,
+        "show_step",
+        document.structured_content.as_ref().unwrap(),
+    )
+    .await;
 
     let awaiting = structured(&call(&client, "advance", json!({"subject": "F-11"})).await);
     insta::assert_json_snapshot!("awaiting_a_person", awaiting);
+    conforms(&client, "advance", &awaiting).await;
     let after = cli_json(&project, &["status", "F-11", "--format", "json"], 0);
     assert_eq!(after["subjects"][0]["phase"], "specified");
     assert_eq!(after["subjects"][0]["verdict"], "awaiting_approval");
 
     let lint = structured(&call(&client, "lint", json!({})).await);
     assert_eq!(lint, cli_json(&project, &["lint", "--format", "json"], 0));
+    conforms(&client, "lint", &lint).await;
     client.cancel().await.unwrap();
 }
 
