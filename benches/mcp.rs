@@ -133,7 +133,7 @@ fn main() {
     let answer = server.check();
     assert_eq!(answer["result"]["isError"], false, "{answer}");
     assert_eq!(
-        answer["result"]["structuredContent"]["results"][0]["verdict"], "passed",
+        answer["result"]["structuredContent"]["results"][0]["verdict"], "awaiting_approval",
         "{answer}"
     );
 
