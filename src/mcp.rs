@@ -4,9 +4,10 @@
 //! prompts are the playbook's steps. There is no approve tool: a human gate
 //! stays a person's to pass.
 //!
-//! Every call reads the playbook and the state afresh, so a long-lived
-//! server never answers from a stale picture, and moves subjects under the
-//! same state lock as the command line. Calls run one after another on one
+//! Every call reads the state, plugins and templates afresh, and the
+//! playbook whenever its file's text changed, so a long-lived server never
+//! answers from a stale picture; it moves subjects under the same state
+//! lock as the command line. Calls run one after another on one
 //! thread, as the engine's own work is synchronous.
 
 use std::path::{Path, PathBuf};
