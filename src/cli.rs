@@ -195,7 +195,7 @@ tollgate mcp --root ~/src/app --playbook ~/src/app/tollgate.yaml\n\n\
 Tools: status, show_step, check, new_subject, advance and lint, each answering what the \
 command's --format json prints. Prompts: one per step of the playbook, named after the step, \
 taking the subject's id. There is no approve tool: a human gate stays a person's to pass. \
-The playbook and state are read afresh on every call. The server ends, with exit 0, when \
+The state is read afresh on every call, the playbook whenever its text changed. The server ends, with exit 0, when \
 its input is closed. `tollgate agents` writes the files that register it with agents.")]
     Mcp,
     /// Write each step of the playbook as a command for coding agents, and register the MCP server
