@@ -8,12 +8,12 @@ use std::path::{Path, PathBuf};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 
-use crate::checks::CheckStatus;
 use crate::diagnostic::Diagnostic;
-use crate::engine::{Options, StatelessRun};
-use crate::lua::{LimitOverrides, PluginSet};
-use crate::playbook::{LoadStage, LoadedPlaybook, lint, schema};
-use crate::report::{self, Counts, Escaping, LintedFile, Sources};
+use crate::engine::Options;
+use crate::lua::LimitOverrides;
+use crate::playbook::{LoadedPlaybook, schema};
+use crate::report::{self, Counts, Escaping, Sources};
+use crate::service;
 
 mod board;
 mod init;
@@ -214,6 +214,28 @@ accepts); the history's hash chain must be whole, and each phase must match the 
 Exit 0 when nothing is wrong, 1 when an error is found, 2 outside a git repository or when \
 the state cannot be read.")]
     Verify(VerifyArgs),
+    /// Serve the project to coding agents over the Model Context Protocol, on stdin and stdout
+    #[command(after_long_help = "Examples:\n  \
+tollgate mcp                                   as a coding agent starts it\n  \
+tollgate mcp --root ~/src/app --playbook ~/src/app/tollgate.yaml\n\n\
+Tools: status, show_step, check, new_subject, advance and lint, each answering what the \
+command's --format json prints. Prompts: one per step of the playbook, named after the step, \
+taking the subject's id. There is no approve tool: a human gate stays a person's to pass. \
+The state is read afresh on every call, the playbook whenever its text changed. The server ends, with exit 0, when \
+its input is closed. `tollgate agents` writes the files that register it with agents.")]
+    Mcp,
+    /// Write each step of the playbook as a command for coding agents, and register the MCP server
+    #[command(after_long_help = "Examples:\n  \
+tollgate agents                                every agent's files\n  \
+tollgate agents --for claude,copilot\n  \
+tollgate agents --check                        in CI: exit 1 when a file is missing or out of date\n\n\
+One command file per step (named tollgate-STEP) in each agent's folder: .claude/commands, \
+.github/prompts, .cursor/commands, .gemini/commands, .codex/prompts, .opencode/commands and \
+.windsurf/workflows; and the `tollgate` server's entry in .mcp.json (Claude Code), \
+.vscode/mcp.json (VS Code) and .cursor/mcp.json (Cursor), beside the servers already there. \
+Command files carry a mark with the hash of their text: a file a person edited, or wrote, \
+is left alone unless --force is given.")]
+    Agents(AgentsArgs),
     /// Work with Lua plugins: `plugin test PLUGIN` runs a plugin against its sample documents
     #[command(subcommand)]
     Plugin(PluginCommand),
@@ -241,6 +263,19 @@ tollgate man | man -l -\n  \
 tollgate man > /usr/local/share/man/man1/tollgate.1\n  \
 tollgate man check > /usr/local/share/man/man1/tollgate-check.1")]
     Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AgentsArgs {
+    /// The agents to write files for, separated by commas [default: all of them]
+    #[arg(long = "for", value_name = "LIST", value_delimiter = ',', value_parser = clap::builder::PossibleValuesParser::new(crate::agents::AGENTS))]
+    pub agents: Vec<String>,
+    /// Write nothing; exit 1 when a file is missing or out of date
+    #[arg(long)]
+    pub check: bool,
+    /// Overwrite files a person edited
+    #[arg(long, conflicts_with = "check")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -362,6 +397,8 @@ pub fn run(cli: Cli) -> i32 {
         Command::Verify(args) => verify::run(&context, &args),
         Command::Graph(args) => subjects::graph(&context, &args),
         Command::Plugin(PluginCommand::Test(args)) => plugin_test(&context, &args),
+        Command::Mcp => mcp_command(&context),
+        Command::Agents(args) => agents_command(&context, &args),
         Command::Schema => output_failed(print_text(schema::schema_text())).unwrap_or(EXIT_OK),
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
@@ -470,28 +507,12 @@ fn lint_command(context: &Context, args: &LintArgs) -> i32 {
     let mut sources = Sources::default();
     let mut unusable = false;
     for file in &files {
-        let display = display_path(file);
-        let diagnostics = match LoadedPlaybook::load(file, &display) {
-            Ok(loaded) => {
-                let lint = lint::lint(&loaded);
-                for (path, text) in lint.extra_sources {
-                    sources.insert(path, text);
-                }
-                sources.insert(display.clone(), loaded.source);
-                lint.diagnostics
-            }
-            Err(error) => {
-                unusable |= error.stage == LoadStage::Unusable;
-                if let Some(text) = error.text {
-                    sources.insert(error.display, text);
-                }
-                error.diagnostics
-            }
-        };
-        linted.push(LintedFile {
-            path: display,
-            diagnostics,
-        });
+        let outcome = service::lint_playbook(file, &display_path(file));
+        for (path, text) in outcome.sources {
+            sources.insert(path, text);
+        }
+        unusable |= outcome.unusable;
+        linted.push(outcome.file);
     }
     let counts = Counts::of(linted.iter().flat_map(|file| &file.diagnostics));
     let written = match args.format {
@@ -535,29 +556,13 @@ fn lint_command(context: &Context, args: &LintArgs) -> i32 {
 /// diagnostics are printed and the exit code returned.
 fn load_playbook(context: &Context) -> Result<LoadedPlaybook, i32> {
     let display = display_path(&context.playbook);
-    if !context.playbook.exists() {
-        complain(format_args!(
-            "there is no playbook at `{display}`; run `tollgate init` to write one, or name yours with --playbook PATH"
-        ));
-        return Err(EXIT_UNUSABLE);
-    }
-    let mut loaded = LoadedPlaybook::load(&context.playbook, &display).map_err(|error| {
-        let mut sources = Sources::default();
-        if let Some(text) = error.text {
-            sources.insert(error.display, text);
-        }
+    service::load_playbook(&context.playbook, &display, &context.vars).map_err(|error| {
+        let (diagnostics, sources) = error.diagnostics();
         let mut err = Escaping::new(StandardStream::stderr(context.color));
-        let _ = report::write_diagnostics(&error.diagnostics, &sources, &mut err);
-        let _ = writeln!(
-            err,
-            "tollgate: the playbook does not load; run `tollgate lint` for details"
-        );
+        let _ = report::write_diagnostics(diagnostics, &sources, &mut err);
+        let _ = writeln!(err, "tollgate: {error}");
         EXIT_UNUSABLE
-    })?;
-    for (key, value) in &context.vars {
-        loaded.playbook.vars.insert(key.clone(), value.clone());
-    }
-    Ok(loaded)
+    })
 }
 
 fn check_command(context: &Context, args: &CheckArgs) -> i32 {
@@ -585,20 +590,6 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
         ));
         return EXIT_UNUSABLE;
     };
-    let plugins = PluginSet::load(
-        loaded.folder(),
-        &loaded.playbook.plugins,
-        &context.root,
-        &loaded.playbook.limits,
-        context.limits,
-    );
-    let run = match StatelessRun::new(&loaded.playbook, step, args.artifact.as_deref(), options) {
-        Ok(run) => run.with_plugins(&plugins).within(&context.root),
-        Err(error) => {
-            complain(format_args!("{}: {error}", loaded.display));
-            return EXIT_UNUSABLE;
-        }
-    };
     // Absolute, as the root may not be the working folder.
     let cwd = std::env::current_dir().unwrap_or_default();
     let files: Vec<(PathBuf, String)> = args
@@ -612,25 +603,102 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
         })
         .collect();
     let bar = progress::bar(files.len(), context.quiet);
-    let results = run.check_files_observed(&files, &|| {
-        if let Some(bar) = &bar {
-            bar.inc(1);
-        }
-    });
+    let checked = service::check_files(
+        &loaded,
+        &context.root,
+        step,
+        args.artifact.as_deref(),
+        options,
+        &files,
+        &|| {
+            if let Some(bar) = &bar {
+                bar.inc(1);
+            }
+        },
+    );
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    // A file is judged when some check of the step reads it.
-    let judged = results.iter().any(|result| {
-        (result.outcomes.iter()).any(|outcome| outcome.status != CheckStatus::Skipped)
-    });
-    let nothing = (!judged).then(|| {
-        format!(
-            "no check of step `{step}` reads artifact `{}`, which the files stand for; name the artifact they are with --artifact",
-            run.artifact
-        )
-    });
+    let checked = match checked {
+        Ok(checked) => checked,
+        Err(error) => {
+            complain(format_args!("{}: {error}", loaded.display));
+            return EXIT_UNUSABLE;
+        }
+    };
+    let (results, nothing) = (checked.results, checked.nothing_judged);
     report_results(context, &loaded, &results, args, nothing)
+}
+
+fn mcp_command(context: &Context) -> i32 {
+    let setup = crate::mcp::Setup {
+        root: context.root.clone(),
+        playbook: context.playbook.clone(),
+        playbook_display: display_path(&context.playbook),
+        vars: context.vars.clone(),
+        limits: context.limits,
+    };
+    match crate::mcp::serve(setup) {
+        Ok(()) => EXIT_OK,
+        Err(error) => {
+            complain(format_args!("the MCP server stopped: {error}"));
+            EXIT_UNUSABLE
+        }
+    }
+}
+
+fn agents_command(context: &Context, args: &AgentsArgs) -> i32 {
+    use crate::agents::{self, Outcome};
+    let loaded = match load_playbook(context) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let chosen: Vec<&str> = match args.agents.is_empty() {
+        true => agents::AGENTS.to_vec(),
+        false => args.agents.iter().map(String::as_str).collect(),
+    };
+    // Agents start the server in the project: a playbook elsewhere than its
+    // default place is named relative to the root.
+    let relative = root_relative(&context.root, &context.playbook);
+    let playbook_path = (relative != "tollgate.yaml").then_some(relative.as_str());
+    let files = agents::files(&loaded.playbook, playbook_path, &chosen);
+    let synced = agents::sync(&context.root, &files, args.check, args.force);
+    let mut lines = Vec::new();
+    let mut code = EXIT_OK;
+    for (path, outcome) in &synced {
+        let line = match outcome {
+            Outcome::Written => format!("wrote {path}"),
+            Outcome::UpToDate => continue,
+            Outcome::Missing => format!("{path} is missing"),
+            Outcome::OutOfDate => format!("{path} is out of date"),
+            Outcome::Edited if args.check => format!("{path} was edited by a person"),
+            Outcome::Edited => {
+                format!("left {path} alone: a person edited it (--force overwrites it)")
+            }
+            Outcome::Failed(why) => {
+                complain(format_args!("{path}: {why}"));
+                code = EXIT_UNUSABLE;
+                continue;
+            }
+        };
+        if *outcome != Outcome::Written {
+            code = code.max(EXIT_FAILED);
+        }
+        lines.push(line);
+    }
+    let fresh = synced
+        .iter()
+        .filter(|(_, o)| *o == Outcome::UpToDate)
+        .count();
+    lines.push(match (args.check, code) {
+        (true, EXIT_OK) => format!("all {} agent files are up to date", synced.len()),
+        (true, _) => "run `tollgate agents` to write them".to_string(),
+        (false, _) => format!(
+            "{fresh} of {} agent files were already up to date",
+            synced.len()
+        ),
+    });
+    say(format_args!("{}", lines.join("\n"))).max(code)
 }
 
 fn plugin_test(context: &Context, args: &PluginTestArgs) -> i32 {

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::source::LineStarts;
 
 /// A 1-based line and column; the column counts characters, not bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, JsonSchema)]
 pub struct Position {
     pub line: usize,
     pub column: usize,

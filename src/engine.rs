@@ -26,7 +26,7 @@ use crate::suppress::{self, Suppressed, Target};
 pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
 
 /// The answer for one subject (or file) and one step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// A prerequisite does not hold.

@@ -3,6 +3,7 @@
 //! Markdown artifacts and checks them; the `tollgate` binary is a thin layer
 //! over it.
 
+pub mod agents;
 pub mod approvals;
 pub mod checks;
 pub mod cli;
@@ -15,11 +16,13 @@ pub mod identity;
 pub mod init;
 pub mod lua;
 pub mod markdown;
+pub mod mcp;
 pub mod playbook;
 pub mod project;
 pub mod render;
 pub mod report;
 pub mod scaffold;
+pub mod service;
 pub mod source;
 pub mod state;
 pub mod suppress;

@@ -107,6 +107,12 @@ impl Project {
         self.copy_edited(source, path, |text| text);
     }
 
+    fn write_file(&self, path: &str, text: &str) {
+        let target = self.root().join(path);
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::write(target, text).unwrap();
+    }
+
     fn read(&self, path: &str) -> String {
         fs::read_to_string(self.root().join(path)).unwrap()
     }
@@ -437,4 +443,136 @@ fn the_minimal_template_runs_a_change_through_its_one_step() {
     .unwrap();
     project.run(&["advance", "CHG-1"], 0);
     insta::assert_snapshot!(project.transcript);
+}
+
+/// Every file `tollgate agents` writes, relative to the root, sorted.
+fn agent_files(root: &Path) -> Vec<String> {
+    let folders = [
+        ".claude/commands",
+        ".github/prompts",
+        ".cursor/commands",
+        ".gemini/commands",
+        ".codex/prompts",
+        ".opencode/commands",
+        ".windsurf/workflows",
+    ];
+    let mut files: Vec<String> = folders
+        .iter()
+        .flat_map(|folder| {
+            fs::read_dir(root.join(folder))
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .map(|entry| {
+            let path = entry.path();
+            path.strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/")
+        })
+        .chain(
+            [".mcp.json", ".vscode/mcp.json", ".cursor/mcp.json"]
+                .into_iter()
+                .filter(|file| root.join(file).is_file())
+                .map(String::from),
+        )
+        .collect();
+    files.sort();
+    files
+}
+
+/// The agent files of the bundled SpecFlow playbook, one snapshot per
+/// agent (and one of the MCP registrations); `init` names the command.
+#[test]
+fn agents_writes_each_step_as_a_command_for_every_agent() {
+    let mut project = Project::new();
+    let init = project.run(&["init"], 0);
+    assert!(init.stdout.contains("tollgate agents"), "{}", init.stdout);
+    let written = project.run(&["agents"], 0);
+    let files = agent_files(project.root());
+    assert_eq!(files.len(), 7 * 4 + 3, "{files:?}");
+    for file in &files {
+        assert!(
+            written.stdout.contains(&format!("wrote {file}\n")),
+            "{file}"
+        );
+    }
+    for agent in [
+        "claude", "github", "cursor", "gemini", "codex", "opencode", "windsurf", "mcp.json",
+    ] {
+        let mut text = String::new();
+        for file in files
+            .iter()
+            .filter(|f| f.contains(agent) && (agent == "mcp.json") == f.ends_with("mcp.json"))
+        {
+            writeln!(text, "=== {file}\n{}", project.read(file)).unwrap();
+        }
+        insta::assert_snapshot!(format!("agent_files_{agent}"), text);
+    }
+    let again = project.run(&["agents"], 0);
+    assert_eq!(
+        again.stdout,
+        "31 of 31 agent files were already up to date\n"
+    );
+    let fresh = project.run(&["agents", "--check"], 0);
+    assert_eq!(fresh.stdout, "all 31 agent files are up to date\n");
+}
+
+/// `--check` fails on a missing, a stale and a hand-edited file; a
+/// hand-edited file survives a rewrite unless `--force`; other servers in
+/// a registration file are kept.
+#[test]
+fn agents_check_finds_missing_stale_and_hand_edited_files() {
+    let mut project = Project::new();
+    project.run(&["init"], 0);
+    project.write_file(
+        ".mcp.json",
+        "{\"mcpServers\": {\"other\": {\"command\": \"other-server\"}}}\n",
+    );
+    project.run(&["agents", "--for", "claude,gemini"], 0);
+    let mcp: serde_json::Value = serde_json::from_str(&project.read(".mcp.json")).unwrap();
+    assert_eq!(mcp["mcpServers"]["other"]["command"], "other-server");
+    assert_eq!(
+        mcp["mcpServers"]["tollgate"]["args"],
+        serde_json::json!(["mcp"])
+    );
+    assert!(!project.root().join(".github/prompts").exists());
+
+    // Missing: deleted. Stale: the playbook's step title changed.
+    fs::remove_file(project.root().join(".gemini/commands/tollgate-tasks.toml")).unwrap();
+    let playbook = project.read("tollgate.yaml");
+    project.write_file(
+        "tollgate.yaml",
+        &playbook.replacen(
+            "title: PLAN - Create Technical Architecture",
+            "title: PLAN - Architecture",
+            1,
+        ),
+    );
+    // Hand-edited: a person added a line.
+    let edited = ".claude/commands/tollgate-specify.md";
+    let text = project.read(edited) + "Also run the linter.\n";
+    project.write_file(edited, &text);
+    let check = project.run(&["agents", "--for", "claude,gemini", "--check"], 1);
+    insta::assert_snapshot!("agents_check", check.stdout);
+
+    let write = project.run(&["agents", "--for", "claude,gemini"], 1);
+    assert!(
+        write.stdout.contains(&format!(
+            "left {edited} alone: a person edited it (--force overwrites it)\n"
+        )),
+        "{}",
+        write.stdout
+    );
+    assert_eq!(project.read(edited), text);
+    project.run(&["agents", "--for", "claude,gemini", "--force"], 0);
+    assert!(!project.read(edited).contains("Also run the linter."));
+    project.run(&["agents", "--for", "claude,gemini", "--check"], 0);
+    let unknown = project.run(&["agents", "--for", "claude,emacs"], 2);
+    assert!(
+        unknown.stderr.contains("invalid value 'emacs'"),
+        "{}",
+        unknown.stderr
+    );
 }

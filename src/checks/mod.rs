@@ -80,6 +80,18 @@ pub struct CheckOutcome {
     pub read: Vec<Read>,
 }
 
+impl CheckOutcome {
+    /// The findings that say the check's plugin failed (an error, or its
+    /// time or memory budget spent) rather than where the document is
+    /// wrong: a plugin check's errors with no place in the document.
+    pub fn plugin_failures(&self) -> impl Iterator<Item = &Diagnostic> {
+        let plugin = self.kind == "plugin";
+        self.findings
+            .iter()
+            .filter(move |f| plugin && f.start.is_none() && f.severity == Severity::Error)
+    }
+}
+
 /// Something a check read besides its own artifact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Read {

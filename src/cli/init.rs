@@ -70,7 +70,8 @@ pub fn run(context: &Context, args: &InitArgs) -> i32 {
     let subject = bundled.first_subject;
     text.push_str(&format!(
         "\nnext:\n  {tollgate} lint\n  {tollgate} new {subject} --title \"First feature\"\n  \
-         {tollgate} show {} --subject {subject}",
+         {tollgate} show {} --subject {subject}\n  \
+         {tollgate} agents",
         bundled.first_step
     ));
     say(format_args!("{text}"))

@@ -10,13 +10,13 @@ use super::{
     output_failed, print_json, print_text, report_results, say, write_results,
 };
 use crate::confined::Created;
-use crate::engine::{Options, StepResult, Verdict};
+use crate::engine::{Options, StepResult};
 use crate::identity;
 use crate::playbook::{LoadedPlaybook, graph};
 use crate::project::{Project, ProjectError, SubjectStatus, Transition};
-use crate::render::step;
 use crate::report::{Escaping, one_line};
 use crate::scaffold::{self, ScaffoldError};
+use crate::service::{self, CheckedSubjects, ShowError};
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
@@ -215,15 +215,14 @@ fn write_skeletons(
 
 pub(super) fn status(context: &Context, args: &StatusArgs) -> i32 {
     with_project(context, context.options(), |project| {
-        let (subjects, unusable): (Vec<_>, Vec<_>) = project
-            .status(args.id.as_deref())?
-            .into_iter()
-            .partition(Result::is_ok);
-        let subjects: Vec<SubjectStatus> = subjects.into_iter().filter_map(Result::ok).collect();
+        let (subjects, unusable) = service::status(project, args.id.as_deref())?;
         let written = match args.format {
             // Nothing usable: the errors say it all.
             _ if subjects.is_empty() && !unusable.is_empty() => Ok(()),
-            Format::Json => print_json(&status_json(project, &subjects)),
+            Format::Json => print_json(&crate::report::status_json(
+                &project.loaded.playbook.name,
+                &subjects,
+            )),
             Format::Text => write_status_table(
                 project,
                 &subjects,
@@ -241,39 +240,8 @@ pub(super) fn status(context: &Context, args: &StatusArgs) -> i32 {
             }
         };
         let code = output_failed(written).unwrap_or(EXIT_OK);
-        Ok(code.max(complain_each(unusable.into_iter().filter_map(Result::err))))
+        Ok(code.max(complain_each(unusable)))
     })
-}
-
-fn status_json(project: &Project, subjects: &[SubjectStatus]) -> serde_json::Value {
-    let subjects: Vec<serde_json::Value> = subjects
-        .iter()
-        .map(|s| {
-            let approvals: Vec<serde_json::Value> = s
-                .approvals
-                .iter()
-                .map(|(a, stale)| serde_json::json!({"step": a.step, "by": a.by, "at": a.at, "note": a.note, "stale": stale}))
-                .collect();
-            serde_json::json!({
-                "id": s.record.id,
-                "title": s.record.title,
-                "slug": s.record.slug,
-                "phase": s.record.phase,
-                "phase_label": s.phase_label,
-                "next_step": s.next_step,
-                "verdict": s.result.as_ref().map(|r| r.verdict),
-                "approvals": approvals,
-                "gate": s.gate.as_ref().map(|gate| serde_json::json!({
-                    "progress": gate.progress(),
-                    "approvers": gate.approvers,
-                    "min": gate.min,
-                    "needs": gate.missing,
-                    "changes_requested_by": gate.rejected_by,
-                })),
-            })
-        })
-        .collect();
-    serde_json::json!({ "playbook": project.loaded.playbook.name, "subjects": subjects })
 }
 
 /// A table a person reads at a glance, columns padded to their widest cell.
@@ -344,41 +312,27 @@ fn write_status_table(
 }
 
 pub(super) fn show(context: &Context, args: &ShowArgs) -> i32 {
-    with_project(context, context.options(), |project| {
-        let step = project.step(&args.step)?;
-        let record = args
-            .subject
-            .as_deref()
-            .map(|id| project.load(id))
-            .transpose()?;
-        let artifacts = match &record {
-            Some(record) => project.artifact_paths(record)?,
-            // Without a subject the paths say where documents go.
-            None => project.artifact_patterns(),
-        };
-        let results = match (&record, args.with_results) {
-            (Some(record), true) => Some(project.judge(record, step)?),
-            _ => None,
-        };
-        let subject = record.as_ref().map(|r| project.subject_view(r));
-        match step::render(
-            project.loaded,
-            step,
-            subject.as_ref(),
-            &artifacts,
-            results.as_ref(),
+    with_project(
+        context,
+        context.options(),
+        |project| match service::show_step(
+            project,
+            &args.step,
+            args.subject.as_deref(),
+            args.with_results,
         ) {
             Ok(document) => {
                 let written =
                     Escaping::new(std::io::stdout().lock()).write_all(document.as_bytes());
                 Ok(output_failed(written).unwrap_or(EXIT_OK))
             }
+            Err(ShowError::Project(error)) => Err(error),
             Err(error) => {
-                complain(format_args!("cannot render the step document: {error}"));
+                complain(format_args!("{error}"));
                 Ok(EXIT_UNUSABLE)
             }
-        }
-    })
+        },
+    )
 }
 
 pub(super) fn check(
@@ -388,41 +342,17 @@ pub(super) fn check(
     options: Options,
 ) -> i32 {
     let project = Project::new(&context.root, loaded, options);
-    let mut unusable = Vec::new();
-    let mut run = || -> Result<(Vec<StepResult>, bool), ProjectError> {
-        let records: Vec<_> = if args.all || args.targets.is_empty() {
-            // A subject file that cannot be used is reported; the others
-            // are still judged.
-            let (records, broken): (Vec<_>, Vec<_>) = project
-                .store
-                .subjects()?
-                .into_iter()
-                .partition(Result::is_ok);
-            unusable.extend(broken.into_iter().filter_map(Result::err));
-            records.into_iter().filter_map(Result::ok).collect()
-        } else {
-            args.targets
-                .iter()
-                .map(|id| project.load(id))
-                .collect::<Result<Vec<_>, _>>()?
-        };
-        let mut results = Vec::new();
-        for record in &records {
-            let step = match &args.step {
-                Some(step) => Some(project.step(step)?),
-                None => project.current_step(record),
-            };
-            if let Some(step) = step {
-                results.push(project.judge(record, step)?);
-            }
-        }
-        // A subject past its last step is judged done, though not listed.
-        Ok((results, records.is_empty()))
-    };
-    match run() {
+    let ids = if args.all { &[][..] } else { &args.targets[..] };
+    match service::check_subjects(&project, ids, args.step.as_deref()) {
         // Nothing usable: the errors say it all.
-        Ok((results, _)) if results.is_empty() && !unusable.is_empty() => complain_each(unusable),
-        Ok((results, no_subjects)) => {
+        Ok(checked) if checked.results.is_empty() && !checked.unusable.is_empty() => {
+            complain_each(checked.unusable)
+        }
+        Ok(CheckedSubjects {
+            results,
+            unusable,
+            no_subjects,
+        }) => {
             let nothing = no_subjects.then(|| {
                 let root = super::display_path(&project.root);
                 format!(
@@ -493,57 +423,28 @@ fn transition_outcome(
     action: &str,
     outcome: Result<Transition, ProjectError>,
 ) -> Result<i32, ProjectError> {
-    match outcome {
-        Ok(Transition {
-            result,
-            record,
-            left,
-            gate,
-        }) => {
-            let phase = project.phase_label(&record.phase);
-            let whereabouts = match left {
-                Some(_) => format!("now in phase `{phase}`"),
-                None => format!("it stays in phase `{phase}`"),
-            };
-            // Said while the gate stays shut: once open, "passed" says it.
-            let progress = gate
-                .filter(|gate| !gate.open())
-                .map_or(String::new(), |gate| format!(" ({})", gate.progress()));
-            Ok(say(format_args!(
-                "{} {}: step `{}` {}{progress}; {whereabouts}",
-                project.loaded.playbook.subject.noun,
-                record.id,
-                result.step,
-                result.verdict.as_str(),
-            )))
-        }
+    let outcome = match outcome {
+        // A person the step's rule does not allow is refused, not an error.
         Err(
             refused @ (ProjectError::NotAllowed { .. } | ProjectError::AuthorMayNotApprove { .. }),
         ) => {
             complain(format_args!("{refused}"));
-            Ok(EXIT_FAILED)
+            return Ok(EXIT_FAILED);
         }
-        Err(ProjectError::NotPassed { result, .. }) => {
-            let mut out = context.stdout();
-            let written =
-                crate::report::write_check_text(std::slice::from_ref(&result), false, &mut out);
-            if let Some(code) = output_failed(written) {
-                return Ok(code);
-            }
-            let (id, step) = (result.subject.as_deref().unwrap_or_default(), &result.step);
-            let why = match result.verdict {
-                Verdict::AwaitingApproval => {
-                    format!("awaits approval: `tollgate approve {id} --step {step}`")
-                }
-                Verdict::Done => format!("is done: {id} is already past it"),
-                Verdict::Failed => "failed".into(),
-                verdict => format!("is {}", verdict.as_str()),
-            };
-            complain(format_args!("{id} not {action}: step `{step}` {why}"));
-            Ok(EXIT_FAILED)
+        other => other,
+    };
+    let (report, result) = service::transition_report(project, action, outcome)?;
+    if !report.taken {
+        let mut out = context.stdout();
+        let written =
+            crate::report::write_check_text(std::slice::from_ref(&result), false, &mut out);
+        if let Some(code) = output_failed(written) {
+            return Ok(code);
         }
-        Err(error) => Err(error),
+        complain(format_args!("{}", report.message));
+        return Ok(EXIT_FAILED);
     }
+    Ok(say(format_args!("{}", report.message)))
 }
 
 pub(super) fn graph(context: &Context, args: &GraphArgs) -> i32 {

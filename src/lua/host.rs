@@ -763,7 +763,8 @@ impl Outcome {
     }
 }
 
-/// A finding about the plugin rather than a place in the document.
+/// A finding about the plugin rather than a place in the document; an
+/// error one is its failure (see `CheckOutcome::plugin_failures`).
 fn unplaced(findings: &mut Findings<'_>, severity: Severity, message: String) {
     let diagnostic = findings.report(crate::diagnostic::Position::START, message);
     diagnostic.severity = severity;

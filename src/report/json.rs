@@ -1,110 +1,261 @@
-//! `--format json`: the shapes the command line documents.
+//! `--format json`: the shapes the command line documents, and the MCP
+//! server returns. Each is a Rust type, so its JSON Schema (the MCP tools'
+//! output schemas) is generated from the same definition that serializes it.
 
+use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{Summary, span};
-use crate::diagnostic::{Diagnostic, Severity};
-use crate::engine::StepResult;
+use crate::diagnostic::{Diagnostic, Position, Severity};
+use crate::engine::{StepResult, Verdict};
+use crate::project::SubjectStatus;
 
-#[derive(Serialize)]
-struct LintJsonDiagnostic<'a> {
-    code: &'a str,
-    severity: Severity,
-    message: &'a str,
-    path: &'a str,
-    line: Option<usize>,
-    column: Option<usize>,
+/// `lint --format json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LintReport {
+    pub diagnostics: Vec<LintJsonDiagnostic>,
+}
+
+/// One lint diagnostic.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct LintJsonDiagnostic {
+    /// A stable code such as `unknown-phase`.
+    pub code: String,
+    pub severity: Severity,
+    pub message: String,
+    pub path: String,
+    pub line: Option<usize>,
+    pub column: Option<usize>,
 }
 
 /// `lint --format json`: `{"diagnostics": [{code, severity, message, path, line, column}]}`.
-pub fn lint_json(diagnostics: &[Diagnostic]) -> serde_json::Value {
-    let diagnostics: Vec<LintJsonDiagnostic> = diagnostics
-        .iter()
-        .map(|d| LintJsonDiagnostic {
-            code: &d.code,
-            severity: d.severity,
-            message: &d.message,
-            path: &d.path,
-            line: d.start.map(|p| p.line),
-            column: d.start.map(|p| p.column),
-        })
-        .collect();
-    serde_json::json!({ "diagnostics": diagnostics })
+pub fn lint_json(diagnostics: &[Diagnostic]) -> LintReport {
+    LintReport {
+        diagnostics: diagnostics
+            .iter()
+            .map(|d| LintJsonDiagnostic {
+                code: d.code.clone(),
+                severity: d.severity,
+                message: d.message.clone(),
+                path: d.path.clone(),
+                line: d.start.map(|p| p.line),
+                column: d.start.map(|p| p.column),
+            })
+            .collect(),
+    }
 }
 
-#[derive(Serialize)]
-struct JsonFinding<'a> {
-    check: &'a str,
-    severity: Severity,
-    message: &'a str,
-    path: &'a str,
-    line: usize,
-    column: usize,
-    end_line: usize,
-    end_column: usize,
+/// One finding of a check.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JsonFinding {
+    /// The id of the check that found it.
+    pub check: String,
+    pub severity: Severity,
+    pub message: String,
+    /// The file, relative to the project root.
+    pub path: String,
+    pub line: usize,
+    pub column: usize,
+    pub end_line: usize,
+    pub end_column: usize,
     /// How to fix it, when the check says.
     #[serde(skip_serializing_if = "Option::is_none")]
-    hint: Option<&'a str>,
+    pub hint: Option<String>,
 }
 
-impl<'a> From<&'a Diagnostic> for JsonFinding<'a> {
-    fn from(d: &'a Diagnostic) -> Self {
+impl From<&Diagnostic> for JsonFinding {
+    fn from(d: &Diagnostic) -> Self {
         let (start, end) = span(d);
         Self {
-            check: &d.code,
+            check: d.code.clone(),
             severity: d.severity,
-            message: &d.message,
-            path: &d.path,
+            message: d.message.clone(),
+            path: d.path.clone(),
             line: start.line,
             column: start.column,
             end_line: end.line,
             end_column: end.column,
-            hint: d.help.as_deref(),
+            hint: d.help.clone(),
         }
     }
 }
 
-/// A suppressed finding in `check --format json`: the finding's fields, the
-/// reason, and where the directive is.
-#[derive(Serialize)]
-struct JsonSuppressed<'a> {
+/// A suppressed finding: the finding's fields, the reason, and where the
+/// directive is.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JsonSuppressed {
     #[serde(flatten)]
-    finding: JsonFinding<'a>,
-    reason: &'a str,
-    directive: crate::diagnostic::Position,
+    pub finding: JsonFinding,
+    pub reason: String,
+    pub directive: Position,
 }
 
-impl<'a> From<&'a crate::suppress::Suppressed> for JsonSuppressed<'a> {
-    fn from(s: &'a crate::suppress::Suppressed) -> Self {
+impl From<&crate::suppress::Suppressed> for JsonSuppressed {
+    fn from(s: &crate::suppress::Suppressed) -> Self {
         Self {
             finding: JsonFinding::from(&s.finding),
-            reason: &s.reason,
+            reason: s.reason.clone(),
             directive: s.directive,
         }
     }
 }
 
+/// One step judged for one subject or file set.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JsonResult {
+    /// The subject, or `null` for files checked without one.
+    pub subject: Option<String>,
+    pub step: String,
+    pub verdict: Verdict,
+    /// Artifact names and their paths, relative to the project root.
+    pub artifacts: IndexMap<String, String>,
+    pub findings: Vec<JsonFinding>,
+    pub suppressed: Vec<JsonSuppressed>,
+}
+
+impl From<&StepResult> for JsonResult {
+    fn from(result: &StepResult) -> Self {
+        Self {
+            subject: result.subject.clone(),
+            step: result.step.clone(),
+            verdict: result.verdict,
+            artifacts: result.artifacts.clone(),
+            findings: result.findings().map(JsonFinding::from).collect(),
+            suppressed: result.suppressed().map(JsonSuppressed::from).collect(),
+        }
+    }
+}
+
+/// `check --format json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct CheckReport {
+    /// The version of this shape.
+    pub tollgate: u32,
+    /// The playbook's name.
+    pub playbook: String,
+    pub results: Vec<JsonResult>,
+    pub summary: Summary,
+}
+
 /// `check --format json`, as the command line documents it.
-pub fn check_json(playbook: &str, results: &[StepResult]) -> serde_json::Value {
-    let summary = Summary::of(results);
-    let results: Vec<serde_json::Value> = results
-        .iter()
-        .map(|result| {
-            let findings: Vec<JsonFinding> = result.findings().map(JsonFinding::from).collect();
-            serde_json::json!({
-                "subject": result.subject,
-                "step": result.step,
-                "verdict": result.verdict,
-                "artifacts": result.artifacts,
-                "findings": findings,
-                "suppressed": result.suppressed().map(JsonSuppressed::from).collect::<Vec<_>>(),
+pub fn check_json(playbook: &str, results: &[StepResult]) -> CheckReport {
+    CheckReport {
+        tollgate: 1,
+        playbook: playbook.to_string(),
+        results: results.iter().map(JsonResult::from).collect(),
+        summary: Summary::of(results),
+    }
+}
+
+/// `status --format json`.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct StatusReport {
+    /// The playbook's name.
+    pub playbook: String,
+    pub subjects: Vec<JsonSubject>,
+}
+
+/// One subject: where it stands and its next step's verdict.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JsonSubject {
+    pub id: String,
+    pub title: String,
+    /// Made of the id and title; artifact paths use it.
+    pub slug: String,
+    pub phase: String,
+    pub phase_label: String,
+    /// `null` once the subject has finished the playbook.
+    pub next_step: Option<String>,
+    /// The next step's verdict.
+    pub verdict: Option<Verdict>,
+    pub approvals: Vec<JsonApproval>,
+    /// Where the next step's human gate stands; `null` for an automated gate.
+    pub gate: Option<JsonGate>,
+}
+
+/// Where a human gate stands, as the step's `approval:` rule counts it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JsonGate {
+    /// "1 of 2 approvals (needs security)", as `status` prints it.
+    pub progress: String,
+    /// The distinct people whose fresh approvals count.
+    pub approvers: Vec<String>,
+    /// How many distinct people the gate needs.
+    pub min: usize,
+    /// The `require` groups no approver covers yet.
+    pub needs: Vec<String>,
+    /// Who requested changes that still hold the gate.
+    pub changes_requested_by: Vec<String>,
+}
+
+/// The latest approval of a step by one person.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct JsonApproval {
+    pub step: String,
+    pub by: String,
+    pub at: String,
+    pub note: Option<String>,
+    /// The documents changed since it was given.
+    pub stale: bool,
+}
+
+/// `status --format json`, as the command line documents it.
+pub fn status_json(playbook: &str, subjects: &[SubjectStatus]) -> StatusReport {
+    StatusReport {
+        playbook: playbook.to_string(),
+        subjects: subjects
+            .iter()
+            .map(|s| JsonSubject {
+                id: s.record.id.clone(),
+                title: s.record.title.clone(),
+                slug: s.record.slug.clone(),
+                phase: s.record.phase.clone(),
+                phase_label: s.phase_label.clone(),
+                next_step: s.next_step.clone(),
+                verdict: s.result.as_ref().map(|r| r.verdict),
+                approvals: s
+                    .approvals
+                    .iter()
+                    .map(|(a, stale)| JsonApproval {
+                        step: a.step.clone(),
+                        by: a.by.clone(),
+                        at: a.at.clone(),
+                        note: a.note.clone(),
+                        stale: *stale,
+                    })
+                    .collect(),
+                gate: s.gate.as_ref().map(|gate| JsonGate {
+                    progress: gate.progress(),
+                    approvers: gate.approvers.clone(),
+                    min: gate.min,
+                    needs: gate.missing.clone(),
+                    changes_requested_by: gate.rejected_by.clone(),
+                }),
             })
-        })
-        .collect();
-    serde_json::json!({
-        "tollgate": 1,
-        "playbook": playbook,
-        "results": results,
-        "summary": summary,
-    })
+            .collect(),
+    }
+}
+
+/// What `advance` did: the step's verdict and where the subject is now, or
+/// why it stayed.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AdvanceReport {
+    pub subject: String,
+    pub step: String,
+    pub verdict: Verdict,
+    /// Whether the step was taken; when not, the subject stays where it
+    /// was and `message` says why.
+    pub taken: bool,
+    /// The phase the subject is in now.
+    pub phase: String,
+    pub phase_label: String,
+    /// What happened, in one line, as the command line says it.
+    pub message: String,
+    /// On a human gate: that it awaits a person, and the command a person
+    /// runs to approve it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub awaits_person: Option<String>,
+    /// The findings of the step's checks.
+    pub findings: Vec<JsonFinding>,
 }

@@ -28,7 +28,11 @@ use crate::source::LineStarts;
 pub use board::{BoardContext, board_html};
 pub use escape::{Escaping, escape_control, one_line};
 pub use github::{write_check_github, write_lint_github};
-pub use json::{check_json, lint_json};
+pub use json::{
+    AdvanceReport, CheckReport, JsonApproval, JsonFinding, JsonGate, JsonResult, JsonSubject,
+    JsonSuppressed, LintJsonDiagnostic, LintReport, StatusReport, check_json, lint_json,
+    status_json,
+};
 pub use junit::{check_junit, lint_junit, verify_junit};
 pub use markdown::{
     SIZE_LIMIT as MARKDOWN_SIZE_LIMIT, check_markdown, status_markdown, verify_markdown,
@@ -146,7 +150,7 @@ impl Counts {
 }
 
 /// How many results ended in each verdict.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct Summary {
     pub passed: usize,
     pub failed: usize,

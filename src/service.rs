@@ -1,0 +1,336 @@
+//! The work behind the commands, shared by both front ends: the command
+//! line (`crate::cli`) and the MCP server (`crate::mcp`). Each function
+//! computes what a command answers; the front ends only present it, so a
+//! verdict or a message is made in one place.
+
+use std::path::{Path, PathBuf};
+
+use codespan_reporting::term::termcolor::NoColor;
+
+use crate::checks::CheckStatus;
+use crate::diagnostic::Diagnostic;
+use crate::engine::{Options, RunError, StatelessRun, StepResult, Verdict};
+use crate::lua::PluginSet;
+use crate::playbook::{LoadError, LoadStage, LoadedPlaybook, lint};
+use crate::project::{Project, ProjectError, SubjectStatus, Transition};
+use crate::render::step;
+use crate::report::{self, AdvanceReport, JsonFinding, LintedFile, Sources};
+use crate::state::StateError;
+
+/// Why the playbook every command but `lint` runs on cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PlaybookUnavailable {
+    #[error(
+        "there is no playbook at `{display}`; run `tollgate init` to write one, or name yours with --playbook PATH"
+    )]
+    Missing { display: String },
+    #[error("the playbook does not load; run `tollgate lint` for details")]
+    DoesNotLoad(LoadError),
+}
+
+impl PlaybookUnavailable {
+    /// The diagnostics that say where the playbook is wrong, and their
+    /// source texts for code frames.
+    pub fn diagnostics(&self) -> (&[Diagnostic], Sources) {
+        let mut sources = Sources::default();
+        match self {
+            Self::Missing { .. } => (&[], sources),
+            Self::DoesNotLoad(error) => {
+                if let Some(text) = &error.text {
+                    sources.insert(error.display.clone(), text.clone());
+                }
+                (&error.diagnostics, sources)
+            }
+        }
+    }
+
+    /// The diagnostics (with code frames) followed by the message, as plain
+    /// text.
+    pub fn plain_text(&self) -> String {
+        let (diagnostics, sources) = self.diagnostics();
+        let mut out = NoColor::new(Vec::new());
+        // Writing into memory cannot fail.
+        let _ = report::write_diagnostics(diagnostics, &sources, &mut out);
+        let mut text = String::from_utf8_lossy(&out.into_inner()).into_owned();
+        text.push_str(&self.to_string());
+        text
+    }
+}
+
+/// Loads the playbook at `path` and sets the `--var` overrides.
+pub fn load_playbook(
+    path: &Path,
+    display: &str,
+    vars: &[(String, serde_json::Value)],
+) -> Result<LoadedPlaybook, PlaybookUnavailable> {
+    if !path.exists() {
+        return Err(PlaybookUnavailable::Missing {
+            display: display.to_string(),
+        });
+    }
+    let mut loaded =
+        LoadedPlaybook::load(path, display).map_err(PlaybookUnavailable::DoesNotLoad)?;
+    for (key, value) in vars {
+        loaded.playbook.vars.insert(key.clone(), value.clone());
+    }
+    Ok(loaded)
+}
+
+/// A playbook linted: its diagnostics, the texts they point into, and
+/// whether it could not be read at all.
+pub struct LintedPlaybook {
+    pub file: LintedFile,
+    pub sources: Vec<(String, String)>,
+    pub unusable: bool,
+}
+
+/// Loads and lints one playbook file.
+pub fn lint_playbook(path: &Path, display: &str) -> LintedPlaybook {
+    let mut sources = Vec::new();
+    let mut unusable = false;
+    let diagnostics = match LoadedPlaybook::load(path, display) {
+        Ok(loaded) => {
+            let lint = lint::lint(&loaded);
+            sources.extend(lint.extra_sources);
+            sources.push((display.to_string(), loaded.source));
+            lint.diagnostics
+        }
+        Err(error) => {
+            unusable = error.stage == LoadStage::Unusable;
+            if let Some(text) = error.text {
+                sources.push((error.display, text));
+            }
+            error.diagnostics
+        }
+    };
+    LintedPlaybook {
+        file: LintedFile {
+            path: display.to_string(),
+            diagnostics,
+        },
+        sources,
+        unusable,
+    }
+}
+
+/// Subjects checked: each one's result, the subject files that could not
+/// be used, and whether no subject is registered at all.
+pub struct CheckedSubjects {
+    pub results: Vec<StepResult>,
+    pub unusable: Vec<StateError>,
+    pub no_subjects: bool,
+}
+
+/// Judges `step` (default: each subject's current one) for the subjects
+/// `ids`, or for every registered subject when `ids` is empty. A subject
+/// file that cannot be used is reported when all are checked; the others
+/// are still judged.
+pub fn check_subjects(
+    project: &Project,
+    ids: &[String],
+    step: Option<&str>,
+) -> Result<CheckedSubjects, ProjectError> {
+    let mut unusable = Vec::new();
+    let records: Vec<_> = if ids.is_empty() {
+        let (records, broken): (Vec<_>, Vec<_>) = project
+            .store
+            .subjects()?
+            .into_iter()
+            .partition(Result::is_ok);
+        unusable.extend(broken.into_iter().filter_map(Result::err));
+        records.into_iter().filter_map(Result::ok).collect()
+    } else {
+        ids.iter()
+            .map(|id| project.load(id))
+            .collect::<Result<Vec<_>, _>>()?
+    };
+    let mut results = Vec::new();
+    for record in &records {
+        let step = match step {
+            Some(step) => Some(project.step(step)?),
+            None => project.current_step(record),
+        };
+        if let Some(step) = step {
+            results.push(project.judge(record, step)?);
+        }
+    }
+    // A subject past its last step is judged done, though not listed.
+    Ok(CheckedSubjects {
+        results,
+        unusable,
+        no_subjects: records.is_empty(),
+    })
+}
+
+/// Why `show` cannot render a step document.
+#[derive(Debug, thiserror::Error)]
+pub enum ShowError {
+    #[error(transparent)]
+    Project(#[from] ProjectError),
+    #[error("cannot render the step document: {0}")]
+    Render(#[from] step::RenderError),
+}
+
+/// The step document (Markdown) of `step`, for `subject` when given, with
+/// each check's verdict and evidence when `with_results`.
+pub fn show_step(
+    project: &Project,
+    step: &str,
+    subject: Option<&str>,
+    with_results: bool,
+) -> Result<String, ShowError> {
+    let step = project.step(step)?;
+    let record = subject.map(|id| project.load(id)).transpose()?;
+    let artifacts = match &record {
+        Some(record) => project.artifact_paths(record)?,
+        // Without a subject the paths say where documents go.
+        None => project.artifact_patterns(),
+    };
+    let results = match (&record, with_results) {
+        (Some(record), true) => Some(project.judge(record, step)?),
+        _ => None,
+    };
+    let subject = record.as_ref().map(|r| project.subject_view(r));
+    Ok(step::render(
+        project.loaded,
+        step,
+        subject.as_ref(),
+        &artifacts,
+        results.as_ref(),
+    )?)
+}
+
+/// What `advance` or `approve` (named by `action`: "advanced", "approved")
+/// did, or why the subject stayed; errors other than a step that did not
+/// pass are returned as they are.
+pub fn transition_report(
+    project: &Project,
+    action: &str,
+    outcome: Result<Transition, ProjectError>,
+) -> Result<(AdvanceReport, StepResult), ProjectError> {
+    let noun = &project.loaded.playbook.subject.noun;
+    match outcome {
+        Ok(Transition {
+            result,
+            record,
+            left,
+            gate,
+        }) => {
+            let phase_label = project.phase_label(&record.phase);
+            let whereabouts = match left {
+                Some(_) => format!("now in phase `{phase_label}`"),
+                None => format!("it stays in phase `{phase_label}`"),
+            };
+            // Said while the gate stays shut: once open, "passed" says it.
+            let progress = gate
+                .filter(|gate| !gate.open())
+                .map_or(String::new(), |gate| format!(" ({})", gate.progress()));
+            let report = AdvanceReport {
+                subject: record.id.clone(),
+                step: result.step.clone(),
+                verdict: result.verdict,
+                taken: true,
+                phase: record.phase,
+                phase_label,
+                message: format!(
+                    "{noun} {}: step `{}` {}{progress}; {whereabouts}",
+                    record.id,
+                    result.step,
+                    result.verdict.as_str()
+                ),
+                awaits_person: None,
+                findings: result.findings().map(JsonFinding::from).collect(),
+            };
+            Ok((report, result))
+        }
+        Err(ProjectError::NotPassed { id, result, .. }) => {
+            let record = project.load(&id)?;
+            let step = &result.step;
+            let approve = format!("tollgate approve {id} --step {step}");
+            let why = match result.verdict {
+                Verdict::AwaitingApproval => format!("awaits approval: `{approve}`"),
+                Verdict::Done => format!("is done: {id} is already past it"),
+                Verdict::Failed => "failed".into(),
+                verdict => format!("is {}", verdict.as_str()),
+            };
+            let awaits_person = (result.verdict == Verdict::AwaitingApproval).then(|| {
+                format!(
+                    "step `{step}` has a human gate: it awaits a person's approval. Tell the person what to review; they approve it by running `{approve}`. No tool can approve it."
+                )
+            });
+            let report = AdvanceReport {
+                subject: id.clone(),
+                step: step.clone(),
+                verdict: result.verdict,
+                taken: false,
+                phase_label: project.phase_label(&record.phase),
+                phase: record.phase,
+                message: format!("{id} not {action}: step `{step}` {why}"),
+                awaits_person,
+                findings: result.findings().map(JsonFinding::from).collect(),
+            };
+            Ok((report, *result))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Every subject's status (or one's), and the errors of the subjects that
+/// could not be used; the others are still judged.
+pub fn status(
+    project: &Project,
+    only: Option<&str>,
+) -> Result<(Vec<SubjectStatus>, Vec<ProjectError>), ProjectError> {
+    let (subjects, unusable): (Vec<_>, Vec<_>) =
+        project.status(only)?.into_iter().partition(Result::is_ok);
+    Ok((
+        subjects.into_iter().filter_map(Result::ok).collect(),
+        unusable.into_iter().filter_map(Result::err).collect(),
+    ))
+}
+
+/// Files checked as a step's artifact: each one's result, and why nothing
+/// was judged when no check of the step reads them.
+pub struct CheckedFiles {
+    pub results: Vec<StepResult>,
+    pub nothing_judged: Option<String>,
+}
+
+/// Checks `files` (each an absolute path and its path as results show it)
+/// as the artifact `artifact` (default: the step's primary one) of `step`,
+/// with no subject; `done` is called as each file is checked.
+pub fn check_files(
+    loaded: &LoadedPlaybook,
+    root: &Path,
+    step: &str,
+    artifact: Option<&str>,
+    options: Options,
+    files: &[(PathBuf, String)],
+    done: &(dyn Fn() + Sync),
+) -> Result<CheckedFiles, RunError> {
+    let plugins = PluginSet::load(
+        loaded.folder(),
+        &loaded.playbook.plugins,
+        root,
+        &loaded.playbook.limits,
+        options.limits,
+    );
+    let run = StatelessRun::new(&loaded.playbook, step, artifact, options)?
+        .with_plugins(&plugins)
+        .within(root);
+    let results = run.check_files_observed(files, done);
+    // A file is judged when some check of the step reads it.
+    let judged = results.iter().any(|result| {
+        (result.outcomes.iter()).any(|outcome| outcome.status != CheckStatus::Skipped)
+    });
+    let nothing_judged = (!judged).then(|| {
+        format!(
+            "no check of step `{step}` reads artifact `{}`, which the files stand for; name the artifact they are with --artifact",
+            run.artifact
+        )
+    });
+    Ok(CheckedFiles {
+        results,
+        nothing_judged,
+    })
+}
