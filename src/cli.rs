@@ -274,6 +274,9 @@ pub struct CheckArgs {
     /// The artifact the files stand for [default: the first one the step's checks read]
     #[arg(long, value_name = "NAME")]
     pub artifact: Option<String>,
+    /// Another artifact the checks of the files read (a trace's spec, a plugin's ctx:artifact), as NAME=PATH; repeatable
+    #[arg(long, value_name = "NAME=PATH")]
+    pub artifact_file: Vec<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -551,6 +554,12 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
         limits: context.limits,
     };
     let files = args.targets.iter().filter(|t| names_a_file(t)).count();
+    if files == 0 && !args.artifact_file.is_empty() {
+        complain(format_args!(
+            "--artifact-file gives the files checked with --step another artifact; a subject's artifacts are its own"
+        ));
+        return EXIT_UNUSABLE;
+    }
     if files == 0 {
         return subjects::check(context, &loaded, args, options);
     }
@@ -573,15 +582,36 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
         &loaded.playbook.limits,
         context.limits,
     );
-    let run = match StatelessRun::new(&loaded.playbook, step, args.artifact.as_deref(), options) {
-        Ok(run) => run.with_plugins(&plugins).within(&context.root),
+    // Absolute, as the root may not be the working folder.
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let run = StatelessRun::new(&loaded.playbook, step, args.artifact.as_deref(), options)
+        .map(|run| run.with_plugins(&plugins).within(&context.root))
+        .and_then(|run| {
+            args.artifact_file.iter().try_fold(run, |run, given| {
+                let Some((name, file)) = given
+                    .split_once('=')
+                    .filter(|(n, f)| !n.is_empty() && !f.is_empty())
+                else {
+                    return Err(crate::engine::RunError::ArtifactFile {
+                        artifact: given.clone(),
+                        path: String::new(),
+                        why: "give it as NAME=PATH".into(),
+                    });
+                };
+                run.with_artifact_file(
+                    name,
+                    &cwd.join(file),
+                    &root_relative(&context.root, Path::new(file)),
+                )
+            })
+        });
+    let run = match run {
+        Ok(run) => run,
         Err(error) => {
             complain(format_args!("{}: {error}", loaded.display));
             return EXIT_UNUSABLE;
         }
     };
-    // Absolute, as the root may not be the working folder.
-    let cwd = std::env::current_dir().unwrap_or_default();
     let files: Vec<(PathBuf, String)> = args
         .targets
         .iter()

@@ -45,6 +45,9 @@ struct JsonFinding<'a> {
     /// How to fix it, when the check says.
     #[serde(skip_serializing_if = "Option::is_none")]
     hint: Option<&'a str>,
+    /// The other places it is about (the far end of a trace).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    related: &'a [crate::diagnostic::Related],
 }
 
 impl<'a> From<&'a Diagnostic> for JsonFinding<'a> {
@@ -60,6 +63,7 @@ impl<'a> From<&'a Diagnostic> for JsonFinding<'a> {
             end_line: end.line,
             end_column: end.column,
             hint: d.help.as_deref(),
+            related: &d.related,
         }
     }
 }
