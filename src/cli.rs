@@ -631,9 +631,11 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    // A file is judged when some check of the step reads it.
+    // A file is judged when some check of the step reads it, even one that
+    // then says why it was skipped (a trace without its other artifact).
     let judged = results.iter().any(|result| {
-        (result.outcomes.iter()).any(|outcome| outcome.status != CheckStatus::Skipped)
+        (result.outcomes.iter())
+            .any(|outcome| outcome.status != CheckStatus::Skipped || !outcome.findings.is_empty())
     });
     let nothing = (!judged).then(|| {
         format!(

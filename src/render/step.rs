@@ -549,8 +549,9 @@ fn outcome_summary(outcome: &CheckOutcome) -> String {
         (CheckStatus::Skipped, ..) => "⏭ skipped".into(),
         // A trace's counts say more than its first finding.
         (status, _, Some(e)) if outcome.kind == "trace" => {
+            let worst = outcome.findings.iter().min_by_key(|f| f.severity);
             let mark = match status {
-                CheckStatus::Failed => outcome.findings.first().map_or("❌", mark),
+                CheckStatus::Failed => worst.map_or("❌", mark),
                 _ => "✅",
             };
             format!("{mark} {}", e.label)
