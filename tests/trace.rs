@@ -7,6 +7,7 @@
 #[path = "fixtures/subjects/harness.rs"]
 mod harness;
 
+use std::path::Path;
 use std::process::Command;
 
 use harness::Project;
@@ -84,6 +85,8 @@ fn a_trace_reports_each_end_in_its_own_file() {
             place("requirements-traced", "warning", SPEC, 8, 5),
             place("requirements-traced", "error", SPEC, 6, 5),
             place("requirements-traced", "error", DISAGREE, 4, 58),
+            // The plugin compared the tasks with the spec it was given too.
+            place("entities-in-tasks", "error", DISAGREE, 1, 1),
         ]
     );
     insta::assert_json_snapshot!("trace_disagree_json", result["results"][0]["findings"]);
@@ -100,7 +103,10 @@ fn a_trace_without_its_other_artifact_is_skipped_saying_how_to_give_it() {
     let result = json(&["--step", "tasks", DISAGREE, "--format", "json"]);
     assert_eq!(
         places(&result),
-        vec![place("requirements-traced", "info", DISAGREE, 1, 1)]
+        vec![
+            place("requirements-traced", "info", DISAGREE, 1, 1),
+            place("entities-in-tasks", "info", DISAGREE, 1, 1),
+        ]
     );
 }
 
@@ -202,7 +208,7 @@ fn a_subject_whose_spec_and_tasks_disagree() {
     };
     project.write(
         &format!("{folder}/plan.md"),
-        "# Plan\n\nFrom [the requirements](spec.md#functional-requirements).\n",
+        "# Plan\n\nFrom [the requirements](spec.md#functional-requirements): the Local store first.\n",
     );
     project.write(&format!("{folder}/tasks.md"), &fixture("tasks-disagree.md"));
 
@@ -244,5 +250,70 @@ fn a_subject_whose_spec_and_tasks_disagree() {
     assert_eq!(
         status["subjects"][0]["approvals"][0]["stale"], true,
         "{status:#}"
+    );
+}
+
+#[test]
+fn a_plugin_test_case_gives_several_artifacts() {
+    let output = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["plugin", "test", "tests/fixtures/trace/drift.lua"])
+        .output()
+        .expect("the binary runs");
+    let text = String::from_utf8(output.stdout).expect("UTF-8");
+    assert_eq!(output.status.code(), Some(0), "{text}");
+    assert!(text.contains("3 passed, 0 failed"), "{text}");
+}
+
+/// The real SpecFlow spec and tasks of `../shared/corpus/real/` (skipped,
+/// saying so, when the corpus is absent): the spec numbers its requirements
+/// as a plain ordered list, not `FR-1`, so the trace finds none to require
+/// and none cited, and passes with the counts to show it.
+#[test]
+fn the_real_specflow_pair_defines_no_numbered_requirement() {
+    use std::io::Write as _;
+    let corpus = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/corpus/real/specflow"
+    );
+    let pair = "jcfischer__pai-deps__.specify__specs__f-010-path-queries__";
+    let (spec, tasks) = (
+        format!("{corpus}/{pair}spec.md"),
+        format!("{corpus}/{pair}tasks.md"),
+    );
+    if !Path::new(&spec).is_file() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: {corpus} is absent; the real SpecFlow pair is not traced"
+        );
+        return;
+    }
+    let output = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "--playbook",
+            "playbooks/specflow.yaml",
+            "check",
+            "--step",
+            "tasks",
+        ])
+        .args([tasks.as_str(), "--artifact-file", &format!("spec={spec}")])
+        .args(["--format", "json"])
+        .output()
+        .expect("the binary runs");
+    let result: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    // The spec was read (a trace without it would say it was skipped).
+    assert!(
+        result["results"][0]["artifacts"]["spec"].is_string(),
+        "{result:#}"
+    );
+    let findings = result["results"][0]["findings"]
+        .as_array()
+        .expect("findings");
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["check"] != "requirements-have-tasks"),
+        "{result:#}"
     );
 }

@@ -42,8 +42,8 @@ const LISTED: usize = 5;
 
 /// One match of an identifier: what it names, as written, and where.
 struct Found<'d> {
-    id: String,
-    shown: String,
+    id: &'d str,
+    shown: &'d str,
     path: &'d str,
     start: Position,
     end: Position,
@@ -118,7 +118,7 @@ pub fn check(spec: &TraceSpec, doc: &Document, others: &Others<'_>, findings: &m
         .collect();
     let mut referenced: HashMap<&str, usize> = HashMap::new();
     for reference in &references {
-        *referenced.entry(reference.id.as_str()).or_default() += 1;
+        *referenced.entry(reference.id).or_default() += 1;
     }
     let here = Related {
         path: doc.path.clone(),
@@ -127,7 +127,7 @@ pub fn check(spec: &TraceSpec, doc: &Document, others: &Others<'_>, findings: &m
     };
     let unreferenced: Vec<&Found> = defined
         .iter()
-        .filter(|found| !referenced.contains_key(found.id.as_str()))
+        .filter(|found| !referenced.contains_key(found.id))
         .collect();
     if spec.defined.is_some() {
         for found in &unreferenced {
@@ -144,10 +144,10 @@ pub fn check(spec: &TraceSpec, doc: &Document, others: &Others<'_>, findings: &m
             ));
         }
     }
-    let known: HashMap<&str, ()> = defined.iter().map(|f| (f.id.as_str(), ())).collect();
+    let known: HashMap<&str, ()> = defined.iter().map(|f| (f.id, ())).collect();
     let dangling: Vec<&Found> = references
         .iter()
-        .filter(|found| !known.contains_key(found.id.as_str()))
+        .filter(|found| !known.contains_key(found.id))
         .collect();
     if spec.referenced.is_some() {
         let defining: Vec<&str> = scopes.iter().map(|s| s.doc.path.as_str()).collect();
@@ -277,10 +277,10 @@ fn scope(
 /// is a warning.
 fn definitions<'d>(scopes: &[Scope<'d>], findings: &mut Findings<'_>) -> Vec<Found<'d>> {
     let mut defined: Vec<Found<'d>> = Vec::new();
-    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut index: HashMap<&'d str, usize> = HashMap::new();
     for scope in scopes {
         for found in matches(scope.doc, scope.section, scope.regex) {
-            match index.get(&found.id) {
+            match index.get(found.id) {
                 Some(&first) => {
                     let first = &defined[first];
                     let related = Related {
@@ -301,7 +301,7 @@ fn definitions<'d>(scopes: &[Scope<'d>], findings: &mut Findings<'_>) -> Vec<Fou
                     finding.related = vec![related];
                 }
                 None => {
-                    index.insert(found.id.clone(), defined.len());
+                    index.insert(found.id, defined.len());
                     defined.push(found);
                 }
             }
@@ -318,7 +318,7 @@ fn matches<'d>(
 ) -> impl Iterator<Item = Found<'d>> {
     let named = regex.capture_names().any(|name| name == Some("id"));
     doc.prose_lines(section).flat_map(move |line| {
-        let text = line.text.as_str();
+        let text: &'d str = line.text.as_str();
         let found: Vec<Found<'d>> = if named {
             regex
                 .captures_iter(text)
@@ -341,9 +341,9 @@ fn matches<'d>(
 fn found<'d>(
     doc: &'d Document,
     line: usize,
-    text: &str,
-    whole: regex::Match<'_>,
-    id: &str,
+    text: &'d str,
+    whole: regex::Match<'d>,
+    id: &'d str,
 ) -> Option<Found<'d>> {
     // An expression that matches nothing at all would define everything.
     if whole.is_empty() || id.is_empty() {
@@ -351,8 +351,8 @@ fn found<'d>(
     }
     let column = text[..whole.start()].chars().count() + 1;
     Some(Found {
-        id: id.to_string(),
-        shown: whole.as_str().to_string(),
+        id,
+        shown: whole.as_str(),
         path: &doc.path,
         start: Position::new(line, column),
         end: Position::new(line, column + whole.as_str().chars().count()),
@@ -417,11 +417,7 @@ fn counts(
 /// "FR-007", "FR-007 and FR-019", "FR-001, FR-002 and FR-003", with "and N
 /// more" past [`LISTED`].
 fn names(found: &[&Found<'_>]) -> String {
-    let shown: Vec<&str> = found
-        .iter()
-        .take(LISTED)
-        .map(|f| f.shown.as_str())
-        .collect();
+    let shown: Vec<&str> = found.iter().take(LISTED).map(|f| f.shown).collect();
     let more = found.len().saturating_sub(LISTED);
     match (shown.split_last(), more) {
         (Some((last, [])), 0) => (*last).to_string(),
