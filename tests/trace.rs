@@ -317,3 +317,54 @@ fn the_real_specflow_pair_defines_no_numbered_requirement() {
         "{result:#}"
     );
 }
+
+/// SpecFlow's tasks step, where the spec numbers its requirements: FR-2
+/// has no task (at its definition) and FR-4 is no requirement (at the
+/// citation); the unnumbered fixture spec requires nothing.
+#[test]
+fn specflow_tasks_trace_numbered_requirements() {
+    let run = |spec: &str| {
+        let output = Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "--playbook",
+                "playbooks/specflow.yaml",
+                "check",
+                "--step",
+                "tasks",
+            ])
+            .arg("tests/fixtures/specflow/tasks-missing-requirement.md")
+            .args([
+                "--artifact-file",
+                &format!("spec={spec}"),
+                "--format",
+                "json",
+            ])
+            .output()
+            .expect("the binary runs");
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).expect("JSON")
+    };
+    let numbered = run("tests/fixtures/specflow/spec-numbered.md");
+    assert_eq!(
+        places(&numbered),
+        vec![
+            place(
+                "requirements-have-tasks",
+                "error",
+                "tests/fixtures/specflow/spec-numbered.md",
+                11,
+                3
+            ),
+            place(
+                "requirements-have-tasks",
+                "error",
+                "tests/fixtures/specflow/tasks-missing-requirement.md",
+                4,
+                53
+            ),
+        ]
+    );
+    let unnumbered = run("tests/fixtures/specflow/spec.md");
+    // FR-1, FR-3 and FR-4 are cited, and the spec defines none of them.
+    assert_eq!(places(&unnumbered).len(), 3, "{unnumbered:#}");
+}
