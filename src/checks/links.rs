@@ -10,7 +10,8 @@
 //! (`<a id="...">` or `name="..."`). Links to other sites are never fetched:
 //! with `external: deny` each one is a finding, else they pass. Links in
 //! code blocks, inline code and HTML comments are not links. Each broken
-//! link is a finding at the link.
+//! link is a finding at the link. In a document outside the project root,
+//! only links to its own headings are checked.
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
@@ -25,6 +26,9 @@ pub const HINT: &str =
     "point each link at a file that exists inside the project and at a heading it has";
 
 pub fn check(spec: &LinksSpec, doc: &Document, root: Option<&Path>, findings: &mut Findings<'_>) {
+    // A document named outside the root (checked by path) has no relative
+    // link that could resolve inside it; only its own fragments are checked.
+    let root = root.filter(|_| !crate::confined::escapes(&doc.path));
     let mut targets = Targets {
         root,
         doc,

@@ -9,6 +9,8 @@
 //! `defined_in` entry may give its own `id:` expression, so that a
 //! definition written `User Story 1` and a reference written `[US1]` name
 //! the same identifier. Code blocks, HTML blocks and comments never count.
+//! When `defined_in` names the check's own artifact (it then needs an
+//! `under:`), the lines that define are not references too.
 //!
 //! - `defined: referenced`: each identifier defined but never referenced is
 //!   a finding at its definition, in the defining file.
