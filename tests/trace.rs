@@ -368,3 +368,19 @@ fn specflow_tasks_trace_numbered_requirements() {
     // FR-1, FR-3 and FR-4 are cited, and the spec defines none of them.
     assert_eq!(places(&unnumbered).len(), 3, "{unnumbered:#}");
 }
+
+/// A trace within one document: the spec's Notes cite FR-004, which its
+/// Functional Requirements do not define; the definitions themselves are
+/// not citations.
+#[test]
+fn a_trace_within_one_document_skips_its_definitions() {
+    let result = json(&["--step", "review", SPEC, "--format", "json"]);
+    assert_eq!(
+        places(&result),
+        vec![
+            // FR-002 is defined twice, whichever check reads the spec.
+            place("spec-cites-its-requirements", "warning", SPEC, 8, 5),
+            place("spec-cites-its-requirements", "error", SPEC, 18, 1),
+        ]
+    );
+}
