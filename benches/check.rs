@@ -172,7 +172,8 @@ impl Bench<'_> {
         let artifact = Artifact::Loaded(&parsed);
         let mut failed = false;
         for check in self.checks {
-            let outcome = checks::run_builtin(check, &artifact, &doc.name);
+            let outcome =
+                checks::run_builtin(check, &artifact, &doc.name, &checks::Surroundings::ALONE);
             failed |= !outcome.findings.is_empty();
         }
         failed
@@ -628,7 +629,12 @@ fn check_breakdown(bench: &Bench<'_>, limit: usize) {
         let artifact = Artifact::Loaded(&parsed);
         for (check, total) in bench.checks.iter().zip(&mut per_check) {
             let started = Instant::now();
-            black_box(checks::run_builtin(check, &artifact, &doc.name));
+            black_box(checks::run_builtin(
+                check,
+                &artifact,
+                &doc.name,
+                &checks::Surroundings::ALONE,
+            ));
             *total += started.elapsed();
         }
     }

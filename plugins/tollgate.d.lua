@@ -20,9 +20,11 @@
 ---@field step tollgate.Step The step whose check runs.
 local Ctx = {}
 
----Another artifact of the step, as a document; nil when it does not exist
----(always nil in stateless mode). For an artifact that names a pattern, its
----first file.
+---Another artifact of the subject, as a document with the same methods as
+---`ctx.doc`; nil when it does not exist. In stateless mode only the artifacts
+---given with `--artifact-file NAME=PATH` exist. Reads stay inside the project
+---root, and an approval pins what was read. For an artifact that names a
+---pattern, its first file.
 ---@param name string The artifact's name under the playbook's `artifacts:`.
 ---@return tollgate.Document|nil
 function Ctx:artifact(name) end

@@ -335,6 +335,9 @@ pub struct CheckArgs {
     /// The artifact the files stand for [default: the first one the step's checks read]
     #[arg(long, value_name = "NAME")]
     pub artifact: Option<String>,
+    /// Another artifact the checks of the files read (a trace's spec, a plugin's ctx:artifact), as NAME=PATH; repeatable
+    #[arg(long, value_name = "NAME=PATH")]
+    pub artifact_file: Vec<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -575,6 +578,12 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
         limits: context.limits,
     };
     let files = args.targets.iter().filter(|t| names_a_file(t)).count();
+    if files == 0 && !args.artifact_file.is_empty() {
+        complain(format_args!(
+            "--artifact-file gives the files checked with --step another artifact; a subject's artifacts are its own"
+        ));
+        return EXIT_UNUSABLE;
+    }
     if files == 0 {
         return subjects::check(context, &loaded, args, options);
     }
@@ -592,6 +601,28 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
     };
     // Absolute, as the root may not be the working folder.
     let cwd = std::env::current_dir().unwrap_or_default();
+    let mut artifact_files = Vec::new();
+    for given in &args.artifact_file {
+        match given
+            .split_once('=')
+            .filter(|(n, f)| !n.is_empty() && !f.is_empty())
+        {
+            Some((name, file)) => artifact_files.push((
+                name.to_string(),
+                cwd.join(file),
+                root_relative(&context.root, Path::new(file)),
+            )),
+            None => {
+                let error = crate::engine::RunError::ArtifactFile {
+                    artifact: given.clone(),
+                    path: String::new(),
+                    why: "give it as NAME=PATH".into(),
+                };
+                complain(format_args!("{}: {error}", loaded.display));
+                return EXIT_UNUSABLE;
+            }
+        }
+    }
     let files: Vec<(PathBuf, String)> = args
         .targets
         .iter()
@@ -608,6 +639,7 @@ fn check_command(context: &Context, args: &CheckArgs) -> i32 {
         &context.root,
         step,
         args.artifact.as_deref(),
+        &artifact_files,
         options,
         &files,
         &|| {

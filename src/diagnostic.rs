@@ -107,6 +107,29 @@ pub struct Diagnostic {
     /// is about, which a check's `message:` template sees as `captures`.
     #[serde(skip)]
     pub captures: BTreeMap<String, String>,
+    /// Other places the finding is about: the far end of a `trace`
+    /// finding (where an identifier is defined, or where it should be
+    /// referenced).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<Related>,
+}
+
+/// Another place a finding is about, and what it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Related {
+    /// The file, relative to the project root.
+    pub path: String,
+    /// Where in it.
+    pub start: Position,
+    /// What that place is to the finding ("the first definition").
+    pub message: String,
+}
+
+impl Related {
+    /// `path:line:column (message)`.
+    pub fn describe(&self) -> String {
+        format!("{}:{} ({})", self.path, self.start, self.message)
+    }
 }
 
 impl Diagnostic {
@@ -125,6 +148,7 @@ impl Diagnostic {
             end: None,
             help: None,
             captures: BTreeMap::new(),
+            related: Vec::new(),
         }
     }
 
@@ -185,10 +209,11 @@ impl Diagnostic {
         }
         .with_code(self.code.as_str())
         .with_message(crate::report::one_line(&self.message));
-        let frame = match self.help.as_ref() {
-            Some(help) => frame.with_notes(vec![format!("help: {help}")]),
-            None => frame,
-        };
+        let notes = (self.related.iter())
+            .map(|related| format!("see {}", crate::report::one_line(&related.describe())))
+            .chain(self.help.iter().map(|help| format!("help: {help}")))
+            .collect();
+        let frame = frame.with_notes(notes);
         let (text, frame) = match (self.start, source) {
             (Some(start), Some((text, starts))) => {
                 let range = byte_range(text, starts, start, self.end);

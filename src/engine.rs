@@ -7,13 +7,14 @@
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use indexmap::IndexMap;
 use minijinja::{Environment, Value, context};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::checks::{self, Artifact, CheckOutcome, CheckStatus, Findings};
+use crate::checks::{self, Artifact, CheckOutcome, CheckStatus, Findings, Other, Surroundings};
 use crate::diagnostic::{Diagnostic, Position};
 use crate::lua::{LimitOverrides, PluginCall, PluginSet, SubjectInfo};
 use crate::markdown::Document;
@@ -155,8 +156,14 @@ impl LoadedArtifact {
 pub struct ArtifactSet {
     /// Each artifact's path, or pattern, as findings and templates show it.
     paths: IndexMap<String, String>,
-    /// The files, by artifact name, in the order of `paths`.
-    files: Vec<(String, LoadedArtifact)>,
+    /// The files, by artifact name, in the order of `paths`; shared, since
+    /// the files given with `--artifact-file` serve every file checked.
+    files: Vec<(String, Arc<LoadedArtifact>)>,
+    /// The only artifact whose checks run, when the others are there only
+    /// to be read (the stateless mode's `--artifact-file`).
+    checked: Option<String>,
+    /// The root that links resolve inside.
+    root: Option<PathBuf>,
 }
 
 impl ArtifactSet {
@@ -169,27 +176,59 @@ impl ArtifactSet {
                 for file in crate::glob::expand(root, path) {
                     files.push((
                         name.clone(),
-                        LoadedArtifact::load_within(root, Path::new(&file), &file),
+                        Arc::new(LoadedArtifact::load_within(root, Path::new(&file), &file)),
                     ));
                 }
             } else {
                 files.push((
                     name.clone(),
-                    LoadedArtifact::load_within(root, Path::new(path), path),
+                    Arc::new(LoadedArtifact::load_within(root, Path::new(path), path)),
                 ));
             }
         }
         Self {
             paths: paths.clone(),
             files,
+            checked: None,
+            root: Some(root.to_path_buf()),
         }
     }
 
-    pub fn single(name: &str, artifact: LoadedArtifact) -> Self {
-        Self {
-            paths: IndexMap::from([(name.to_string(), artifact.path.clone())]),
-            files: vec![(name.to_string(), artifact)],
+    /// One file standing for artifact `name`, whose checks run, with other
+    /// artifacts that are only read.
+    pub fn single(
+        name: &str,
+        artifact: LoadedArtifact,
+        supporting: &[(String, Arc<LoadedArtifact>)],
+        root: Option<&Path>,
+    ) -> Self {
+        let mut paths = IndexMap::from([(name.to_string(), artifact.path.clone())]);
+        let mut files = vec![(name.to_string(), Arc::new(artifact))];
+        for (other, loaded) in supporting {
+            paths.insert(other.clone(), loaded.path.clone());
+            files.push((other.clone(), Arc::clone(loaded)));
         }
+        Self {
+            paths,
+            files,
+            checked: Some(name.to_string()),
+            root: root.map(Path::to_path_buf),
+        }
+    }
+
+    /// Whether the checks of artifact `name` run.
+    fn checks(&self, name: &str) -> bool {
+        self.checked
+            .as_deref()
+            .is_none_or(|checked| checked == name)
+    }
+
+    /// Another artifact as a check that reads it sees it.
+    fn other(&self, name: &str) -> Option<Other<'_>> {
+        self.get(name).map(|loaded| Other {
+            path: &loaded.path,
+            artifact: loaded.artifact(),
+        })
     }
 
     /// The artifact's (first) file.
@@ -205,7 +244,7 @@ impl ArtifactSet {
         self.files
             .iter()
             .filter(move |(n, _)| n == name)
-            .map(|(_, loaded)| loaded)
+            .map(|(_, loaded)| loaded.as_ref())
     }
 
     /// Whether the artifact names a pattern, as opposed to one file.
@@ -302,7 +341,8 @@ impl<'a> StepRunner<'a> {
                 Some(name) if artifacts.is_pattern(name) => {
                     self.run_on_files(check, name, artifacts, subject, &context)
                 }
-                // Stateless: the other artifacts have no path.
+                // Stateless: the other artifacts have no path, or are only read.
+                Some(name) if !artifacts.checks(name) => skipped(check),
                 Some(name) => match artifacts.get(name) {
                     Some(loaded) => self.run_check(
                         check,
@@ -426,8 +466,19 @@ impl<'a> StepRunner<'a> {
                     path,
                 )
             }
-            (_, Some(artifact), _) => checks::run_builtin(check, artifact, path),
-            (_, None, _) => checks::run_builtin(check, &Artifact::Missing, path),
+            (_, artifact, _) => {
+                let others = |name: &str| artifacts.other(name);
+                let around = Surroundings {
+                    others: &others,
+                    root: artifacts.root.as_deref(),
+                };
+                checks::run_builtin(
+                    check,
+                    artifact.as_ref().unwrap_or(&Artifact::Missing),
+                    path,
+                    &around,
+                )
+            }
         };
         if matches!(artifact, Some(Artifact::Missing)) {
             say_how_to_create(&mut outcome, path, subject);
@@ -444,6 +495,9 @@ impl<'a> StepRunner<'a> {
         let mut findings = Vec::new();
         let mut known: Option<Vec<String>> = None;
         for (name, loaded) in &artifacts.files {
+            if !artifacts.checks(name) {
+                continue;
+            }
             let Some(doc) = loaded
                 .document
                 .as_ref()
@@ -650,6 +704,9 @@ pub struct StatelessRun<'a> {
     pub artifact: String,
     /// The folder every file must lie inside, when there is one.
     within: Option<PathBuf>,
+    /// Other artifacts, given with `--artifact-file`: read by the checks
+    /// that need them (a `trace`, a plugin's `ctx:artifact`), not checked.
+    supporting: Vec<(String, Arc<LoadedArtifact>)>,
 }
 
 /// Why a stateless run cannot start.
@@ -661,6 +718,12 @@ pub enum RunError {
     NoArtifact { step: String },
     #[error("the playbook has no artifact `{artifact}` (artifacts: {known})")]
     UnknownArtifact { artifact: String, known: String },
+    #[error("--artifact-file {artifact}={path}: {why}")]
+    ArtifactFile {
+        artifact: String,
+        path: String,
+        why: String,
+    },
 }
 
 impl<'a> StatelessRun<'a> {
@@ -699,7 +762,56 @@ impl<'a> StatelessRun<'a> {
             runner,
             artifact,
             within: None,
+            supporting: Vec::new(),
         })
+    }
+
+    /// Gives the checks another artifact to read (`--artifact-file
+    /// NAME=PATH`): a file that must exist and be readable, standing for
+    /// an artifact of the playbook other than the one the files stand for.
+    /// Call after [`Self::within`], so that it is read inside the root.
+    pub fn with_artifact_file(
+        mut self,
+        name: &str,
+        file: &Path,
+        display: &str,
+    ) -> Result<Self, RunError> {
+        let refuse = |why: String| RunError::ArtifactFile {
+            artifact: name.to_string(),
+            path: display.to_string(),
+            why,
+        };
+        if !self.runner.playbook.artifacts.contains_key(name) {
+            return Err(refuse(format!(
+                "the playbook has no artifact `{name}` (artifacts: {})",
+                join(self.runner.playbook.artifacts.keys().map(String::as_str))
+            )));
+        }
+        if name == self.artifact {
+            return Err(refuse(format!(
+                "the files checked already stand for `{name}`"
+            )));
+        }
+        let loaded = self.load(file, display);
+        match (&loaded.problem, loaded.artifact()) {
+            (Some((why, _)), _) => return Err(refuse(why.clone())),
+            (None, Artifact::Missing) => return Err(refuse("no such file".into())),
+            _ => {}
+        }
+        self.supporting.retain(|(n, _)| n != name);
+        self.supporting.push((name.to_string(), Arc::new(loaded)));
+        Ok(self)
+    }
+
+    /// Loads a file named on the command line: inside the root, confined
+    /// to it.
+    fn load(&self, file: &Path, display: &str) -> LoadedArtifact {
+        match &self.within {
+            Some(root) if crate::confined::written_inside(root, file) => {
+                LoadedArtifact::load_within(root, file, display)
+            }
+            _ => LoadedArtifact::load(file, display),
+        }
     }
 
     /// A file named inside `root` must stay inside it once its symbolic
@@ -741,16 +853,16 @@ impl<'a> StatelessRun<'a> {
 
     /// Checks one file as the step's primary artifact.
     pub fn check_file(&self, file: &Path, display: &str) -> StepResult {
-        let loaded = match &self.within {
-            Some(root) if crate::confined::written_inside(root, file) => {
-                LoadedArtifact::load_within(root, file, display)
-            }
-            _ => LoadedArtifact::load(file, display),
-        };
-        let artifacts = ArtifactSet::single(&self.artifact, loaded);
+        let loaded = self.load(file, display);
+        let artifacts = ArtifactSet::single(
+            &self.artifact,
+            loaded,
+            &self.supporting,
+            self.within.as_deref(),
+        );
         let outcomes = self.runner.run(&artifacts, None);
         let verdict = self.runner.verdict(&outcomes);
-        let paths = IndexMap::from([(self.artifact.clone(), display.to_string())]);
+        let paths = artifacts.paths.clone();
         let mut result = self
             .runner
             .result(None, verdict, paths, outcomes, &artifacts);

@@ -399,8 +399,16 @@ impl Server {
             Ok(loaded) => loaded,
             Err(error) => return Answer::error(error.plain_text()),
         };
-        let checked =
-            service::check_files(&loaded, root, step, None, self.options(), &confined, &|| {});
+        let checked = service::check_files(
+            &loaded,
+            root,
+            step,
+            None,
+            &[],
+            self.options(),
+            &confined,
+            &|| {},
+        );
         match checked {
             Ok(checked) => judged(&loaded.playbook.name, &checked.results).with_errors(
                 (checked.nothing_judged).map(|why| format!("nothing was checked: {why}")),

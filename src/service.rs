@@ -298,12 +298,16 @@ pub struct CheckedFiles {
 
 /// Checks `files` (each an absolute path and its path as results show it)
 /// as the artifact `artifact` (default: the step's primary one) of `step`,
-/// with no subject; `done` is called as each file is checked.
+/// with no subject, the other artifacts its checks read taken from
+/// `artifact_files` (name, absolute path, path as shown); `done` is called
+/// as each file is checked.
+#[allow(clippy::too_many_arguments)]
 pub fn check_files(
     loaded: &LoadedPlaybook,
     root: &Path,
     step: &str,
     artifact: Option<&str>,
+    artifact_files: &[(String, PathBuf, String)],
     options: Options,
     files: &[(PathBuf, String)],
     done: &(dyn Fn() + Sync),
@@ -315,13 +319,18 @@ pub fn check_files(
         &loaded.playbook.limits,
         options.limits,
     );
-    let run = StatelessRun::new(&loaded.playbook, step, artifact, options)?
-        .with_plugins(&plugins)
-        .within(root);
+    let run = artifact_files.iter().try_fold(
+        StatelessRun::new(&loaded.playbook, step, artifact, options)?
+            .with_plugins(&plugins)
+            .within(root),
+        |run, (name, file, shown)| run.with_artifact_file(name, file, shown),
+    )?;
     let results = run.check_files_observed(files, done);
-    // A file is judged when some check of the step reads it.
+    // A file is judged when some check of the step reads it, even one that
+    // then says why it was skipped (a trace without its other artifact).
     let judged = results.iter().any(|result| {
-        (result.outcomes.iter()).any(|outcome| outcome.status != CheckStatus::Skipped)
+        (result.outcomes.iter())
+            .any(|outcome| outcome.status != CheckStatus::Skipped || !outcome.findings.is_empty())
     });
     let nothing_judged = (!judged).then(|| {
         format!(

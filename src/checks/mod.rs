@@ -6,10 +6,12 @@
 
 mod checklist;
 mod exists;
+mod links;
 mod pattern;
 mod placeholders;
 mod sections;
 mod table;
+mod trace;
 mod words;
 
 use serde::Serialize;
@@ -29,6 +31,38 @@ pub enum Artifact<'a> {
     /// The file exists but could not be read as text: why, and where (the
     /// first bad byte of a file that is not UTF-8, else the start).
     Unreadable(&'a str, Position),
+}
+
+/// Another artifact of the step, as a check that reads it sees it.
+pub struct Other<'a> {
+    /// Its path, as findings show it.
+    pub path: &'a str,
+    pub artifact: Artifact<'a>,
+}
+
+/// Finds another artifact of the step by name; `None` when the run was
+/// given none by that name (the stateless mode without `--artifact-file`).
+pub type Others<'a> = dyn Fn(&str) -> Option<Other<'a>> + 'a;
+
+/// What a check may look at besides its own artifact.
+pub struct Surroundings<'a> {
+    /// The other artifacts of the step (a `trace` reads them).
+    pub others: &'a Others<'a>,
+    /// The project root that a `links` target must lie inside; `None` when
+    /// the document lies outside every root, so no relative link resolves.
+    pub root: Option<&'a std::path::Path>,
+}
+
+impl Surroundings<'static> {
+    /// Nothing around the document: no other artifact, no root.
+    pub const ALONE: Surroundings<'static> = Surroundings {
+        others: &no_other,
+        root: None,
+    };
+}
+
+fn no_other(_: &str) -> Option<Other<'static>> {
+    None
 }
 
 /// Where a check found what it looked for: the evidence a step document
@@ -109,6 +143,8 @@ pub struct Findings<'a> {
     findings: Vec<Diagnostic>,
     evidence: Vec<Evidence>,
     read: Vec<Read>,
+    /// The check could not run here, and a finding says why.
+    skipped: bool,
 }
 
 impl<'a> Findings<'a> {
@@ -119,7 +155,32 @@ impl<'a> Findings<'a> {
             findings: Vec::new(),
             evidence: Vec::new(),
             read: Vec::new(),
+            skipped: false,
         }
+    }
+
+    /// Reports, for information, why the check is skipped: its outcome is
+    /// skipped, whatever else was found.
+    pub fn skip(&mut self, message: impl Into<String>) -> &mut Diagnostic {
+        self.skipped = true;
+        let finding = self.report(Position::START, message);
+        finding.severity = Severity::Info;
+        // About the run, not a place in the document.
+        finding.start = None;
+        finding
+    }
+
+    /// Reports a finding in another file than the check's artifact (the
+    /// other end of a trace), with the check's severity.
+    pub fn report_in(
+        &mut self,
+        path: &str,
+        position: Position,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        let finding = self.report(position, message);
+        finding.path = path.to_string();
+        finding
     }
 
     /// Notes what the check read besides its artifact.
@@ -212,7 +273,11 @@ impl<'a> Findings<'a> {
         CheckOutcome {
             check: self.check.id.clone(),
             kind: self.check.kind.name(),
-            status: CheckStatus::of(&self.findings),
+            status: if self.skipped {
+                CheckStatus::Skipped
+            } else {
+                CheckStatus::of(&self.findings)
+            },
             findings: self.findings,
             evidence: self.evidence,
             suppressed: Vec::new(),
@@ -252,12 +317,24 @@ pub fn resolve_under(
     }
 }
 
-/// Runs one built-in check on one document. Plugin checks are run by the
-/// Lua host, not here.
-pub fn run_builtin(check: &Check, artifact: &Artifact<'_>, path: &str) -> CheckOutcome {
+/// Runs one built-in check on one document; `others` finds the other
+/// artifacts a `trace` reads. Plugin checks are run by the Lua host, not
+/// here.
+pub fn run_builtin(
+    check: &Check,
+    artifact: &Artifact<'_>,
+    path: &str,
+    around: &Surroundings<'_>,
+) -> CheckOutcome {
     let mut findings = Findings::new(check, path);
     match (artifact, &check.kind) {
         (_, CheckKind::Exists) => exists::check(artifact, &mut findings),
+        (Artifact::Loaded(doc), CheckKind::Trace(spec)) => {
+            trace::check(spec, doc, around.others, &mut findings)
+        }
+        (Artifact::Loaded(doc), CheckKind::Links(spec)) => {
+            links::check(spec, doc, around.root, &mut findings)
+        }
         (Artifact::Loaded(doc), kind) => run_kind(kind, doc, &mut findings),
         (Artifact::Missing, _) => {
             findings.report(Position::START, "the file does not exist");
@@ -278,6 +355,8 @@ fn run_kind(kind: &CheckKind, doc: &Document, findings: &mut Findings<'_>) {
         CheckKind::Pattern(spec) => pattern::check(spec, doc, findings),
         CheckKind::Placeholders(markers) => placeholders::check(markers, doc, findings),
         CheckKind::Words(spec) => words::check(spec, doc, findings),
+        // Run by `run_builtin`, which has what they read besides the document.
+        CheckKind::Trace(_) | CheckKind::Links(_) => {}
         CheckKind::Plugin { function, .. } => {
             findings.report(
                 Position::START,
@@ -319,6 +398,8 @@ pub fn hint(kind: &str) -> Option<&'static str> {
         "pattern" => pattern::HINT,
         "placeholders" => placeholders::HINT,
         "words" => words::HINT,
+        "trace" => trace::HINT,
+        "links" => links::HINT,
         "plugin" => {
             "read the plugin's message: it says which rule of the plugin the document breaks"
         }

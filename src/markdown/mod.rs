@@ -69,6 +69,26 @@ pub struct Document {
     /// document order: in an HTML comment of its own or inline in text,
     /// never in code.
     pub directives: Vec<Directive>,
+    /// Every link and image, in document order (inline, reference or
+    /// autolink), never in code.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Link>,
+    /// The explicit anchors of raw HTML (`<a id="x">`, `name="x"`), which a
+    /// `#fragment` may name as well as a heading.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub anchors: Vec<String>,
+}
+
+/// A link or an image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Link {
+    /// The destination as written (after reference resolution).
+    pub url: String,
+    pub image: bool,
+    /// The `[` (or `!` of an image, or `<` of an autolink).
+    pub position: Position,
+    /// Just past the link's last character, on the line where it ends.
+    pub end: Position,
 }
 
 /// One line of the document.

@@ -12,7 +12,7 @@ use comrak::{Arena, Options};
 use super::directive::{self, Directive};
 use super::source::{Blank, Source, blank_out};
 use super::{
-    Cell, CodeBlock, Document, FrontMatter, Line, Position, Row, Section, Table, Task,
+    Cell, CodeBlock, Document, FrontMatter, Line, Link, Position, Row, Section, Table, Task,
     normalize_title,
 };
 
@@ -40,6 +40,8 @@ pub(super) fn parse(path: String, text: String) -> Document {
         front_matter,
         mut directives,
         first_content_line,
+        links,
+        anchors,
         ..
     } = collector;
 
@@ -65,6 +67,8 @@ pub(super) fn parse(path: String, text: String) -> Document {
         code_blocks,
         front_matter,
         directives,
+        links,
+        anchors,
     }
 }
 
@@ -108,6 +112,8 @@ struct Collector<'s, 't> {
     /// The first line of a top-level block other than front matter and
     /// HTML comments.
     first_content_line: Option<usize>,
+    links: Vec<Link>,
+    anchors: Vec<String>,
 }
 
 impl<'s, 't> Collector<'s, 't> {
@@ -126,6 +132,8 @@ impl<'s, 't> Collector<'s, 't> {
             front_matter: None,
             directives: Vec::new(),
             first_content_line: None,
+            links: Vec::new(),
+            anchors: Vec::new(),
         }
     }
 
@@ -164,7 +172,19 @@ impl<'s, 't> Collector<'s, 't> {
                     self.directives(span, &html.literal);
                 } else {
                     self.mark_content(span.start);
+                    self.anchors.extend(anchors(&html.literal));
                 }
+            }
+            NodeValue::Link(link) | NodeValue::Image(link) => {
+                self.links.push(Link {
+                    url: link.url.clone(),
+                    image: matches!(data.value, NodeValue::Image(_)),
+                    position: self.source.position(span.start.line, span.start.column),
+                    end: self.source.position(span.end.line, span.end.column + 1),
+                });
+            }
+            NodeValue::HtmlInline(html) if !html.starts_with("<!--") => {
+                self.anchors.extend(anchors(html));
             }
             NodeValue::Heading(heading) => self.heading(node, heading, span),
             NodeValue::Paragraph | NodeValue::TableCell => {
@@ -613,4 +633,17 @@ fn build_lines(source: &Source<'_>, in_code: &[bool], mut blanks: Vec<Blank>) ->
             }
         })
         .collect()
+}
+
+/// The `id` and `name` attributes of raw HTML: the anchors a link's
+/// `#fragment` may name besides headings.
+fn anchors(html: &str) -> impl Iterator<Item = String> + '_ {
+    static ATTRIBUTE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    let attribute = ATTRIBUTE.get_or_init(|| {
+        regex::Regex::new(r#"(?i)\s(?:id|name)\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("valid")
+    });
+    attribute.captures_iter(html).filter_map(|captures| {
+        let value = captures.get(1).or_else(|| captures.get(2))?;
+        Some(value.as_str().to_string())
+    })
 }

@@ -15,7 +15,8 @@ use crate::render::{self, KnownNames, TemplateKind};
 use crate::source::{self, SourceError};
 
 use super::{
-    Check, CheckItem, CheckKind, Gate, LoadedPlaybook, Playbook, Requirement, SectionAliases, Step,
+    Check, CheckItem, CheckKind, Gate, LoadedPlaybook, OneOrMany, Playbook, Requirement,
+    SectionAliases, Step, TraceSpec,
 };
 
 /// Template files larger than this are not playbook templates.
@@ -622,6 +623,7 @@ impl Linter<'_> {
                     );
                 }
             }
+            CheckKind::Trace(trace) => self.trace(pointer, check, trace),
             CheckKind::Plugin { function, .. } => {
                 let name = function.split('.').next().unwrap_or_default();
                 let known: Vec<String> = self.playbook.plugins.keys().cloned().collect();
@@ -634,6 +636,61 @@ impl Linter<'_> {
                 );
             }
             _ => {}
+        }
+    }
+
+    /// A `trace` names artifacts that exist, identifiers that can be
+    /// told apart from nothing, and definitions that are not its own
+    /// references.
+    fn trace(&mut self, pointer: &str, check: &Check, trace: &TraceSpec) {
+        let known: Vec<String> = self.playbook.artifacts.keys().cloned().collect();
+        let single = matches!(trace.defined_in, OneOrMany::One(_));
+        let mut expressions = vec![(format!("{pointer}/trace/id"), trace.id.as_str())];
+        for (i, definitions) in trace.defined_in.as_slice().iter().enumerate() {
+            let at = match single {
+                true => format!("{pointer}/trace/defined_in"),
+                false => format!("{pointer}/trace/defined_in/{i}"),
+            };
+            self.reference(
+                "unknown-artifact",
+                "artifact",
+                &format!("{at}/artifact"),
+                &definitions.artifact,
+                &known,
+            );
+            if check.artifact.as_deref() == Some(definitions.artifact.as_str())
+                && definitions.under.is_none()
+            {
+                self.error(
+                    "trace-defines-itself",
+                    &format!("{at}/artifact"),
+                    format!(
+                        "check `{}` defines its identifiers in the artifact it looks for references in, `{}`, without `under:`: every identifier would reference itself",
+                        check.id, definitions.artifact
+                    ),
+                )
+                .help = Some(
+                    "give `defined_in` an `under:` section where the identifiers are defined".into(),
+                );
+            }
+            if let Some(id) = &definitions.id {
+                expressions.push((format!("{at}/id"), id.as_str()));
+            }
+        }
+        for (at, expression) in expressions {
+            if let Err(error) = regex::Regex::new(expression) {
+                self.error("invalid-regex", &at, regex_message(&error));
+            } else if regex_syntax::Parser::new()
+                .parse(expression)
+                .is_ok_and(|hir| hir.properties().minimum_len() == Some(0))
+            {
+                self.error(
+                    "empty-match",
+                    &at,
+                    format!("`{expression}` can match the empty string, which identifies nothing"),
+                )
+                .help = Some("require at least one character, as in `FR-\\d+`".into());
+            }
         }
     }
 

@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use crate::diagnostic::Severity;
 
 /// The keys that name a check's kind; a check has exactly one of them.
-pub const CHECK_KINDS: [&str; 8] = [
+pub const CHECK_KINDS: [&str; 10] = [
     "exists",
     "sections",
     "table",
@@ -21,6 +21,8 @@ pub const CHECK_KINDS: [&str; 8] = [
     "pattern",
     "placeholders",
     "words",
+    "trace",
+    "links",
     "plugin",
 ];
 
@@ -397,6 +399,8 @@ pub enum CheckKind {
     Pattern(PatternSpec),
     Placeholders(Vec<String>),
     Words(WordsSpec),
+    Trace(Box<TraceSpec>),
+    Links(LinksSpec),
     Plugin { function: String, with: Json },
 }
 
@@ -411,6 +415,8 @@ impl CheckKind {
             CheckKind::Pattern(_) => "pattern",
             CheckKind::Placeholders(_) => "placeholders",
             CheckKind::Words(_) => "words",
+            CheckKind::Trace(_) => "trace",
+            CheckKind::Links(_) => "links",
             CheckKind::Plugin { .. } => "plugin",
         }
     }
@@ -422,6 +428,7 @@ impl CheckKind {
             CheckKind::Checklist(spec) => spec.under.as_ref(),
             CheckKind::Pattern(spec) => spec.under.as_ref(),
             CheckKind::Words(spec) => spec.under.as_ref(),
+            CheckKind::Trace(spec) => spec.under.as_ref(),
             _ => None,
         }
     }
@@ -432,6 +439,7 @@ impl CheckKind {
             CheckKind::Checklist(spec) => spec.under.as_mut(),
             CheckKind::Pattern(spec) => spec.under.as_mut(),
             CheckKind::Words(spec) => spec.under.as_mut(),
+            CheckKind::Trace(spec) => spec.under.as_mut(),
             _ => None,
         }
     }
@@ -598,10 +606,7 @@ pub struct PatternSpec {
 impl PatternSpec {
     /// The compiled regular expression, or why it does not compile.
     pub fn compiled(&self) -> Result<&regex::Regex, &str> {
-        self.compiled
-            .get_or_init(|| regex::Regex::new(&self.regex).map_err(|e| e.to_string()))
-            .as_ref()
-            .map_err(String::as_str)
+        compile(&self.compiled, &self.regex)
     }
 }
 
@@ -636,6 +641,120 @@ pub struct WordsSpec {
     pub min: Option<usize>,
     /// The most words allowed.
     pub max: Option<usize>,
+}
+
+/// Identifiers defined in one document and referenced in another.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TraceSpec {
+    /// What an identifier looks like (Rust `regex` syntax). With a group
+    /// named `id`, that group is the identifier, so that `User Story 1` and
+    /// `[US1]` can name the same one.
+    pub id: String,
+    /// The heading whose body holds the references; the whole document
+    /// when absent.
+    pub under: Option<Under>,
+    /// Where identifiers are defined: one `{artifact, under, id}` or a list.
+    pub defined_in: OneOrMany<Definitions>,
+    /// `referenced`: every defined identifier is referenced here.
+    pub defined: Option<DefinedMust>,
+    /// `defined`: every identifier referenced here is defined.
+    pub referenced: Option<ReferencedMust>,
+    /// What the identifiers are, in the plural, for the counts a step
+    /// document shows ("23 requirements, 21 with tasks"); `ids` when absent.
+    pub label: Option<String>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    compiled: OnceLock<Result<regex::Regex, String>>,
+}
+
+impl TraceSpec {
+    /// The compiled `id`, or why it does not compile.
+    pub fn compiled(&self) -> Result<&regex::Regex, &str> {
+        compile(&self.compiled, &self.id)
+    }
+}
+
+/// Where a `trace` finds definitions.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Definitions {
+    /// The artifact that defines the identifiers.
+    pub artifact: String,
+    /// Only this section (subsections included); the whole document when absent.
+    pub under: Option<Under>,
+    /// What a definition looks like there, when it is written differently
+    /// from a reference (`User Story (?P<id>\d+)` for `\[US(?P<id>\d+)\]`).
+    pub id: Option<String>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    compiled: OnceLock<Result<regex::Regex, String>>,
+}
+
+impl Definitions {
+    /// The compiled `id`, when one is given, or why it does not compile.
+    pub fn compiled(&self) -> Option<Result<&regex::Regex, &str>> {
+        let id = self.id.as_deref()?;
+        Some(compile(&self.compiled, id))
+    }
+}
+
+fn compile<'a>(
+    cell: &'a OnceLock<Result<regex::Regex, String>>,
+    regex: &str,
+) -> Result<&'a regex::Regex, &'a str> {
+    cell.get_or_init(|| regex::Regex::new(regex).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(String::as_str)
+}
+
+/// One value, or a list of them.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn as_slice(&self) -> &[T] {
+        match self {
+            OneOrMany::One(one) => std::slice::from_ref(one),
+            OneOrMany::Many(many) => many,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum DefinedMust {
+    /// Each defined identifier is referenced at least once.
+    Referenced,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReferencedMust {
+    /// Each referenced identifier is defined.
+    Defined,
+}
+
+/// Relative links and images of a document resolve.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinksSpec {
+    /// `deny`: a link to another site is a finding; `allow` (default): it
+    /// is neither fetched nor reported.
+    #[serde(default)]
+    pub external: External,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum External {
+    #[default]
+    Allow,
+    Deny,
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -685,6 +804,8 @@ struct RawCheck {
     #[schemars(length(min = 1))]
     placeholders: Option<Vec<String>>,
     words: Option<WordsSpec>,
+    trace: Option<TraceSpec>,
+    links: Option<LinksSpec>,
     /// `NAME.FUNCTION`: a function of a plugin from `plugins:`.
     #[schemars(regex(pattern = r"^[a-z][a-z0-9_-]*\.[A-Za-z_][A-Za-z0-9_]*$"))]
     plugin: Option<String>,
@@ -746,6 +867,8 @@ impl TryFrom<RawCheck> for CheckItem {
         kinds.extend(raw.pattern.map(CheckKind::Pattern));
         kinds.extend(raw.placeholders.map(CheckKind::Placeholders));
         kinds.extend(raw.words.map(CheckKind::Words));
+        kinds.extend(raw.trace.map(|spec| CheckKind::Trace(Box::new(spec))));
+        kinds.extend(raw.links.map(CheckKind::Links));
         if let Some(function) = raw.plugin {
             let with = Json::Object(raw.with.unwrap_or_default());
             kinds.push(CheckKind::Plugin { function, with });

@@ -483,6 +483,36 @@ fn requirement(kind: &CheckKind) -> (String, String) {
                 bounds.join(", "),
             )
         }
+        CheckKind::Trace(t) => {
+            let defining: Vec<String> = (t.defined_in.as_slice().iter())
+                .map(|d| format!("{}{}", d.artifact, under(d.under.as_ref())))
+                .collect();
+            let rules: Vec<&str> = (t.defined.map(|_| "each defined one referenced").into_iter())
+                .chain(t.referenced.map(|_| "each referenced one defined"))
+                .collect();
+            (
+                format!(
+                    "`{}`{} traced to {}",
+                    t.id,
+                    under(t.under.as_ref()),
+                    defining.join(", ")
+                ),
+                if rules.is_empty() {
+                    "counted".into()
+                } else {
+                    rules.join("; ")
+                },
+            )
+        }
+        CheckKind::Links(l) => (
+            "links and images".into(),
+            match l.external {
+                crate::playbook::External::Allow => "each relative one resolves".into(),
+                crate::playbook::External::Deny => {
+                    "each relative one resolves; none to another site".into()
+                }
+            },
+        ),
         CheckKind::Plugin { function, with } => {
             // What the plugin is told is what the reader must provide.
             let options: Vec<String> = with
@@ -524,6 +554,15 @@ fn outcome_summary(outcome: &CheckOutcome) -> String {
         outcome.evidence.first(),
     ) {
         (CheckStatus::Skipped, ..) => "⏭ skipped".into(),
+        // A trace's counts say more than its first finding.
+        (status, _, Some(e)) if outcome.kind == "trace" => {
+            let worst = outcome.findings.iter().min_by_key(|f| f.severity);
+            let mark = match status {
+                CheckStatus::Failed => worst.map_or("❌", mark),
+                _ => "✅",
+            };
+            format!("{mark} {}", e.label)
+        }
         (CheckStatus::Passed, _, _) if !outcome.suppressed.is_empty() => {
             suppressed_summary(&outcome.suppressed[0])
         }

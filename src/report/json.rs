@@ -62,6 +62,9 @@ pub struct JsonFinding {
     /// How to fix it, when the check says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
+    /// The other places it is about (the far end of a trace).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related: Vec<crate::diagnostic::Related>,
 }
 
 impl From<&Diagnostic> for JsonFinding {
@@ -77,6 +80,7 @@ impl From<&Diagnostic> for JsonFinding {
             end_line: end.line,
             end_column: end.column,
             hint: d.help.clone(),
+            related: d.related.clone(),
         }
     }
 }

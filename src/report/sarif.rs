@@ -115,10 +115,29 @@ fn result(rules: &[Rule], finding: &Diagnostic) -> SarifResult {
         .rule_index(rule_index.unwrap_or(-1))
         .level(level)
         .message(Message::builder().text(message).build());
-    match location(finding) {
+    let mut result = match location(finding) {
         Some(location) => builder.locations(vec![location]).build(),
         None => builder.build(),
+    };
+    let related: Vec<Location> = (finding.related.iter())
+        .zip(0i64..)
+        .filter_map(|(related, id)| {
+            let far = Diagnostic {
+                path: related.path.clone(),
+                start: Some(related.start),
+                end: None,
+                ..Diagnostic::new("", finding.severity, "", "")
+            };
+            let mut location = location(&far)?;
+            location.id = Some(id);
+            location.message = Some(Message::builder().text(related.message.clone()).build());
+            Some(location)
+        })
+        .collect();
+    if !related.is_empty() {
+        result.related_locations = Some(related);
     }
+    result
 }
 
 /// Where a finding is: its file (relative to the root) and region.
