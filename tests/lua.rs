@@ -46,6 +46,10 @@ struct Project {
 
 impl Project {
     fn new(plugins: &[(&str, &str)]) -> Self {
+        Self::with_limits(plugins, &limits())
+    }
+
+    fn with_limits(plugins: &[(&str, &str)], limits: &Limits) -> Self {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join("plugins")).unwrap();
         let mut map = IndexMap::new();
@@ -57,7 +61,7 @@ impl Project {
             dir.path(),
             &map,
             dir.path(),
-            &limits(),
+            limits,
             LimitOverrides::default(),
         );
         Self { dir, set }
@@ -350,13 +354,30 @@ fn assert_one_failure(findings: &[Diagnostic], why: &str) {
 /// returns its findings, checking that it ended soon after its budget (the
 /// margin is for a loaded CI machine; a runaway plugin would take forever).
 fn hostile(body: &str) -> Vec<Diagnostic> {
+    hostile_within(body, &limits())
+}
+
+/// A memory bomb gets a time budget long enough that the memory limit, not
+/// the clock of a loaded machine, is what ends it.
+fn memory_bomb(body: &str) -> Vec<Diagnostic> {
+    hostile_within(
+        body,
+        &Limits {
+            plugin_timeout_ms: Some(60_000),
+            plugin_memory_mib: Some(MEMORY_MIB),
+        },
+    )
+}
+
+fn hostile_within(body: &str, limits: &Limits) -> Vec<Diagnostic> {
     let source = format!("local M = {{}}\nfunction M.check(ctx)\n{body}\nend\nreturn M\n");
-    let project = Project::new(&[("h", &source)]);
+    let project = Project::with_limits(&[("h", &source)], limits);
     let started = Instant::now();
     let findings = project.run("h.check", json!({}), Some(&plan()));
     let elapsed = started.elapsed();
+    let timeout = limits.plugin_timeout_ms.unwrap_or(TIMEOUT_MS);
     assert!(
-        elapsed < Duration::from_millis(TIMEOUT_MS * 10),
+        elapsed < Duration::from_millis(timeout * 10),
         "took {elapsed:?}: {}",
         render(&findings)
     );
@@ -406,17 +427,38 @@ fn a_pattern_bomb_ends_at_the_budget() {
 
 #[test]
 fn a_memory_bomb_ends_at_the_limit() {
-    let findings = hostile("local t = {} for i = 1, 1e9 do t[i] = i end");
+    let findings = memory_bomb("local t = {} for i = 1, 1e9 do t[i] = i end");
     assert_one_failure(&findings, "plugins/h.lua: memory limit of 16 MiB reached");
-    let findings = hostile("local s = string.rep('x', 2^30)");
+    let findings = memory_bomb("local s = string.rep('x', 2^30)");
     assert_one_failure(&findings, "memory limit of 16 MiB reached");
-    let findings = hostile("local t = {} for i = 1, 1e9 do t[i] = string.rep('y', 1000) .. i end");
+    let findings =
+        memory_bomb("local t = {} for i = 1, 1e9 do t[i] = string.rep('y', 1000) .. i end");
     assert_one_failure(&findings, "memory limit of 16 MiB reached");
     // Catching the memory error does not help: the time budget ends the loop.
     let findings = hostile(
         "while true do pcall(function() local t = {} for i = 1, 1e9 do t[i] = i end end) end",
     );
     assert_one_failure(&findings, "time budget of 200 ms exhausted");
+}
+
+/// Tables the host builds count against the plugin's limit: kept in a
+/// table made at its full size up front, so that the plugin itself
+/// allocates nothing while they pile up.
+#[test]
+fn tables_the_host_builds_count_against_the_limit() {
+    for method in [
+        "lines()",
+        "sections()",
+        "tables()",
+        "tasks()",
+        "code_blocks()",
+    ] {
+        let findings = memory_bomb(&format!(
+            "local keep = table.create(400000)\n\
+             for i = 1, 400000 do keep[i] = ctx.doc:{method} end"
+        ));
+        assert_one_failure(&findings, "plugins/h.lua: memory limit of 16 MiB reached");
+    }
 }
 
 #[test]
