@@ -553,6 +553,57 @@ fn errors_and_wrong_returns_name_the_line() {
     );
 }
 
+/// A number a plugin gives reads in the output as Luau's `tostring` writes
+/// it, the same on every platform, never as hundreds of digits.
+#[test]
+fn numbers_read_as_the_plugin_writes_them() {
+    let findings = hostile(
+        "for _, n in ipairs({ 1e300, -1e21, 1e21 - 1e6, 0.1, 1e-7, 0.00001, 2^53, 1/0, -1/0, 0/0, -0.0, 12.5 }) do \
+         ctx:error(n) end",
+    );
+    let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "1e+300",
+            "-1e+21",
+            "999999999999999000000",
+            "0.1",
+            "1e-07",
+            "0.00001",
+            "9007199254740992",
+            "inf",
+            "-inf",
+            "nan",
+            "-0",
+            "12.5"
+        ]
+    );
+    assert_one_failure(
+        &hostile("return { { message = 'm', line = 1e300 } }"),
+        "`line` must be a whole number of at least 1, not 1e+300",
+    );
+    // What Luau itself prints for the same numbers.
+    let findings = hostile(
+        "for _, n in ipairs({ 1e300, -1e21, 1e21 - 1e6, 0.1, 1e-7, 0.00001, 0/0, -0.0 }) do \
+         ctx:error(tostring(n)) end",
+    );
+    let luau: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        luau,
+        [
+            "1e+300",
+            "-1e+21",
+            "999999999999999000000",
+            "0.1",
+            "1e-07",
+            "0.00001",
+            "nan",
+            "-0"
+        ]
+    );
+}
+
 #[test]
 fn libraries_are_read_only() {
     for body in [

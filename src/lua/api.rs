@@ -316,7 +316,7 @@ fn report_function(lua: &Lua, name: &'static str, severity: Severity) -> mlua::R
             let message = match message {
                 Value::String(text) => text.to_string_lossy(),
                 Value::Integer(number) => number.to_string(),
-                Value::Number(number) => number.to_string(),
+                Value::Number(number) => number_text(number),
                 other => {
                     return Err(api_error(format!(
                         "ctx:{name}: the message must be a string, not {}",
@@ -885,9 +885,33 @@ fn value_phrase(value: &Value) -> String {
     match value {
         Value::String(text) => format!("\"{}\"", truncate_to(text.to_string_lossy(), 40)),
         Value::Integer(number) => number.to_string(),
-        Value::Number(number) => number.to_string(),
+        Value::Number(number) => number_text(*number),
         Value::Boolean(flag) => flag.to_string(),
         other => type_phrase(other),
+    }
+}
+
+/// A number as Luau's `tostring` writes it (`0.1`, `1e+300`, `nan`), so
+/// that the output shows it as the plugin would print it, not as the
+/// hundreds of digits of Rust's fixed notation.
+fn number_text(number: f64) -> String {
+    if number.is_nan() {
+        return "nan".into();
+    }
+    if number.is_infinite() {
+        return if number > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    // The shortest digits that read back as the same number, as Luau
+    // finds them; Luau writes them in fixed notation when the decimal
+    // point falls within 5 places before the first digit to 21 after it.
+    let scientific = format!("{number:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-6..=20).contains(&exponent) {
+        number.to_string()
+    } else {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs())
     }
 }
 
