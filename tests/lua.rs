@@ -1,7 +1,8 @@
 //! The Lua plugin host: the API on real-looking documents, the sandbox
 //! against hostile plugins, lint support, the test harness and the type
 //! stubs. Budgets are small (200 ms, 16 MiB) so the hostile suite runs in
-//! seconds.
+//! seconds; memory bombs get a long time budget, so that on a loaded
+//! machine the memory limit, not the clock, is still what ends them.
 
 use std::collections::BTreeSet;
 use std::fs;
