@@ -1,16 +1,23 @@
-//! The minijinja environment that step documents, artifact paths, messages
-//! and `when:` expressions are evaluated in: strict about undefined names,
-//! and bounded so that a bad template ends with an error, never a hang.
+//! The minijinja environment that step documents, artifact paths, messages,
+//! `when:` expressions and the board are evaluated in: strict about
+//! undefined names, and bounded in time and memory so that a bad template
+//! ends with an error, never a hang or an allocation that ends the process.
 
 pub mod step;
 
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use minijinja::{Environment, UndefinedBehavior};
+use minijinja::{Environment, ErrorKind, UndefinedBehavior};
 
-/// Instructions one rendering may spend before it is stopped.
-const FUEL: u64 = 2_000_000;
+/// The fuel one rendering may spend before it is stopped. minijinja charges
+/// one unit per instruction and one per [`BYTES_PER_FUEL`] bytes of every
+/// string and list a template builds, output included, and refuses a value
+/// whose size it knows ahead (`'x' * n`, `indent(n)`) that the fuel left
+/// cannot pay for: so this bounds the time and the memory of a template.
+pub const FUEL: u64 = 1_000_000;
+/// What one unit of fuel buys of the values a template builds.
+const BYTES_PER_FUEL: u64 = 64;
 const RECURSION_LIMIT: usize = 64;
 
 /// Where a template is used, which decides the names it can see.
@@ -113,21 +120,41 @@ pub struct TemplateIssue {
     pub help: Option<String>,
 }
 
-/// The environment every template is rendered in.
+/// The environment every template from the playbook is rendered in.
 pub fn environment() -> Environment<'static> {
+    bounded(FUEL)
+}
+
+/// An environment whose renderings may each spend `fuel`: [`FUEL`] for the
+/// playbook's templates; more for the board, whose size grows with the
+/// subjects it shows.
+pub fn bounded(fuel: u64) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_fuel(Some(FUEL));
+    env.set_fuel(Some(fuel));
     env.set_recursion_limit(RECURSION_LIMIT);
     env
 }
 
 /// What went wrong in rendering: minijinja's detail, which names the
-/// expression at fault ("`step.titel` is undefined"), else the kind.
+/// expression at fault ("`step.titel` is undefined"), else the kind; for
+/// spent fuel, the budget.
 pub fn error_message(error: &minijinja::Error) -> String {
+    if error.kind() == ErrorKind::OutOfFuel {
+        return budget_message();
+    }
     error
         .detail()
         .map_or_else(|| error.kind().to_string(), str::to_string)
+}
+
+/// The template's budget, said when it runs out.
+fn budget_message() -> String {
+    format!(
+        "engine ran out of fuel: a template may spend {FUEL} units, one per instruction \
+         and one per {BYTES_PER_FUEL} bytes of text and lists it builds (about {} MiB)",
+        (FUEL * BYTES_PER_FUEL) >> 20
+    )
 }
 
 /// The functions step documents can call: `checkbox(x)` writes a task box,
@@ -189,6 +216,40 @@ pub fn inspect(
             help: unknown.help,
         })
         .collect()
+}
+
+/// Renders a template (or evaluates a `when:` expression) once with an
+/// example context, with undefined names allowed, and reports it when it
+/// runs out of fuel: a template that spends its budget on an example will
+/// on a real subject too. Other errors are [`inspect`]'s business.
+pub fn over_budget(
+    env: &Environment<'_>,
+    kind: TemplateKind,
+    source: &str,
+    example: &minijinja::Value,
+) -> Option<TemplateIssue> {
+    let mut trial = env.clone();
+    trial.set_undefined_behavior(UndefinedBehavior::Chainable);
+    if kind == TemplateKind::Document {
+        add_document_functions(&mut trial);
+    }
+    let error = match kind {
+        TemplateKind::When => trial
+            .compile_expression(source)
+            .and_then(|expression| expression.eval(example))
+            .err()?,
+        _ => trial.render_str(source, example).err()?,
+    };
+    (error.kind() == ErrorKind::OutOfFuel).then(|| TemplateIssue {
+        code: "template-budget",
+        message: format!("with an example subject, {}", budget_message()),
+        range: error.range(),
+        help: Some(
+            "templates fill in names; a loop or a filter that builds megabytes of text \
+             is a mistake"
+                .into(),
+        ),
+    })
 }
 
 /// A name a template uses that its context will not have.

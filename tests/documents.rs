@@ -206,7 +206,9 @@ fn endless_templates_end_with_an_error() {
     assert_eq!(
         fuel.stderr,
         "tollgate: cannot render the step document: \
-         step `fuel` instructions:2: engine ran out of fuel\n"
+         step `fuel` instructions:2: engine ran out of fuel: a template may spend 1000000 \
+         units, one per instruction and one per 64 bytes of text and lists it builds \
+         (about 61 MiB)\n"
     );
     assert!(
         start.elapsed() < Duration::from_secs(10),

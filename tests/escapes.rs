@@ -599,6 +599,46 @@ fn an_approval_goes_stale_when_any_file_its_step_read_changes() {
     }
 }
 
+/// A plugin check with no artifact pins what it asked for even when there
+/// was nothing to read: a file that appears after the approval makes it
+/// stale, as one that changes does.
+#[test]
+fn an_approval_pins_a_file_a_plugin_found_missing() {
+    let repo = Repo::new();
+    repo.write(
+        "plugins/p.lua",
+        "return { reads = function(ctx)\n\
+         local notes = ctx:read('notes.txt')\n\
+         if notes and notes:find('blocker') then ctx:error('a blocker') end\n\
+         end }\n",
+    );
+    let playbook = PLAYBOOK.replace(
+        "      - { id: plan-exists, artifact: plan, exists: true }",
+        "      - { id: reads, plugin: p.reads }",
+    );
+    repo.write(
+        "tollgate.yaml",
+        &format!("plugins: {{ p: plugins/p.lua }}\n{playbook}"),
+    );
+    repo.write("docs/f-1/spec.md", "# Spec\n");
+    repo.run(&["new", "F-1"]).expect(0);
+    repo.run(&["advance", "F-1"]).expect(0);
+    repo.run(&["approve", "F-1", "--by", "ana"]).expect(0);
+    let subject = fs::read_to_string(repo.path(".tollgate/subjects/F-1.json")).unwrap();
+    let subject: serde_json::Value = serde_json::from_str(&subject).unwrap();
+    assert_eq!(
+        subject["approvals"][0]["files"],
+        serde_json::json!({ "notes.txt": null }),
+        "{subject}"
+    );
+    let stale = || repo.run(&["status"]).expect(0).stdout.contains("(stale)");
+    assert!(!stale());
+    repo.write("notes.txt", "a blocker\n");
+    assert!(stale(), "a file that appeared after the approval");
+    fs::remove_file(repo.path("notes.txt")).unwrap();
+    assert!(!stale(), "gone again, as approved");
+}
+
 #[test]
 fn a_file_named_on_the_command_line_that_links_out_is_not_read() {
     let repo = Repo::new();

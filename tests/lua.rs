@@ -1,7 +1,8 @@
 //! The Lua plugin host: the API on real-looking documents, the sandbox
 //! against hostile plugins, lint support, the test harness and the type
 //! stubs. Budgets are small (200 ms, 16 MiB) so the hostile suite runs in
-//! seconds.
+//! seconds; memory bombs get a long time budget, so that on a loaded
+//! machine the memory limit, not the clock, is still what ends them.
 
 use std::collections::BTreeSet;
 use std::fs;
@@ -46,6 +47,10 @@ struct Project {
 
 impl Project {
     fn new(plugins: &[(&str, &str)]) -> Self {
+        Self::with_limits(plugins, &limits())
+    }
+
+    fn with_limits(plugins: &[(&str, &str)], limits: &Limits) -> Self {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join("plugins")).unwrap();
         let mut map = IndexMap::new();
@@ -57,7 +62,7 @@ impl Project {
             dir.path(),
             &map,
             dir.path(),
-            &limits(),
+            limits,
             LimitOverrides::default(),
         );
         Self { dir, set }
@@ -350,13 +355,30 @@ fn assert_one_failure(findings: &[Diagnostic], why: &str) {
 /// returns its findings, checking that it ended soon after its budget (the
 /// margin is for a loaded CI machine; a runaway plugin would take forever).
 fn hostile(body: &str) -> Vec<Diagnostic> {
+    hostile_within(body, &limits())
+}
+
+/// A memory bomb gets a time budget long enough that the memory limit, not
+/// the clock of a loaded machine, is what ends it.
+fn memory_bomb(body: &str) -> Vec<Diagnostic> {
+    hostile_within(
+        body,
+        &Limits {
+            plugin_timeout_ms: Some(60_000),
+            plugin_memory_mib: Some(MEMORY_MIB),
+        },
+    )
+}
+
+fn hostile_within(body: &str, limits: &Limits) -> Vec<Diagnostic> {
     let source = format!("local M = {{}}\nfunction M.check(ctx)\n{body}\nend\nreturn M\n");
-    let project = Project::new(&[("h", &source)]);
+    let project = Project::with_limits(&[("h", &source)], limits);
     let started = Instant::now();
     let findings = project.run("h.check", json!({}), Some(&plan()));
     let elapsed = started.elapsed();
+    let timeout = limits.plugin_timeout_ms.unwrap_or(TIMEOUT_MS);
     assert!(
-        elapsed < Duration::from_millis(TIMEOUT_MS * 10),
+        elapsed < Duration::from_millis(timeout * 10),
         "took {elapsed:?}: {}",
         render(&findings)
     );
@@ -406,17 +428,38 @@ fn a_pattern_bomb_ends_at_the_budget() {
 
 #[test]
 fn a_memory_bomb_ends_at_the_limit() {
-    let findings = hostile("local t = {} for i = 1, 1e9 do t[i] = i end");
+    let findings = memory_bomb("local t = {} for i = 1, 1e9 do t[i] = i end");
     assert_one_failure(&findings, "plugins/h.lua: memory limit of 16 MiB reached");
-    let findings = hostile("local s = string.rep('x', 2^30)");
+    let findings = memory_bomb("local s = string.rep('x', 2^30)");
     assert_one_failure(&findings, "memory limit of 16 MiB reached");
-    let findings = hostile("local t = {} for i = 1, 1e9 do t[i] = string.rep('y', 1000) .. i end");
+    let findings =
+        memory_bomb("local t = {} for i = 1, 1e9 do t[i] = string.rep('y', 1000) .. i end");
     assert_one_failure(&findings, "memory limit of 16 MiB reached");
     // Catching the memory error does not help: the time budget ends the loop.
     let findings = hostile(
         "while true do pcall(function() local t = {} for i = 1, 1e9 do t[i] = i end end) end",
     );
     assert_one_failure(&findings, "time budget of 200 ms exhausted");
+}
+
+/// Tables the host builds count against the plugin's limit: kept in a
+/// table made at its full size up front, so that the plugin itself
+/// allocates nothing while they pile up.
+#[test]
+fn tables_the_host_builds_count_against_the_limit() {
+    for method in [
+        "lines()",
+        "sections()",
+        "tables()",
+        "tasks()",
+        "code_blocks()",
+    ] {
+        let findings = memory_bomb(&format!(
+            "local keep = table.create(400000)\n\
+             for i = 1, 400000 do keep[i] = ctx.doc:{method} end"
+        ));
+        assert_one_failure(&findings, "plugins/h.lua: memory limit of 16 MiB reached");
+    }
 }
 
 #[test]
@@ -508,6 +551,57 @@ fn errors_and_wrong_returns_name_the_line() {
     assert_one_failure(
         &hostile("return { 1, 2 }"),
         "returned finding 1 as a number, not a table",
+    );
+}
+
+/// A number a plugin gives reads in the output as Luau's `tostring` writes
+/// it, the same on every platform, never as hundreds of digits.
+#[test]
+fn numbers_read_as_the_plugin_writes_them() {
+    let findings = hostile(
+        "for _, n in ipairs({ 1e300, -1e21, 1e21 - 1e6, 0.1, 1e-7, 0.00001, 2^53, 1/0, -1/0, 0/0, -0.0, 12.5 }) do \
+         ctx:error(n) end",
+    );
+    let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "1e+300",
+            "-1e+21",
+            "999999999999999000000",
+            "0.1",
+            "1e-07",
+            "0.00001",
+            "9007199254740992",
+            "inf",
+            "-inf",
+            "nan",
+            "-0",
+            "12.5"
+        ]
+    );
+    assert_one_failure(
+        &hostile("return { { message = 'm', line = 1e300 } }"),
+        "`line` must be a whole number of at least 1, not 1e+300",
+    );
+    // What Luau itself prints for the same numbers.
+    let findings = hostile(
+        "for _, n in ipairs({ 1e300, -1e21, 1e21 - 1e6, 0.1, 1e-7, 0.00001, 0/0, -0.0 }) do \
+         ctx:error(tostring(n)) end",
+    );
+    let luau: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        luau,
+        [
+            "1e+300",
+            "-1e+21",
+            "999999999999999000000",
+            "0.1",
+            "1e-07",
+            "0.00001",
+            "nan",
+            "-0"
+        ]
     );
 }
 

@@ -21,7 +21,7 @@ use mlua::{
 };
 use serde_json::Value as Json;
 
-use super::budget::unlimited;
+use super::budget::charged;
 use super::host::PluginCall;
 use crate::checks::Read;
 use crate::diagnostic::{Position, Severity};
@@ -257,7 +257,7 @@ fn artifact_function<'scope, 'env>(
             known.artifact_of.insert(doc.path.clone(), name.clone());
         }
         let document = document
-            .map(|doc| unlimited(lua, || lua.create_userdata(doc)))
+            .map(|doc| charged(lua, || lua.create_userdata(doc)))
             .transpose()?;
         loaded.borrow_mut().insert(name, document.clone());
         Ok(document)
@@ -296,7 +296,7 @@ fn read(lua: &Lua, root: &Path, this: &Value, path: Value) -> mlua::Result<(Valu
     // The one confined read: links resolved, only a regular file, capped.
     match crate::confined::read_text(root, Path::new(&path), MAX_READ_BYTES) {
         Ok(text) => Ok((
-            Value::String(unlimited(lua, || lua.create_string(text))?),
+            Value::String(charged(lua, || lua.create_string(text))?),
             Value::Nil,
         )),
         Err(source::SourceError::Io(error)) if crate::confined::refusal(&error).is_some() => {
@@ -316,7 +316,7 @@ fn report_function(lua: &Lua, name: &'static str, severity: Severity) -> mlua::R
             let message = match message {
                 Value::String(text) => text.to_string_lossy(),
                 Value::Integer(number) => number.to_string(),
-                Value::Number(number) => number.to_string(),
+                Value::Number(number) => number_text(number),
                 other => {
                     return Err(api_error(format!(
                         "ctx:{name}: the message must be a string, not {}",
@@ -550,14 +550,14 @@ impl UserData for Document {
 
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
         methods.add_method("lines", |lua, doc, ()| {
-            unlimited(lua, || {
+            charged(lua, || {
                 lua.create_sequence_from(doc.text.split_terminator('\n'))
             })
         });
         methods.add_function("sections", |lua, this: AnyUserData| {
             let meta = section_meta(lua, &this)?;
             this.borrow_scoped::<Document, _>(|doc| {
-                unlimited(lua, || {
+                charged(lua, || {
                     let list = lua.create_table_with_capacity(doc.sections.len(), 0)?;
                     for section in &doc.sections {
                         list.raw_push(section_table(lua, section, &meta)?)?;
@@ -573,7 +573,7 @@ impl UserData for Document {
                 let aliases = DocAliases::for_title(lua, doc, &title);
                 match doc.find_section(&title, &aliases, None) {
                     Some((_, section)) => {
-                        unlimited(lua, || section_table(lua, section, &meta)).map(Some)
+                        charged(lua, || section_table(lua, section, &meta)).map(Some)
                     }
                     None => Ok(None),
                 }
@@ -581,7 +581,7 @@ impl UserData for Document {
         });
         methods.add_method("tables", |lua, doc, options: Value| {
             let region = Region::of(lua, doc, "tables", options)?;
-            unlimited(lua, || {
+            charged(lua, || {
                 let list = lua.create_table()?;
                 for table in doc
                     .tables
@@ -598,12 +598,12 @@ impl UserData for Document {
             doc.tables
                 .iter()
                 .find(|table| region.holds(doc, table.section))
-                .map(|table| unlimited(lua, || table_table(lua, table)))
+                .map(|table| charged(lua, || table_table(lua, table)))
                 .transpose()
         });
         methods.add_method("tasks", |lua, doc, options: Value| {
             let region = Region::of(lua, doc, "tasks", options)?;
-            unlimited(lua, || {
+            charged(lua, || {
                 let list = lua.create_table()?;
                 for task in doc
                     .tasks
@@ -620,7 +620,7 @@ impl UserData for Document {
             })
         });
         methods.add_method("code_blocks", |lua, doc, ()| {
-            unlimited(lua, || {
+            charged(lua, || {
                 let list = lua.create_table_with_capacity(doc.code_blocks.len(), 0)?;
                 for block in &doc.code_blocks {
                     let entry = lua
@@ -634,7 +634,7 @@ impl UserData for Document {
             })
         });
         methods.add_method("front_matter", |lua, doc, ()| {
-            unlimited(lua, || front_matter(lua, doc))
+            charged(lua, || front_matter(lua, doc))
         });
     }
 }
@@ -705,7 +705,7 @@ fn section_meta(lua: &Lua, doc: &AnyUserData) -> mlua::Result<Table> {
                     .collect()
             });
             let body = lines(&doc.text, starts, found.body_start_line, found.end_line);
-            unlimited(lua, || lua.create_string(body)).map(Value::String)
+            charged(lua, || lua.create_string(body)).map(Value::String)
         })??;
         section.raw_set("text", &body)?;
         Ok(body)
@@ -885,9 +885,33 @@ fn value_phrase(value: &Value) -> String {
     match value {
         Value::String(text) => format!("\"{}\"", truncate_to(text.to_string_lossy(), 40)),
         Value::Integer(number) => number.to_string(),
-        Value::Number(number) => number.to_string(),
+        Value::Number(number) => number_text(*number),
         Value::Boolean(flag) => flag.to_string(),
         other => type_phrase(other),
+    }
+}
+
+/// A number as Luau's `tostring` writes it (`0.1`, `1e+300`, `nan`), so
+/// that the output shows it as the plugin would print it, not as the
+/// hundreds of digits of Rust's fixed notation.
+fn number_text(number: f64) -> String {
+    if number.is_nan() {
+        return "nan".into();
+    }
+    if number.is_infinite() {
+        return if number > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    // The shortest digits that read back as the same number, as Luau
+    // finds them; Luau writes them in fixed notation when the decimal
+    // point falls within 5 places before the first digit to 21 after it.
+    let scientific = format!("{number:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-6..=20).contains(&exponent) {
+        number.to_string()
+    } else {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exponent.unsigned_abs())
     }
 }
 

@@ -38,7 +38,8 @@
 //! mlua's allocator refuses allocations past a limit, raising a Lua memory
 //! error. Each call may add its allowance to what the state holds when the
 //! call starts: a `string.rep` of a GiB fails at once, a growing table when
-//! it crosses the limit.
+//! it crosses the limit. What the host builds for the plugin is charged to
+//! the same limit (see [`charged`]).
 
 use std::cell::RefCell;
 use std::ffi::CStr;
@@ -312,18 +313,32 @@ pub(super) fn lift_memory_limit(lua: &Lua) -> mlua::Result<()> {
 }
 
 /// Runs host code that builds values for the plugin (`ctx`, the tables of
-/// `doc:sections()`...) without the memory limit.
+/// `doc:sections()`...) with the limit lifted, then charges what it built
+/// to the plugin: if the state now holds more than the limit, even once
+/// the garbage is collected, the call fails with a memory error as if the
+/// plugin had allocated it.
 ///
 /// While a limit is set, mlua runs every allocating operation of its API in
 /// a protected call, so that an allocation failure never unwinds through
 /// Rust frames; that made building a document's tables several times
-/// slower. What the host builds is bounded (a few times the document, which
-/// is at most 16 MiB), and the limit is back before the plugin's next
-/// instruction: if the host's tables took the state past it, the plugin's
-/// next allocation fails.
-pub(super) fn unlimited<R>(lua: &Lua, build: impl FnOnce() -> mlua::Result<R>) -> mlua::Result<R> {
+/// slower. So the host builds first and counts after: a call overshoots its
+/// limit by at most one value the host builds (a few times the document,
+/// which is at most 16 MiB), and a plugin that keeps what the host gave it
+/// (`doc:lines()` in a loop) ends at its limit like one that builds tables
+/// itself.
+pub(super) fn charged<R>(lua: &Lua, build: impl FnOnce() -> mlua::Result<R>) -> mlua::Result<R> {
     let limit = lua.set_memory_limit(0)?;
     let built = build();
     lua.set_memory_limit(limit)?;
-    built
+    let built = built?;
+    if limit > 0 && lua.used_memory() > limit {
+        lua.gc_collect()?;
+        if lua.used_memory() > limit {
+            drop(built);
+            return Err(mlua::Error::MemoryError(
+                "the values the host built for the plugin are over its memory limit".into(),
+            ));
+        }
+    }
+    Ok(built)
 }

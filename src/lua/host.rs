@@ -560,7 +560,7 @@ impl Sandbox {
         with: &Json,
         call: &'env PluginCall<'env>,
     ) -> mlua::Result<Result<Vec<Reported>, String>> {
-        chunk.set_environment(budget::unlimited(&self.lua, || self.environment())?)?;
+        chunk.set_environment(budget::charged(&self.lua, || self.environment())?)?;
         let module = chunk.call::<Value>(())?;
         let Value::Table(module) = module else {
             return Ok(Err(not_a_module(file, &module).located()));
@@ -587,7 +587,7 @@ impl Sandbox {
                 )));
             }
         };
-        let ctx = budget::unlimited(&self.lua, || {
+        let ctx = budget::charged(&self.lua, || {
             api::context(&self.lua, scope, &self.methods, call, with)
         })?;
         let returned = entry.call::<Value>(ctx)?;

@@ -803,16 +803,12 @@ impl Linter<'_> {
             .help =
                 Some("state lives inside the repository: use a relative path without `..`".into());
         }
-        let context = json!({
-            "vars": self.playbook.vars,
-            "playbook": {"name": self.playbook.name},
-            "subject": {"id": "X-1", "title": "Example", "slug": "x-1-example", "phase": self.playbook.first_phase(), "phase_label": ""},
-        });
+        let context = self.example();
         for (name, template) in &self.playbook.artifacts {
             let pointer = format!("/artifacts/{}", crate::yaml::pointer_segment(name));
             let rendered = self
                 .env
-                .render_str(template, minijinja::value::Serde(&context))
+                .render_str(template, context.clone())
                 .unwrap_or_else(|_| template.clone());
             if crate::glob::is_glob(&rendered)
                 && let Some(problem) = crate::glob::problem(&rendered)
@@ -842,6 +838,16 @@ impl Linter<'_> {
                     .into(),
             );
         }
+    }
+
+    /// The context templates are tried in: the playbook's vars and an
+    /// example subject (names it lacks are left to `inspect`).
+    fn example(&self) -> minijinja::Value {
+        minijinja::Value::from(minijinja::value::Serde(json!({
+            "vars": self.playbook.vars,
+            "playbook": {"name": self.playbook.name, "title": self.playbook.title},
+            "subject": {"id": "X-1", "title": "Example", "slug": "x-1-example", "phase": self.playbook.first_phase(), "phase_label": ""},
+        })))
     }
 
     fn templates(&mut self) {
@@ -886,7 +892,13 @@ impl Linter<'_> {
     }
 
     fn inline_template(&mut self, kind: TemplateKind, pointer: &str, source: &str) {
-        let issues = render::inspect(&self.env, kind, pointer, source, &self.known);
+        let mut issues = render::inspect(&self.env, kind, pointer, source, &self.known);
+        issues.extend(render::over_budget(
+            &self.env,
+            kind,
+            source,
+            &self.example(),
+        ));
         let start = self.loaded.position(pointer);
         let file = self.loaded.file_of(pointer);
         let yaml = self.loaded.text_of(file);
@@ -953,13 +965,19 @@ impl Linter<'_> {
                 return;
             }
         };
-        let issues = render::inspect(
+        let mut issues = render::inspect(
             &self.env,
             TemplateKind::Document,
             document,
             &text,
             &self.known,
         );
+        issues.extend(render::over_budget(
+            &self.env,
+            TemplateKind::Document,
+            &text,
+            &self.example(),
+        ));
         for issue in issues {
             let message = format!("{}{used_by}", issue.message);
             let mut diagnostic = Diagnostic::error(issue.code, display.as_str(), message);

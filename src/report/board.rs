@@ -11,7 +11,7 @@
 //! from a CI artifact or from a static site alike.
 
 use minijinja::value::Serde;
-use minijinja::{AutoEscape, Environment, Value, context};
+use minijinja::{AutoEscape, Value, context};
 use serde::Serialize;
 
 use super::Summary;
@@ -22,6 +22,11 @@ use crate::project::SubjectStatus;
 use crate::state::HistoryEvent;
 
 const TEMPLATE: &str = include_str!("../templates/board.html.j2");
+
+/// Fuel for each card, finding and history line the page shows, beyond a
+/// template's own budget: some twenty times what one costs, so the budget
+/// grows with the page and still bounds it.
+const FUEL_PER_ITEM: u64 = 10_000;
 
 /// What the page is drawn from besides the subjects: the commit it shows
 /// (when the project is in git) and the time it was made.
@@ -135,7 +140,25 @@ pub fn board_html(
             subjects.iter().filter(|s| s.result.is_none()).count(),
         ),
     ];
-    let mut env = Environment::new();
+    let items = subjects.len()
+        + history.len()
+        + subjects
+            .iter()
+            .filter_map(|s| s.result.as_ref())
+            .map(|result| {
+                result
+                    .outcomes
+                    .iter()
+                    .map(|o| o.findings.len())
+                    .sum::<usize>()
+            })
+            .sum::<usize>();
+    let fuel = crate::render::FUEL
+        .saturating_add(FUEL_PER_ITEM.saturating_mul(u64::try_from(items).unwrap_or(u64::MAX)));
+    let mut env = crate::render::bounded(fuel);
+    // The page's own template is written for minijinja's default, where an
+    // absent optional field reads as empty.
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Lenient);
     env.set_auto_escape_callback(|_| AutoEscape::Html);
     env.add_template("board.html", TEMPLATE)?;
     env.get_template("board.html")?.render(context! {

@@ -1,0 +1,29 @@
+//! The document model, on any bytes (first byte odd) or on Markdown the
+//! shared generator makes of them (first byte even).
+#![no_main]
+
+#[path = "../../tests/support/generate.rs"]
+mod generate;
+
+use libfuzzer_sys::fuzz_target;
+use tollgate::markdown::Document;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((first, rest)) = data.split_first() else {
+        return;
+    };
+    let doc = if first % 2 == 0 {
+        Document::parse_str("doc.md", &generate::markdown(rest))
+    } else {
+        match Document::parse("doc.md", rest) {
+            Ok(doc) => doc,
+            Err(_) => return,
+        }
+    };
+    for section in &doc.sections {
+        assert!(section.end_line >= section.position.line);
+        if let Some(parent) = section.parent {
+            assert!(doc.sections[parent].level < section.level);
+        }
+    }
+});
