@@ -217,8 +217,10 @@ impl Diagnostic {
         let (text, frame) = match (self.start, source) {
             (Some(start), Some((text, starts))) => {
                 let range = byte_range(text, starts, start, self.end);
-                let (text, range) = label_lines(text, range);
-                let (text, range) = match crop_long_line(text, &range) {
+                let last_line = self.end.map_or(start.line, |end| end.line.max(start.line));
+                let (text, range, first_line_end) =
+                    label_lines(text, starts, start.line, last_line, range);
+                let (text, range) = match crop_long_line(text, &range, first_line_end) {
                     Some((cropped, range)) => (Cow::Owned(cropped), range),
                     None => (Cow::Borrowed(text), range),
                 };
@@ -306,7 +308,7 @@ fn byte_range(
         Some(end) if end > start => starts.offset_of(text, end),
         _ => {
             let rest = &text[from..];
-            let line = rest.split(['\n', '\r']).next().unwrap_or("");
+            let line = &text[from..starts.line_span(text, start.line).end.max(from)];
             let token = quoted_len(line).unwrap_or_else(|| {
                 let token = [": ", " #", ", ", "]", "}"]
                     .iter()
@@ -347,29 +349,38 @@ fn quoted_len(line: &str) -> Option<usize> {
 }
 
 /// The lines a label covers, from the start of its first to the end of its
-/// last, and the label moved into them: a frame shows no other line, and
-/// drawing it should not cost the whole file.
-fn label_lines(text: &str, range: Range<usize>) -> (&str, Range<usize>) {
-    let first = text[..range.start].rfind(['\n', '\r']).map_or(0, |i| i + 1);
-    let last = text[range.end..]
-        .find(['\n', '\r'])
-        .map_or(text.len(), |i| range.end + i);
-    (&text[first..last], range.start - first..range.end - first)
+/// last, the label moved into them, and where the first line ends: a frame
+/// shows no other line, and drawing it should not cost the whole file.
+fn label_lines<'t>(
+    text: &'t str,
+    starts: &LineStarts,
+    first_line: usize,
+    last_line: usize,
+    range: Range<usize>,
+) -> (&'t str, Range<usize>, usize) {
+    let first = starts.line_span(text, first_line).start.min(range.start);
+    let first_end = starts.line_span(text, first_line).end.max(range.start);
+    let last = starts.line_span(text, last_line).end.max(range.end);
+    (
+        &text[first..last],
+        range.start - first..range.end - first,
+        first_end - first,
+    )
 }
 
 /// Longer lines are cut around the label in a code frame, so that a
 /// minified or hostile file does not print megabytes.
 const MAX_FRAME_LINE: usize = 160;
 
-/// For a label on a very long line: a text with the same line number that
-/// holds only a window of that line around the label, and the label
-/// moved into it.
-fn crop_long_line(text: &str, range: &Range<usize>) -> Option<(String, Range<usize>)> {
-    let line_start = text[..range.start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[range.start..]
-        .find('\n')
-        .map_or(text.len(), |i| range.start + i);
-    if line_end - line_start <= MAX_FRAME_LINE {
+/// For a label on a very long first line (of the lines [`label_lines`]
+/// gives, which ends at `line_end`): a window of that line around the
+/// label, and the label moved into it.
+fn crop_long_line(
+    text: &str,
+    range: &Range<usize>,
+    line_end: usize,
+) -> Option<(String, Range<usize>)> {
+    if line_end <= MAX_FRAME_LINE {
         return None;
     }
     let boundary = |mut offset: usize| {
@@ -378,15 +389,10 @@ fn crop_long_line(text: &str, range: &Range<usize>) -> Option<(String, Range<usi
         }
         offset
     };
-    let from = boundary(
-        range
-            .start
-            .saturating_sub(MAX_FRAME_LINE / 4)
-            .max(line_start),
-    );
+    let from = boundary(range.start.saturating_sub(MAX_FRAME_LINE / 4));
     let to = boundary((from + MAX_FRAME_LINE).min(line_end));
-    let mut cropped = "\n".repeat(text[..line_start].matches('\n').count());
-    if from > line_start {
+    let mut cropped = String::new();
+    if from > 0 {
         cropped.push('…');
     }
     let label =

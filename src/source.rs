@@ -3,6 +3,7 @@
 //! at their line and column instead of being replaced.
 
 use std::io::Read;
+use std::ops::Range;
 use std::path::Path;
 
 use crate::diagnostic::Position;
@@ -135,28 +136,62 @@ pub fn offset_of(text: &str, position: Position) -> usize {
 /// Where each line of a text starts (after a byte-order mark; a line ends at
 /// LF, CR or CRLF), so that many positions in one text are found in one pass
 /// over it rather than one each.
+///
+/// Lines made only of ASCII are marked, so that a column in them is found
+/// without counting characters: many findings on one long line cost the
+/// line once, not once each.
 #[derive(Debug, Clone)]
-pub struct LineStarts(Vec<usize>);
+pub struct LineStarts {
+    starts: Vec<usize>,
+    ascii: Vec<bool>,
+}
 
 impl LineStarts {
     pub fn new(text: &str) -> Self {
         let mut starts = vec![usize::from(text.starts_with('\u{feff}')) * '\u{feff}'.len_utf8()];
+        let mut ascii = Vec::new();
+        let mut line_ascii = true;
         let bytes = text.as_bytes();
-        for (index, &byte) in bytes.iter().enumerate() {
+        for (index, &byte) in bytes.iter().enumerate().skip(starts[0]) {
             let ends_line =
                 byte == b'\n' || (byte == b'\r' && bytes.get(index + 1) != Some(&b'\n'));
+            line_ascii &= byte.is_ascii();
             if ends_line {
                 starts.push(index + 1);
+                ascii.push(line_ascii);
+                line_ascii = true;
             }
         }
-        LineStarts(starts)
+        ascii.push(line_ascii);
+        LineStarts { starts, ascii }
     }
 
-    /// [`offset_of`], in the time of one line.
-    pub fn offset_of(&self, text: &str, position: Position) -> usize {
-        match self.0.get(position.line.saturating_sub(1)) {
-            Some(&start) => column_offset(text, start, position.column),
+    /// The byte offsets of a line's first character and of the end of its
+    /// text (before its line ending); past the last line, the text's end.
+    pub fn line_span(&self, text: &str, line: usize) -> Range<usize> {
+        let index = line.saturating_sub(1);
+        let Some(&start) = self.starts.get(index) else {
+            return text.len()..text.len();
+        };
+        let end = match self.starts.get(index + 1) {
+            Some(&next) if text[..next].ends_with("\r\n") => next - 2,
+            Some(&next) => next - 1,
             None => text.len(),
+        };
+        start..end.max(start)
+    }
+
+    /// [`offset_of`], in the time of one line (of none, for ASCII).
+    pub fn offset_of(&self, text: &str, position: Position) -> usize {
+        let index = position.line.saturating_sub(1);
+        if index >= self.starts.len() {
+            return text.len();
+        }
+        let span = self.line_span(text, position.line);
+        if self.ascii[index] {
+            (span.start + position.column.saturating_sub(1)).min(span.end)
+        } else {
+            column_offset(text, span.start, position.column)
         }
     }
 }
@@ -187,6 +222,30 @@ pub fn display_path(path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_starts_find_every_position_as_a_scan_does() {
+        let texts = [
+            "",
+            "one",
+            "\u{feff}# Title\r\nsecond\rthird\n",
+            "é ü ñ\nascii | TBD\r\n\r\nlast — é",
+            "a\n\n\r\rb",
+        ];
+        for text in texts {
+            let starts = LineStarts::new(text);
+            for line in 0..8 {
+                for column in 0..12 {
+                    let position = Position::new(line, column);
+                    assert_eq!(
+                        starts.offset_of(text, position),
+                        offset_of(text, position),
+                        "{text:?} at {line}:{column}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn reports_the_first_bad_byte() {

@@ -374,4 +374,12 @@ fn a_line_of_a_million_markers_is_read_once() {
         (last["line"].clone(), last["column"].clone()),
         (json!(5), json!(119_997))
     );
+    // As text, each frame shows a window of the line, found from the
+    // line's known start, not by searching the line for it.
+    let out = stdout(&check_text(&text, "text"));
+    assert_eq!(out.matches("error[no-markers]").count(), 20_000);
+    assert!(
+        out.contains("plan.md:5:119997\n"),
+        "the last frame names its column"
+    );
 }
