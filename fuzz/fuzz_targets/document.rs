@@ -1,9 +1,12 @@
 //! The document model, on any bytes (first byte odd) or on Markdown the
-//! shared generator makes of them (first byte even).
+//! shared generator makes of them (first byte even): every node is located
+//! in the document and sections nest, as the property tests hold.
 #![no_main]
 
 #[path = "../../tests/support/generate.rs"]
 mod generate;
+#[path = "../../tests/support/invariants.rs"]
+mod invariants;
 
 use libfuzzer_sys::fuzz_target;
 use tollgate::markdown::Document;
@@ -20,10 +23,5 @@ fuzz_target!(|data: &[u8]| {
             Err(_) => return,
         }
     };
-    for section in &doc.sections {
-        assert!(section.end_line >= section.position.line);
-        if let Some(parent) = section.parent {
-            assert!(doc.sections[parent].level < section.level);
-        }
-    }
+    invariants::check_document(&doc);
 });

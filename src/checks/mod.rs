@@ -204,6 +204,22 @@ impl<'a> Findings<'a> {
         self.findings.last_mut().expect("just pushed")
     }
 
+    /// The check's compiled regular expression, or `None` after reporting
+    /// that it does not compile.
+    pub fn compiled<'r>(
+        &mut self,
+        compiled: Result<&'r regex::Regex, &str>,
+    ) -> Option<&'r regex::Regex> {
+        compiled
+            .map_err(|error| {
+                self.report(
+                    Position::START,
+                    format!("the regular expression does not compile: {error}"),
+                );
+            })
+            .ok()
+    }
+
     /// Reports a finding about a line (a heading, a table row, a closing
     /// line) from `start` to the end of the line's text, so that a code
     /// frame underlines all of it.

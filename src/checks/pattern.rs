@@ -30,15 +30,8 @@ pub const HINT: &str =
     "write the line the check expects (the closing line last), or remove the lines it forbids";
 
 pub fn check(spec: &PatternSpec, doc: &Document, findings: &mut Findings<'_>) {
-    let regex = match spec.compiled() {
-        Ok(regex) => regex,
-        Err(error) => {
-            findings.report(
-                Position::START,
-                format!("the regular expression does not compile: {error}"),
-            );
-            return;
-        }
+    let Some(regex) = findings.compiled(spec.compiled()) else {
+        return;
     };
     let Ok(section) = resolve_under(doc, spec.under.as_ref(), findings) else {
         return;

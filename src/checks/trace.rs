@@ -59,15 +59,8 @@ struct Scope<'d> {
 }
 
 pub fn check(spec: &TraceSpec, doc: &Document, others: &Others<'_>, findings: &mut Findings<'_>) {
-    let regex = match spec.compiled() {
-        Ok(regex) => regex,
-        Err(error) => {
-            findings.report(
-                Position::START,
-                format!("the regular expression does not compile: {error}"),
-            );
-            return;
-        }
+    let Some(regex) = findings.compiled(spec.compiled()) else {
+        return;
     };
     let own = findings.check.artifact.clone();
     let mut others_read = Vec::new();
