@@ -11,6 +11,7 @@ pub mod engine;
 pub mod glob;
 pub mod identity;
 pub mod init;
+pub mod lsp;
 pub mod lua;
 pub mod markdown;
 pub mod playbook;
