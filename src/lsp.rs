@@ -58,6 +58,8 @@ struct Server {
     linted: HashSet<String>,
     /// Last published diagnostics of each artifact, to republish as stale.
     published: HashMap<String, Vec<lsp_types::Diagnostic>>,
+    /// The text of each playbook file as last linted, for fixes and hover.
+    playbook_texts: HashMap<String, String>,
     out: std::io::Stdout,
 }
 
@@ -90,6 +92,7 @@ pub fn serve(config: Config) -> i32 {
         docs: HashMap::new(),
         linted: HashSet::new(),
         published: HashMap::new(),
+        playbook_texts: HashMap::new(),
         out: std::io::stdout(),
     };
     let mut shutdown = false;
@@ -159,10 +162,18 @@ impl Server {
                         "change": 2,
                         "save": { "includeText": false },
                     },
+                    "codeActionProvider": true,
+                    "hoverProvider": true,
                 },
                 "serverInfo": { "name": "tollgate", "version": env!("CARGO_PKG_VERSION") },
             })),
             "shutdown" => Ok(serde_json::Value::Null),
+            "textDocument/codeAction" => Ok(serde_json::from_value(request.params)
+                .map(|p| serde_json::json!(self.code_actions(p)))
+                .unwrap_or_default()),
+            "textDocument/hover" => Ok(serde_json::from_value(request.params)
+                .map(|p| serde_json::json!(self.hover(p)))
+                .unwrap_or_default()),
             other => Err(format!("tollgate lsp does not answer `{other}`")),
         };
         match result {
@@ -334,6 +345,9 @@ impl Server {
             };
             let uri = path_uri(&absolute);
             let text = texts.get(&*path.to_string_lossy()).map(String::as_str);
+            if let Some(text) = text {
+                self.playbook_texts.insert(uri.clone(), text.to_string());
+            }
             let converted = diagnostics
                 .iter()
                 .map(|d| convert(d, text, &uri, None))
@@ -346,6 +360,162 @@ impl Server {
             self.publish(&uri, Vec::new(), None);
         }
         self.linted = now;
+    }
+
+    /// Fixes for the findings the editor shows at a place: a missing
+    /// heading, a suppression comment, a did-you-mean in the playbook.
+    fn code_actions(&self, params: lsp_types::CodeActionParams) -> Vec<lsp_types::CodeAction> {
+        let uri = params.text_document.uri;
+        let key = uri.as_str();
+        let mut actions = Vec::new();
+        let ours = params
+            .context
+            .diagnostics
+            .into_iter()
+            .filter(|d| d.source.as_deref() == Some("tollgate"));
+        if let Some(open) = self.docs.get(key) {
+            for diagnostic in ours {
+                let Some(NumberOrString::String(code)) = &diagnostic.code else {
+                    continue;
+                };
+                let heading = diagnostic
+                    .message
+                    .starts_with("missing section")
+                    .then(|| backticked(diagnostic.related_information.as_ref()?.first()?))
+                    .flatten();
+                if let Some(heading) = heading {
+                    // With `order: true` the finding points at the section
+                    // that should follow; otherwise the heading goes last.
+                    let at = diagnostic.range.start;
+                    let (at, text) = if at == Position::new(0, 0) {
+                        let end = end_of(&open.text);
+                        let gap = if open.text.ends_with('\n') {
+                            "\n"
+                        } else {
+                            "\n\n"
+                        };
+                        (end, format!("{gap}{heading}\n"))
+                    } else {
+                        (Position::new(at.line, 0), format!("{heading}\n\n"))
+                    };
+                    actions.push(edit_action(
+                        format!("Add the heading `{heading}`"),
+                        &uri,
+                        Range::new(at, at),
+                        text,
+                        &diagnostic,
+                    ));
+                }
+                let line = Position::new(diagnostic.range.start.line, 0);
+                actions.push(edit_action(
+                    format!("Suppress `{code}` on this line (give the reason)"),
+                    &uri,
+                    Range::new(line, line),
+                    format!("<!-- tollgate-disable-next-line {code}: reason -->\n"),
+                    &diagnostic,
+                ));
+            }
+        } else if let Some(text) = self.playbook_texts.get(key) {
+            for diagnostic in ours {
+                let help = diagnostic
+                    .related_information
+                    .as_ref()
+                    .and_then(|r| r.first());
+                let Some(help) = help.filter(|h| h.message.starts_with("did you mean")) else {
+                    continue;
+                };
+                let Some(near) = suggested(&help.message) else {
+                    continue;
+                };
+                let start = diagnostic.range.start;
+                let at = offset(text, start);
+                let word = text[at..]
+                    .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '-'))
+                    .unwrap_or(text.len() - at);
+                let end = Position::new(
+                    start.line,
+                    start.character + text[at..at + word].encode_utf16().count() as u32,
+                );
+                actions.push(edit_action(
+                    format!("Replace with `{near}`"),
+                    &uri,
+                    Range::new(start, end),
+                    near,
+                    &diagnostic,
+                ));
+            }
+        }
+        actions
+    }
+
+    /// On an artifact's heading, the checks that read its section; on a
+    /// playbook key, what the schema says of it.
+    fn hover(&self, params: lsp_types::HoverParams) -> Option<lsp_types::Hover> {
+        let place = params.text_document_position_params;
+        let key = place.text_document.uri.as_str();
+        let line_of = |text: &str| {
+            text.lines()
+                .nth(place.position.line as usize)
+                .map(str::to_string)
+        };
+        let value = if let Some(open) = self.docs.get(key) {
+            let line = line_of(&open.text)?;
+            let title = line
+                .strip_prefix('#')?
+                .trim_start_matches('#')
+                .trim()
+                .to_string();
+            let relative = self.artifact_of(key)?;
+            let loaded = self.loaded.as_ref()?;
+            let (step, artifact) = &loaded.artifacts[&relative];
+            let index = loaded
+                .playbook
+                .playbook
+                .steps
+                .iter()
+                .position(|s| &s.id == step)?;
+            let checks = loaded.playbook.playbook.step_checks(index);
+            let on_file: Vec<_> = checks
+                .iter()
+                .filter(|(_, c)| c.artifact.as_deref() == Some(artifact.as_str()))
+                .collect();
+            let reading: Vec<String> = on_file
+                .iter()
+                .filter(|(_, c)| format!("{:?}", c.kind).contains(&format!("{title:?}")))
+                .map(|(_, c)| format!("- `{}` ({})", c.id, c.kind.name()))
+                .collect();
+            if reading.is_empty() {
+                format!(
+                    "**{title}**: no check of step `{step}` names this section; {} check the whole file",
+                    on_file.len()
+                )
+            } else {
+                format!(
+                    "**{title}**: read by step `{step}`:\n{}",
+                    reading.join("\n")
+                )
+            }
+        } else if self.playbook_texts.contains_key(key) {
+            let text = &self.playbook_texts[key];
+            let line = line_of(text)?;
+            let name = line
+                .trim_start()
+                .trim_start_matches("- ")
+                .split(':')
+                .next()?
+                .trim();
+            let description = describe_key(name)?;
+            format!("`{name}`: {description}")
+        } else {
+            return None;
+        };
+        Some(lsp_types::Hover {
+            contents: lsp_types::HoverContents::Markup(lsp_types::MarkupContent {
+                kind: lsp_types::MarkupKind::Markdown,
+                value,
+            }),
+            range: None,
+        })
     }
 
     /// Keeps each open artifact's last findings, marked as out of date
@@ -471,6 +641,72 @@ fn artifact_steps(
         }
     }
     map
+}
+
+/// A quick fix that makes one edit.
+fn edit_action(
+    title: String,
+    uri: &Uri,
+    range: Range,
+    text: String,
+    diagnostic: &lsp_types::Diagnostic,
+) -> lsp_types::CodeAction {
+    let edit = lsp_types::TextEdit::new(range, text);
+    lsp_types::CodeAction {
+        title,
+        kind: Some(lsp_types::CodeActionKind::QUICKFIX),
+        diagnostics: Some(vec![diagnostic.clone()]),
+        edit: Some(lsp_types::WorkspaceEdit {
+            changes: Some(HashMap::from([(uri.clone(), vec![edit])])),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// The first `backticked` text of a hint.
+fn backticked(info: &DiagnosticRelatedInformation) -> Option<String> {
+    let (_, rest) = info.message.split_once('`')?;
+    Some(rest.split_once('`')?.0.to_string())
+}
+
+/// The name a "did you mean `x`?" (or "x") hint suggests.
+fn suggested(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("did you mean ")?;
+    let quote = rest.chars().next()?;
+    let rest = &rest[quote.len_utf8()..];
+    Some(rest.split_once(quote)?.0.to_string())
+}
+
+fn end_of(text: &str) -> Position {
+    let line = text.matches('\n').count();
+    let last = text.rsplit('\n').next().unwrap_or("");
+    Position::new(line as u32, last.encode_utf16().count() as u32)
+}
+
+/// The schema's description of a playbook key: the first property of
+/// that name that has one.
+fn describe_key(name: &str) -> Option<String> {
+    fn find(value: &serde_json::Value, name: &str) -> Option<String> {
+        match value {
+            serde_json::Value::Object(map) => {
+                if let Some(found) = map
+                    .get("properties")
+                    .and_then(|p| p.get(name))
+                    .and_then(|p| p.get("description"))
+                    .and_then(|d| d.as_str())
+                {
+                    return Some(found.to_string());
+                }
+                map.values().find_map(|v| find(v, name))
+            }
+            serde_json::Value::Array(items) => items.iter().find_map(|v| find(v, name)),
+            _ => None,
+        }
+    }
+    let schema: serde_json::Value =
+        serde_json::from_str(&crate::playbook::schema::schema_text()).ok()?;
+    find(&schema, name)
 }
 
 /// A finding as the editor shows it.

@@ -151,10 +151,14 @@ fn codes_and_lines(published: &PublishDiagnosticsParams) -> Vec<(String, u32, u3
 }
 
 fn project_with_plan() -> (Project, std::path::PathBuf) {
+    project_on(PLAYBOOK)
+}
+
+fn project_on(playbook_text: &str) -> (Project, std::path::PathBuf) {
     let dir = tempfile::tempdir().expect("a folder");
     let root = dir.path().canonicalize().expect("a path");
     let playbook = root.join("tollgate.yaml");
-    std::fs::write(&playbook, PLAYBOOK).expect("write");
+    std::fs::write(&playbook, playbook_text).expect("write");
     let mut project = Project::with_playbook(playbook.to_str().expect("UTF-8"));
     project.dir = dir;
     project
@@ -313,5 +317,120 @@ fn garbage_unknown_methods_and_huge_documents_do_not_stop_the_server() {
             .as_str()
             .is_some_and(|u| u.ends_with("notes.md"))),
         "{rest:?}"
+    );
+}
+
+/// The text after applying the single edit of a code action.
+fn applied(text: &str, action: &Value) -> String {
+    let changes = action["edit"]["changes"].as_object().expect("changes");
+    let edit = &changes.values().next().expect("an edit")[0];
+    let range: Range = serde_json::from_value(edit["range"].clone()).expect("a range");
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let at = |p: Position| -> usize {
+        lines[..p.line as usize]
+            .iter()
+            .map(|l| l.len())
+            .sum::<usize>()
+            + p.character as usize
+    };
+    let mut out = text.to_string();
+    out.replace_range(
+        at(range.start)..at(range.end),
+        edit["newText"].as_str().expect("text"),
+    );
+    out
+}
+
+#[test]
+fn code_actions_fix_headings_suppress_findings_and_apply_suggestions() {
+    let playbook_text = PLAYBOOK.replace(
+        "      - { id: no-tbd",
+        "      - { id: outline, artifact: plan, order: true, sections: [Scope, Risks] }\n      - { id: no-tbd",
+    );
+    let (project, plan) = project_on(&playbook_text);
+    let root = project.root().canonicalize().expect("root");
+    let playbook = root.join("tollgate.yaml");
+    let mut client = Client::start(&project);
+    client.request("initialize", json!({"capabilities": {}}));
+    let plan_uri = uri(&plan);
+    let text = "# Plan\n\n## Risks\n\nRisks: TBD\n";
+    client.notify(
+        "textDocument/didOpen",
+        DidOpenTextDocumentParams {
+            text_document: TextDocumentItem::new(
+                plan_uri.clone(),
+                "markdown".into(),
+                1,
+                text.into(),
+            ),
+        },
+    );
+    let published = client.diagnostics(&plan_uri);
+    assert_eq!(
+        codes_and_lines(&published),
+        [("outline".into(), 2, 0, 8), ("no-tbd".into(), 4, 7, 10)]
+    );
+    let ask = |client: &mut Client, uri: &Uri, diagnostics: &[lsp_types::Diagnostic]| {
+        client.request(
+            "textDocument/codeAction",
+            json!({
+                "textDocument": {"uri": uri.as_str()},
+                "range": diagnostics[0].range,
+                "context": {"diagnostics": diagnostics},
+            }),
+        )["result"]
+            .as_array()
+            .expect("actions")
+            .clone()
+    };
+    let missing = ask(&mut client, &plan_uri, &published.diagnostics[..1]);
+    assert_eq!(missing[0]["title"], "Add the heading `## Scope`");
+    assert_eq!(
+        applied(text, &missing[0]),
+        "# Plan\n\n## Scope\n\n## Risks\n\nRisks: TBD\n"
+    );
+    let tbd = ask(&mut client, &plan_uri, &published.diagnostics[1..]);
+    assert_eq!(
+        applied(text, &tbd[0]),
+        "# Plan\n\n## Risks\n\n<!-- tollgate-disable-next-line no-tbd: reason -->\nRisks: TBD\n"
+    );
+
+    // Hover on a heading names the checks that read its section.
+    let hover = client.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": plan_uri.as_str()}, "position": {"line": 2, "character": 4}}),
+    );
+    insta::assert_snapshot!(
+        "hover_heading",
+        hover["result"]["contents"]["value"]
+            .as_str()
+            .expect("hover")
+    );
+
+    // A misspelt key in the playbook: the suggestion replaces it.
+    let misspelt = playbook_text.replace("  - id: plan\n", "  - id: plan\n    titel: Planning\n");
+    std::fs::write(&playbook, &misspelt).expect("write");
+    client.notify(
+        "textDocument/didSave",
+        DidSaveTextDocumentParams {
+            text_document: TextDocumentIdentifier::new(uri(&playbook)),
+            text: None,
+        },
+    );
+    let lint = client.diagnostics(&uri(&playbook));
+    let fixes = ask(&mut client, &uri(&playbook), &lint.diagnostics);
+    assert_eq!(
+        applied(&misspelt, &fixes[0]),
+        playbook_text.replace("  - id: plan\n", "  - id: plan\n    title: Planning\n")
+    );
+    let hover = client.request(
+        "textDocument/hover",
+        json!({"textDocument": {"uri": uri(&playbook).as_str()}, "position": {"line": 1, "character": 1}}),
+    );
+    insta::assert_snapshot!(
+        "hover_playbook_key",
+        hover["result"]["contents"]["value"]
+            .as_str()
+            .expect("hover")
     );
 }
