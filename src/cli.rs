@@ -19,6 +19,7 @@ mod board;
 mod init;
 mod progress;
 mod subjects;
+mod watch;
 pub use board::BoardArgs;
 pub use init::InitArgs;
 pub use subjects::{
@@ -292,6 +293,9 @@ pub struct CheckArgs {
     /// Accept a run that checks nothing (no subject registered yet), which otherwise exits 2
     #[arg(long)]
     pub allow_empty: bool,
+    /// Check again whenever a document, the playbook or a plugin changes, until Ctrl-C
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// The output formats of `check`, `lint` and `status`.
@@ -557,6 +561,14 @@ fn load_playbook(context: &Context) -> Result<LoadedPlaybook, i32> {
 }
 
 fn check_command(context: &Context, args: &CheckArgs) -> i32 {
+    if args.watch {
+        return watch::run(context, args);
+    }
+    check_once(context, args)
+}
+
+/// One run of `check`; `--watch` makes many.
+fn check_once(context: &Context, args: &CheckArgs) -> i32 {
     let loaded = match load_playbook(context) {
         Ok(loaded) => loaded,
         Err(code) => return code,

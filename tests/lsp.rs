@@ -434,3 +434,45 @@ fn code_actions_fix_headings_suppress_findings_and_apply_suggestions() {
             .expect("hover")
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn check_watch_reruns_when_the_file_changes_and_ctrl_c_exits_0() {
+    let (project, plan) = project_with_plan();
+    std::fs::create_dir_all(plan.parent().expect("a folder")).expect("mkdir");
+    std::fs::write(&plan, PLAN).expect("write");
+    let mut child = project
+        .command(&[
+            "check",
+            "--step",
+            "plan",
+            plan.to_str().expect("UTF-8"),
+            "--watch",
+        ])
+        .spawn()
+        .expect("starts");
+    let (sender, lines) = channel();
+    let stdout = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let summary = |lines: &Receiver<String>| loop {
+        let line = lines.recv_timeout(Duration::from_secs(30)).expect("a run");
+        if line.contains("file checked") {
+            return line;
+        }
+    };
+    assert!(summary(&lines).contains("1 failed — 2 errors"));
+    // The watcher is in place once the first run is printed; give the
+    // file system's notice a moment to be set up before writing.
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&plan, "# Plan\n\nThe scope.\n").expect("write");
+    let rerun = summary(&lines);
+    assert!(rerun.contains("passed"), "{rerun}");
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+    // SAFETY: signals the child this test started.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    assert_eq!(child.wait().expect("exits").code(), Some(0));
+}
