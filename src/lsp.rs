@@ -264,7 +264,11 @@ impl Server {
         }
         self.loaded.as_ref().is_some_and(|loaded| {
             let folder = loaded.playbook.folder();
-            (loaded.playbook.playbook.plugins.values()).any(|p| same_file(&path, &folder.join(p)))
+            let plugins = loaded.playbook.playbook.plugins.values();
+            let bases = loaded.playbook.bases.iter().map(|(shown, _)| shown);
+            plugins
+                .chain(bases)
+                .any(|p| same_file(&path, &folder.join(p)))
         })
     }
 
@@ -479,6 +483,7 @@ impl Server {
                 .iter()
                 .filter(|(_, c)| c.artifact.as_deref() == Some(artifact.as_str()))
                 .collect();
+            // A check names the sections it reads by title in its settings.
             let reading: Vec<String> = on_file
                 .iter()
                 .filter(|(_, c)| format!("{:?}", c.kind).contains(&format!("{title:?}")))
@@ -566,7 +571,6 @@ impl Server {
             Err(_) => return,
         };
         let result = run.check_text(open.text.clone(), &relative);
-        let parsed: Option<Uri> = uri.parse().ok();
         let diagnostics: Vec<lsp_types::Diagnostic> = result
             .outcomes
             .iter()
@@ -580,10 +584,8 @@ impl Server {
             .map(|(kind, finding)| convert(finding, Some(&open.text), uri, Some(kind)))
             .collect();
         let version = open.version;
-        if parsed.is_some() {
-            self.published.insert(uri.to_string(), diagnostics.clone());
-            self.publish(uri, diagnostics, Some(version));
-        }
+        self.published.insert(uri.to_string(), diagnostics.clone());
+        self.publish(uri, diagnostics, Some(version));
     }
 
     fn publish(
