@@ -20,6 +20,7 @@ mod init;
 mod progress;
 mod subjects;
 mod verify;
+mod watch;
 pub use board::BoardArgs;
 pub use init::InitArgs;
 pub use subjects::{
@@ -118,6 +119,15 @@ tollgate lint --format sarif > lint.sarif      for code scanning\n\n\
 Every diagnostic has a code (such as unknown-phase), a severity, file:line:column and a code \
 frame. Exit 1 when lint found an error, 2 when a playbook cannot be read at all.")]
     Lint(LintArgs),
+    /// Serve editors over stdio as a Language Server: live findings on artifacts, lint on the playbook
+    #[command(after_long_help = "Examples:\n  \
+tollgate lsp                                   started by the editor, in the project\n  \
+tollgate lsp --root ~/work/specs --playbook ~/work/specs/tollgate.yaml\n\n\
+An open file that a registered subject's artifact path names is checked from the editor's \
+buffer, as `tollgate check --step STEP` checks it, on every change; the playbook, the playbooks \
+it extends and its plugins get the diagnostics of `tollgate lint`, refreshed when one is saved. \
+Other files are ignored. See the README for Neovim, Helix and VS Code setup.")]
+    Lsp,
     /// Check subjects' current (or named) step, or documents against a step's gate
     #[command(after_long_help = "Examples:\n  \
 tollgate check F-11                            the current step of feature F-11\n  \
@@ -347,6 +357,9 @@ pub struct CheckArgs {
     /// Accept a run that checks nothing (no subject registered yet), which otherwise exits 2
     #[arg(long)]
     pub allow_empty: bool,
+    /// Check again whenever a document, the playbook or a plugin changes, until Ctrl-C
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// The output formats of `check`, `lint` and `status`.
@@ -389,6 +402,12 @@ pub fn run(cli: Cli) -> i32 {
         Command::Init(args) => init::run(&context, &args),
         Command::Lint(args) => lint_command(&context, &args),
         Command::Check(args) => check_command(&context, &args),
+        Command::Lsp => crate::lsp::serve(crate::lsp::Config {
+            root: context.root.clone(),
+            playbook: context.playbook.clone(),
+            vars: context.vars.clone(),
+            options: context.options(),
+        }),
         Command::New(args) => subjects::new(&context, &args),
         Command::Scaffold(args) => subjects::scaffold(&context, &args),
         Command::Status(args) => subjects::status(&context, &args),
@@ -569,6 +588,14 @@ fn load_playbook(context: &Context) -> Result<LoadedPlaybook, i32> {
 }
 
 fn check_command(context: &Context, args: &CheckArgs) -> i32 {
+    if args.watch {
+        return watch::run(context, args);
+    }
+    check_once(context, args)
+}
+
+/// One run of `check`; `--watch` makes many.
+fn check_once(context: &Context, args: &CheckArgs) -> i32 {
     let loaded = match load_playbook(context) {
         Ok(loaded) => loaded,
         Err(code) => return code,

@@ -119,6 +119,20 @@ impl LoadedArtifact {
         )
     }
 
+    /// An artifact whose text is already in memory, such as an editor's
+    /// buffer; held to the same size limit as a file.
+    pub fn from_text(text: String, path: &str) -> Self {
+        let read = if text.len() > MAX_DOCUMENT_BYTES {
+            Err(SourceError::TooLarge {
+                size: text.len() as u64,
+                limit: MAX_DOCUMENT_BYTES,
+            })
+        } else {
+            Ok(text)
+        };
+        Self::from_read(read, path)
+    }
+
     fn from_read(read: Result<String, SourceError>, path: &str) -> Self {
         let (text, problem) = match read {
             Ok(text) => (Some(text), None),
@@ -854,6 +868,17 @@ impl<'a> StatelessRun<'a> {
     /// Checks one file as the step's primary artifact.
     pub fn check_file(&self, file: &Path, display: &str) -> StepResult {
         let loaded = self.load(file, display);
+        self.check_loaded(loaded)
+    }
+
+    /// Checks text held in memory (an editor's buffer) as the step's
+    /// primary artifact at `display`, exactly as [`Self::check_file`]
+    /// checks a file.
+    pub fn check_text(&self, text: String, display: &str) -> StepResult {
+        self.check_loaded(LoadedArtifact::from_text(text, display))
+    }
+
+    fn check_loaded(&self, loaded: LoadedArtifact) -> StepResult {
         let artifacts = ArtifactSet::single(
             &self.artifact,
             loaded,

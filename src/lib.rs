@@ -14,6 +14,7 @@ pub mod git;
 pub mod glob;
 pub mod identity;
 pub mod init;
+pub mod lsp;
 pub mod lua;
 pub mod markdown;
 pub mod mcp;
