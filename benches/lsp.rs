@@ -8,10 +8,13 @@
 //! is the example draft plan (which fails its gate) grown with prose to 30 KB. Run with
 //! `cargo bench --bench lsp`; nothing here asserts on speed.
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "../tests/support/lsp_frames.rs"]
+mod lsp_frames;
+
+use std::io::Write;
 use std::path::Path;
 use std::process::{ChildStdin, Command, Stdio};
-use std::sync::mpsc::{Receiver, channel};
+use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
@@ -104,35 +107,7 @@ fn start(root: &Path, playbook: &Path) -> Server {
         .expect("the server");
     let input = child.stdin.take().expect("stdin");
     let stdout = child.stdout.take().expect("stdout");
-    let (sender, output) = channel();
-    std::thread::spawn(move || {
-        let mut reader = BufReader::new(stdout);
-        loop {
-            let mut length = 0;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                    return;
-                }
-                let line = line.trim_end();
-                if line.is_empty() {
-                    break;
-                }
-                if let Some(value) = line.strip_prefix("Content-Length: ") {
-                    length = value.parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            if reader.read_exact(&mut body).is_err() {
-                return;
-            }
-            if let Ok(value) = serde_json::from_slice(&body)
-                && sender.send(value).is_err()
-            {
-                return;
-            }
-        }
-    });
+    let output = lsp_frames::messages(stdout);
     let pid = child.id();
     std::mem::forget(child);
     Server { input, output, pid }

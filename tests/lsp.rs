@@ -5,7 +5,10 @@
 #[path = "fixtures/subjects/harness.rs"]
 mod harness;
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "support/lsp_frames.rs"]
+mod lsp_frames;
+
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, ChildStdin, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
@@ -53,32 +56,7 @@ impl Client {
             .expect("the server starts");
         let input = child.stdin.take().expect("stdin");
         let stdout = child.stdout.take().expect("stdout");
-        let (sender, output) = channel();
-        std::thread::spawn(move || {
-            let mut reader = BufReader::new(stdout);
-            loop {
-                let mut length = 0;
-                loop {
-                    let mut line = String::new();
-                    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                        return;
-                    }
-                    let line = line.trim_end();
-                    if line.is_empty() {
-                        break;
-                    }
-                    if let Some(value) = line.strip_prefix("Content-Length: ") {
-                        length = value.parse().expect("a length");
-                    }
-                }
-                let mut body = vec![0; length];
-                reader.read_exact(&mut body).expect("a body");
-                let value: Value = serde_json::from_slice(&body).expect("JSON");
-                if sender.send(value).is_err() {
-                    return;
-                }
-            }
-        });
+        let output = lsp_frames::messages(stdout);
         Self {
             child,
             input,
