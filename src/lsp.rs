@@ -60,6 +60,9 @@ struct Server {
     published: HashMap<String, Vec<lsp_types::Diagnostic>>,
     /// The text of each playbook file as last linted, for fixes and hover.
     playbook_texts: HashMap<String, String>,
+    /// The playbook as its open buffer holds it, linted as it is typed;
+    /// `None` while it is not open, when the file on disk is read.
+    playbook_buffer: Option<String>,
     out: std::io::Stdout,
 }
 
@@ -93,6 +96,7 @@ pub fn serve(config: Config) -> i32 {
         linted: HashSet::new(),
         published: HashMap::new(),
         playbook_texts: HashMap::new(),
+        playbook_buffer: None,
         out: std::io::stdout(),
     };
     let mut shutdown = false;
@@ -191,6 +195,10 @@ impl Server {
                     return Effect::None;
                 };
                 let uri = p.text_document.uri.as_str().to_string();
+                if self.is_main_playbook(&uri) {
+                    self.playbook_buffer = Some(p.text_document.text);
+                    return Effect::Reload;
+                }
                 if self.is_playbook_file(&uri) {
                     return Effect::None;
                 }
@@ -214,6 +222,14 @@ impl Server {
                     return Effect::None;
                 };
                 let uri = p.text_document.uri.as_str().to_string();
+                if self.is_main_playbook(&uri)
+                    && let Some(buffer) = self.playbook_buffer.as_mut()
+                {
+                    for change in p.content_changes {
+                        apply(buffer, change);
+                    }
+                    return Effect::Reload;
+                }
                 let Some(open) = self.docs.get_mut(&uri) else {
                     return Effect::None;
                 };
@@ -229,6 +245,10 @@ impl Server {
                     return Effect::None;
                 };
                 let uri = p.text_document.uri.as_str().to_string();
+                if self.is_main_playbook(&uri) && self.playbook_buffer.take().is_some() {
+                    // Closed unsaved, the playbook is the file on disk again.
+                    return Effect::Reload;
+                }
                 if self.docs.remove(&uri).is_some() {
                     self.published.remove(&uri);
                     self.publish(&uri, Vec::new(), None);
@@ -248,6 +268,12 @@ impl Server {
             }
             _ => Effect::None,
         }
+    }
+
+    /// Whether a file is the playbook itself, whose open buffer is linted as
+    /// it is typed.
+    fn is_main_playbook(&self, uri: &str) -> bool {
+        uri_path(uri).is_some_and(|path| same_file(&path, &self.config.playbook))
     }
 
     /// Whether a file is the playbook, a base of it or a plugin it names,
@@ -282,15 +308,20 @@ impl Server {
         loaded.artifacts.contains_key(&relative).then_some(relative)
     }
 
-    /// Loads the playbook from disk, publishes its lint diagnostics (or the
-    /// reason it does not load), and learns which files are artifacts.
+    /// Loads the playbook (from its open buffer, else from disk), publishes
+    /// its lint diagnostics (or the reason it does not load), and learns
+    /// which files are artifacts.
     fn reload(&mut self) {
         let file = std::path::absolute(&self.config.playbook)
             .unwrap_or_else(|_| self.config.playbook.clone());
         let display = file.to_string_lossy().into_owned();
         let mut by_file: HashMap<String, Vec<Diagnostic>> = HashMap::new();
         let mut texts: HashMap<String, String> = HashMap::new();
-        match LoadedPlaybook::load(&file, &display) {
+        let loaded = match self.playbook_buffer.clone() {
+            Some(text) => LoadedPlaybook::from_source(&file, &display, text),
+            None => LoadedPlaybook::load(&file, &display),
+        };
+        match loaded {
             Ok(mut playbook) => {
                 let lint = lint::lint(&playbook);
                 for diagnostic in lint.diagnostics {

@@ -257,6 +257,72 @@ fn an_open_plan_is_checked_from_the_buffer_as_it_is_edited() {
     assert_eq!(status.code(), Some(0));
 }
 
+/// The open playbook is linted as it is typed, from its buffer, before
+/// anything is saved; closed unsaved, the file on disk counts again.
+#[test]
+fn an_open_playbook_is_linted_as_it_is_typed() {
+    let (project, _plan) = project_with_plan();
+    let playbook = project
+        .root()
+        .canonicalize()
+        .expect("root")
+        .join("tollgate.yaml");
+    let playbook_uri = uri(&playbook);
+    let mut client = Client::start(&project);
+    client.request("initialize", json!({"capabilities": {}}));
+    client.notify("initialized", json!({}));
+    assert!(client.diagnostics(&playbook_uri).diagnostics.is_empty());
+
+    let typo = format!("{PLAYBOOK}stepz: []\n");
+    client.notify(
+        "textDocument/didOpen",
+        DidOpenTextDocumentParams {
+            text_document: TextDocumentItem::new(
+                playbook_uri.clone(),
+                "yaml".into(),
+                1,
+                typo.clone(),
+            ),
+        },
+    );
+    let typed = client.diagnostics(&playbook_uri);
+    assert_eq!(typed.diagnostics.len(), 1, "{typed:?}");
+    let line = typo.lines().count() as u32 - 1;
+    assert_eq!(typed.diagnostics[0].range.start.line, line, "{typed:?}");
+    assert_eq!(std::fs::read_to_string(&playbook).expect("read"), PLAYBOOK);
+
+    client.notify(
+        "textDocument/didChange",
+        DidChangeTextDocumentParams {
+            text_document: VersionedTextDocumentIdentifier::new(playbook_uri.clone(), 2),
+            content_changes: vec![TextDocumentContentChangeEvent {
+                range: None,
+                range_length: None,
+                text: PLAYBOOK.into(),
+            }],
+        },
+    );
+    assert!(client.diagnostics(&playbook_uri).diagnostics.is_empty());
+
+    client.notify(
+        "textDocument/didChange",
+        DidChangeTextDocumentParams {
+            text_document: VersionedTextDocumentIdentifier::new(playbook_uri.clone(), 3),
+            content_changes: vec![TextDocumentContentChangeEvent {
+                range: None,
+                range_length: None,
+                text: typo,
+            }],
+        },
+    );
+    assert_eq!(client.diagnostics(&playbook_uri).diagnostics.len(), 1);
+    client.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": playbook_uri.as_str()}}),
+    );
+    assert!(client.diagnostics(&playbook_uri).diagnostics.is_empty());
+}
+
 #[test]
 fn garbage_unknown_methods_and_huge_documents_do_not_stop_the_server() {
     let (project, plan) = project_with_plan();
