@@ -12,6 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
+use std::time::SystemTime;
 
 use lsp_server::{ErrorCode, Message, Notification, Request, Response};
 use lsp_types::{
@@ -48,6 +49,9 @@ struct Loaded {
     plugins: PluginSet,
     /// Root-relative artifact path: (step id, artifact name).
     artifacts: HashMap<String, (String, String)>,
+    /// When the state's history last changed as `artifacts` saw it: a
+    /// subject registered or moved since (by the command line) changes it.
+    history_changed: Option<SystemTime>,
 }
 
 struct Server {
@@ -202,6 +206,7 @@ impl Server {
                 if self.is_playbook_file(&uri) {
                     return Effect::None;
                 }
+                self.refresh_artifacts();
                 if self.artifact_of(&uri).is_none() {
                     // Neither artifact nor playbook: nothing is kept.
                     return Effect::None;
@@ -298,6 +303,20 @@ impl Server {
         })
     }
 
+    /// Learns the artifacts afresh when the state's history changed since
+    /// they were learnt: one look at a file's time, not a read of the state.
+    fn refresh_artifacts(&mut self) {
+        let Some(loaded) = self.loaded.as_mut() else {
+            return;
+        };
+        let now = history_changed(&self.config.root, &loaded.playbook);
+        if now != loaded.history_changed {
+            loaded.artifacts =
+                artifact_steps(&self.config.root, &loaded.playbook, self.config.options);
+            loaded.history_changed = now;
+        }
+    }
+
     /// The root-relative path of an artifact file, when `uri` is one.
     fn artifact_of(&self, uri: &str) -> Option<String> {
         let path = uri_path(uri)?;
@@ -348,10 +367,12 @@ impl Server {
                     &playbook.playbook.limits,
                     self.config.options.limits,
                 );
+                let history_changed = history_changed(&self.config.root, &playbook);
                 self.loaded = Some(Loaded {
                     playbook,
                     plugins,
                     artifacts,
+                    history_changed,
                 });
             }
             Err(error) => {
@@ -585,6 +606,7 @@ impl Server {
 
     /// Checks an open artifact's buffer and publishes its findings.
     fn check(&mut self, uri: &str) {
+        self.refresh_artifacts();
         let Some(relative) = self.artifact_of(uri) else {
             return;
         };
@@ -674,6 +696,12 @@ fn artifact_steps(
         }
     }
     map
+}
+
+/// When the state's history file last changed; `None` without one.
+fn history_changed(root: &Path, loaded: &LoadedPlaybook) -> Option<SystemTime> {
+    let history = root.join(&loaded.playbook.state_dir).join("history.jsonl");
+    std::fs::metadata(history).and_then(|m| m.modified()).ok()
 }
 
 /// A quick fix that makes one edit.

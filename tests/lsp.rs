@@ -323,6 +323,37 @@ fn an_open_playbook_is_linted_as_it_is_typed() {
     assert!(client.diagnostics(&playbook_uri).diagnostics.is_empty());
 }
 
+/// A subject registered while the server runs is known when its document
+/// is opened: the server learns the artifacts again once the state's
+/// history changed, with no playbook save.
+#[test]
+fn a_subject_registered_while_the_server_runs_is_checked() {
+    let (project, _plan) = project_with_plan();
+    let mut client = Client::start(&project);
+    client.request("initialize", json!({"capabilities": {}}));
+    client.notify("initialized", json!({}));
+    project
+        .run(&["new", "F-2", "--title", "Later", "--no-scaffold"])
+        .expect(0);
+    let slug = project.subject("F-2")["slug"]
+        .as_str()
+        .expect("a slug")
+        .to_string();
+    let root = project.root().canonicalize().expect("root");
+    let later = uri(&root.join(format!("plans/{slug}.md")));
+    client.notify(
+        "textDocument/didOpen",
+        DidOpenTextDocumentParams {
+            text_document: TextDocumentItem::new(later.clone(), "markdown".into(), 1, PLAN.into()),
+        },
+    );
+    let published = client.diagnostics(&later);
+    assert_eq!(
+        codes_and_lines(&published),
+        [("no-todo".into(), 2, 0, 5), ("no-tbd".into(), 4, 7, 10)]
+    );
+}
+
 #[test]
 fn garbage_unknown_methods_and_huge_documents_do_not_stop_the_server() {
     let (project, plan) = project_with_plan();
