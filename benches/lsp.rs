@@ -13,7 +13,7 @@ mod lsp_frames;
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::Receiver;
 use std::time::{Duration, Instant};
 
@@ -43,7 +43,15 @@ fn plan_text() -> String {
 struct Server {
     input: ChildStdin,
     output: Receiver<Value>,
-    pid: u32,
+    child: Child,
+}
+
+/// The server is ended and waited for, so that it leaves no zombie.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Server {
@@ -80,8 +88,8 @@ impl Server {
 
     /// VmHWM and VmRSS of the server, in KiB.
     fn memory(&self) -> (u64, u64) {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid)).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         let field = |name: &str| {
             status
                 .lines()
@@ -108,9 +116,11 @@ fn start(root: &Path, playbook: &Path) -> Server {
     let input = child.stdin.take().expect("stdin");
     let stdout = child.stdout.take().expect("stdout");
     let output = lsp_frames::messages(stdout);
-    let pid = child.id();
-    std::mem::forget(child);
-    Server { input, output, pid }
+    Server {
+        input,
+        output,
+        child,
+    }
 }
 
 /// A project with subject F-1 at the plan step (the SpecFlow playbook
