@@ -44,11 +44,20 @@ struct Open {
 }
 
 /// The playbook as last loaded, and which artifact each open file is.
+/// What an open artifact is to the playbook: the step whose checks read it,
+/// the artifact's name, and the subject's other artifacts (name and
+/// root-relative path), which a `trace` or a plugin of that step may read.
+struct ArtifactUse {
+    step: String,
+    artifact: String,
+    others: Vec<(String, String)>,
+}
+
 struct Loaded {
     playbook: LoadedPlaybook,
     plugins: PluginSet,
-    /// Root-relative artifact path: (step id, artifact name).
-    artifacts: HashMap<String, (String, String)>,
+    /// Root-relative artifact path: the step that reads it and more.
+    artifacts: HashMap<String, ArtifactUse>,
     /// When the state's history last changed as `artifacts` saw it: a
     /// subject registered or moved since (by the command line) changes it.
     history_changed: Option<SystemTime>,
@@ -523,7 +532,7 @@ impl Server {
                 .to_string();
             let relative = self.artifact_of(key)?;
             let loaded = self.loaded.as_ref()?;
-            let (step, artifact) = &loaded.artifacts[&relative];
+            let ArtifactUse { step, artifact, .. } = &loaded.artifacts[&relative];
             let index = loaded
                 .playbook
                 .playbook
@@ -613,15 +622,30 @@ impl Server {
         let (Some(open), Some(loaded)) = (self.docs.get(uri), &self.loaded) else {
             return;
         };
-        let (step, artifact) = &loaded.artifacts[&relative];
-        let run = match StatelessRun::new(
-            &loaded.playbook.playbook,
-            step,
-            Some(artifact),
-            self.config.options,
-        ) {
-            Ok(run) => run.with_plugins(&loaded.plugins),
-            Err(_) => return,
+        let used = &loaded.artifacts[&relative];
+        let root = &self.config.root;
+        let base = || {
+            StatelessRun::new(
+                &loaded.playbook.playbook,
+                &used.step,
+                Some(&used.artifact),
+                self.config.options,
+            )
+            .map(|run| run.with_plugins(&loaded.plugins).within(root))
+        };
+        // The subject's other documents, as on disk, for the checks that
+        // read them; one that cannot be read is left out, as it is missing.
+        let run = base()
+            .and_then(|run| {
+                (used.others.iter())
+                    .filter(|(_, path)| root.join(path).is_file())
+                    .try_fold(run, |run, (name, path)| {
+                        run.with_artifact_file(name, &root.join(path), path)
+                    })
+            })
+            .or_else(|_| base());
+        let Ok(run) = run else {
+            return;
         };
         let result = run.check_text(open.text.clone(), &relative);
         let diagnostics: Vec<lsp_types::Diagnostic> = result
@@ -669,7 +693,7 @@ fn artifact_steps(
     root: &Path,
     loaded: &LoadedPlaybook,
     options: Options,
-) -> HashMap<String, (String, String)> {
+) -> HashMap<String, ArtifactUse> {
     let project = Project::new(root, loaded, options);
     let playbook = &loaded.playbook;
     let reads = |index: usize, name: &str| {
@@ -688,10 +712,19 @@ fn artifact_steps(
             .current_step(&record)
             .and_then(|step| (playbook.steps.iter()).position(|s| std::ptr::eq(s, step)));
         let last = current.unwrap_or(playbook.steps.len().saturating_sub(1));
-        for (name, path) in paths {
-            let step = (0..=last).rev().find(|&index| reads(index, &name));
+        for (name, path) in &paths {
+            let step = (0..=last).rev().find(|&index| reads(index, name));
             if let Some(index) = step {
-                map.insert(path, (playbook.steps[index].id.clone(), name));
+                let others = (paths.iter())
+                    .filter(|(other, _)| *other != name)
+                    .map(|(other, path)| (other.clone(), path.clone()))
+                    .collect();
+                let used = ArtifactUse {
+                    step: playbook.steps[index].id.clone(),
+                    artifact: name.clone(),
+                    others,
+                };
+                map.insert(path.clone(), used);
             }
         }
     }

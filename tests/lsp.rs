@@ -354,6 +354,46 @@ fn a_subject_registered_while_the_server_runs_is_checked() {
     );
 }
 
+/// A check that reads another document of the subject (a `trace`) reads it
+/// from the disk while the open one is checked from its buffer.
+#[test]
+fn a_trace_reads_the_subjects_other_documents() {
+    let playbook = "tollgate: 1\nname: traced\nphases:\n  - { id: draft }\n  - { id: done }\nartifacts:\n  spec: \"specs/{{ subject.slug }}/spec.md\"\n  tasks: \"specs/{{ subject.slug }}/tasks.md\"\nsteps:\n  - id: tasks\n    from: draft\n    to: done\n    checks:\n      - id: requirements-traced\n        artifact: tasks\n        trace: { id: 'FR-\\d{3}', defined_in: { artifact: spec }, referenced: defined }\n";
+    let (project, _) = project_on(playbook);
+    let slug = project.subject("F-1")["slug"]
+        .as_str()
+        .expect("a slug")
+        .to_string();
+    let root = project.root().canonicalize().expect("root");
+    let folder = root.join(format!("specs/{slug}"));
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    std::fs::write(
+        folder.join("spec.md"),
+        "# Spec\n\n- FR-001 sync\n- FR-002 merge\n",
+    )
+    .expect("write");
+    let mut client = Client::start(&project);
+    client.request("initialize", json!({"capabilities": {}}));
+    client.notify("initialized", json!({}));
+    let tasks = uri(&folder.join("tasks.md"));
+    client.notify(
+        "textDocument/didOpen",
+        DidOpenTextDocumentParams {
+            text_document: TextDocumentItem::new(
+                tasks.clone(),
+                "markdown".into(),
+                1,
+                "# Tasks\n\n- [ ] T001 FR-001\n- [ ] T002 FR-003\n".into(),
+            ),
+        },
+    );
+    let published = client.diagnostics(&tasks);
+    assert_eq!(published.diagnostics.len(), 1, "{published:?}");
+    let finding = &published.diagnostics[0];
+    assert!(finding.message.contains("FR-003"), "{finding:?}");
+    assert_eq!(finding.range.start.line, 3);
+}
+
 #[test]
 fn garbage_unknown_methods_and_huge_documents_do_not_stop_the_server() {
     let (project, plan) = project_with_plan();
