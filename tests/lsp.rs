@@ -71,6 +71,17 @@ impl Client {
         self.input.flush().expect("flush");
     }
 
+    /// Opens a document in the editor with `text`, at version 1.
+    fn open(&mut self, uri: &Uri, language: &str, text: impl Into<String>) {
+        let item = TextDocumentItem::new(uri.clone(), language.into(), 1, text.into());
+        self.notify(
+            "textDocument/didOpen",
+            DidOpenTextDocumentParams {
+                text_document: item,
+            },
+        );
+    }
+
     fn notify(&mut self, method: &str, params: impl serde::Serialize) {
         let body = json!({"jsonrpc": "2.0", "method": method, "params": params});
         self.raw(body.to_string().as_bytes());
@@ -170,17 +181,7 @@ fn an_open_plan_is_checked_from_the_buffer_as_it_is_edited() {
 
     let plan_uri = uri(&plan);
     // The plan is not on disk: only the buffer is checked.
-    client.notify(
-        "textDocument/didOpen",
-        DidOpenTextDocumentParams {
-            text_document: TextDocumentItem::new(
-                plan_uri.clone(),
-                "markdown".into(),
-                1,
-                PLAN.into(),
-            ),
-        },
-    );
+    client.open(&plan_uri, "markdown", PLAN);
     let first = client.diagnostics(&plan_uri);
     assert_eq!(
         codes_and_lines(&first),
@@ -274,17 +275,7 @@ fn an_open_playbook_is_linted_as_it_is_typed() {
     assert!(client.diagnostics(&playbook_uri).diagnostics.is_empty());
 
     let typo = format!("{PLAYBOOK}stepz: []\n");
-    client.notify(
-        "textDocument/didOpen",
-        DidOpenTextDocumentParams {
-            text_document: TextDocumentItem::new(
-                playbook_uri.clone(),
-                "yaml".into(),
-                1,
-                typo.clone(),
-            ),
-        },
-    );
+    client.open(&playbook_uri, "yaml", typo.clone());
     let typed = client.diagnostics(&playbook_uri);
     assert_eq!(typed.diagnostics.len(), 1, "{typed:?}");
     let line = typo.lines().count() as u32 - 1;
@@ -341,12 +332,7 @@ fn a_subject_registered_while_the_server_runs_is_checked() {
         .to_string();
     let root = project.root().canonicalize().expect("root");
     let later = uri(&root.join(format!("plans/{slug}.md")));
-    client.notify(
-        "textDocument/didOpen",
-        DidOpenTextDocumentParams {
-            text_document: TextDocumentItem::new(later.clone(), "markdown".into(), 1, PLAN.into()),
-        },
-    );
+    client.open(&later, "markdown", PLAN);
     let published = client.diagnostics(&later);
     assert_eq!(
         codes_and_lines(&published),
@@ -376,16 +362,10 @@ fn a_trace_reads_the_subjects_other_documents() {
     client.request("initialize", json!({"capabilities": {}}));
     client.notify("initialized", json!({}));
     let tasks = uri(&folder.join("tasks.md"));
-    client.notify(
-        "textDocument/didOpen",
-        DidOpenTextDocumentParams {
-            text_document: TextDocumentItem::new(
-                tasks.clone(),
-                "markdown".into(),
-                1,
-                "# Tasks\n\n- [ ] T001 FR-001\n- [ ] T002 FR-003\n".into(),
-            ),
-        },
+    client.open(
+        &tasks,
+        "markdown",
+        "# Tasks\n\n- [ ] T001 FR-001\n- [ ] T002 FR-003\n",
     );
     let published = client.diagnostics(&tasks);
     assert_eq!(published.diagnostics.len(), 1, "{published:?}");
@@ -406,22 +386,12 @@ fn garbage_unknown_methods_and_huge_documents_do_not_stop_the_server() {
 
     let plan_uri = uri(&plan);
     let huge = format!("# Plan\n\n{}\n\nTODO: more\n", "word ".repeat(1_000_000));
-    client.notify(
-        "textDocument/didOpen",
-        DidOpenTextDocumentParams {
-            text_document: TextDocumentItem::new(plan_uri.clone(), "markdown".into(), 1, huge),
-        },
-    );
+    client.open(&plan_uri, "markdown", huge);
     let published = client.diagnostics(&plan_uri);
     assert_eq!(codes_and_lines(&published)[0].0, "no-todo");
     // A file that is neither artifact nor playbook gets nothing.
     let other = uri(&project.root().join("notes.md"));
-    client.notify(
-        "textDocument/didOpen",
-        DidOpenTextDocumentParams {
-            text_document: TextDocumentItem::new(other, "markdown".into(), 1, "TODO".into()),
-        },
-    );
+    client.open(&other, "markdown", "TODO");
     let shutdown = client.request("shutdown", Value::Null);
     assert_eq!(shutdown["result"], Value::Null);
     client.notify("exit", Value::Null);
@@ -469,17 +439,7 @@ fn code_actions_fix_headings_suppress_findings_and_apply_suggestions() {
     client.request("initialize", json!({"capabilities": {}}));
     let plan_uri = uri(&plan);
     let text = "# Plan\n\n## Risks\n\nRisks: TBD\n";
-    client.notify(
-        "textDocument/didOpen",
-        DidOpenTextDocumentParams {
-            text_document: TextDocumentItem::new(
-                plan_uri.clone(),
-                "markdown".into(),
-                1,
-                text.into(),
-            ),
-        },
-    );
+    client.open(&plan_uri, "markdown", text);
     let published = client.diagnostics(&plan_uri);
     assert_eq!(
         codes_and_lines(&published),
