@@ -116,21 +116,7 @@ pub fn position_at(text: &str, offset: usize) -> Position {
 /// inverse of [`position_at`]; past the end of a line or of the text, the
 /// nearest end.
 pub fn offset_of(text: &str, position: Position) -> usize {
-    let mut offset = usize::from(text.starts_with('\u{feff}')) * '\u{feff}'.len_utf8();
-    for _ in 1..position.line {
-        match text[offset..].find(['\n', '\r']) {
-            Some(end) => {
-                offset += end;
-                offset += if text[offset..].starts_with("\r\n") {
-                    2
-                } else {
-                    1
-                };
-            }
-            None => return text.len(),
-        }
-    }
-    column_offset(text, offset, position.column)
+    LineStarts::new(text).offset_of(text, position)
 }
 
 /// Where each line of a text starts (after a byte-order mark; a line ends at
@@ -224,25 +210,45 @@ mod tests {
     use super::*;
 
     #[test]
-    fn line_starts_find_every_position_as_a_scan_does() {
-        let texts = [
-            "",
-            "one",
-            "\u{feff}# Title\r\nsecond\rthird\n",
-            "é ü ñ\nascii | TBD\r\n\r\nlast — é",
-            "a\n\n\r\rb",
+    fn offsets_follow_line_endings_marks_and_characters() {
+        let cases: &[(&str, &[((usize, usize), usize)])] = &[
+            ("", &[((1, 1), 0), ((2, 1), 0)]),
+            (
+                "\u{feff}# Title\r\nsecond\rthird\n",
+                &[
+                    ((0, 0), 3),
+                    ((1, 1), 3),
+                    ((1, 3), 5),
+                    ((1, 99), 10),
+                    ((2, 1), 12),
+                    ((3, 5), 23),
+                    ((4, 1), 25),
+                    ((9, 1), 25),
+                ],
+            ),
+            (
+                "é ü\nb",
+                &[((1, 2), 2), ((1, 3), 3), ((1, 9), 5), ((2, 1), 6)],
+            ),
+            (
+                "a\n\n\r\rb",
+                &[((2, 1), 2), ((3, 1), 3), ((4, 1), 4), ((5, 1), 5)],
+            ),
         ];
-        for text in texts {
+        for (text, expected) in cases {
             let starts = LineStarts::new(text);
-            for line in 0..8 {
-                for column in 0..12 {
-                    let position = Position::new(line, column);
-                    assert_eq!(
-                        starts.offset_of(text, position),
-                        offset_of(text, position),
-                        "{text:?} at {line}:{column}"
-                    );
-                }
+            for &((line, column), offset) in *expected {
+                let position = Position::new(line, column);
+                assert_eq!(
+                    offset_of(text, position),
+                    offset,
+                    "{text:?} at {line}:{column}"
+                );
+                assert_eq!(
+                    starts.offset_of(text, position),
+                    offset,
+                    "{text:?} at {line}:{column}"
+                );
             }
         }
     }

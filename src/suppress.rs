@@ -244,7 +244,8 @@ fn validate(
 /// comment is blank). Found in one pass from the end, so a file of stacked
 /// directives costs its length, not its length cubed.
 fn next_content_lines(doc: &Document) -> Vec<Option<usize>> {
-    let last = doc.lines.iter().map(|line| line.number).max().unwrap_or(0);
+    // Lines are numbered 1 to n in order.
+    let last = doc.lines.len();
     // A line inside a directive's comment, after its first; a line where one starts.
     let mut inside = vec![false; last + 1];
     let mut opening = vec![false; last + 1];

@@ -19,7 +19,6 @@ use crate::checks::Findings;
 use crate::diagnostic::Severity;
 use crate::markdown::Document;
 use crate::playbook::{Gate, Limits, SectionAliases, Step};
-use crate::source;
 
 /// Time budget of a call when neither the playbook nor the command line sets one.
 pub const DEFAULT_TIMEOUT_MS: u64 = 1000;
@@ -722,11 +721,16 @@ impl Outcome {
         for read in read {
             findings.read(read);
         }
+        // Into the document: its lines keep the file's columns, so a column
+        // is clamped in its line without reading the text before it.
         let inside = |position: crate::diagnostic::Position| match doc {
             Some(doc) => {
                 let line = position.line.clamp(1, doc.lines.len().max(1));
-                let at = crate::diagnostic::Position::new(line, position.column);
-                source::position_at(&doc.text, source::offset_of(&doc.text, at))
+                let width = doc
+                    .lines
+                    .get(line - 1)
+                    .map_or(0, |l| l.text.chars().count());
+                crate::diagnostic::Position::new(line, position.column.clamp(1, width + 1))
             }
             None => position,
         };
