@@ -362,7 +362,7 @@ pub fn sync(root: &Path, files: &[AgentFile], check: bool, force: bool) -> Vec<(
 
 fn sync_one(root: &Path, file: &AgentFile, check: bool, force: bool) -> std::io::Result<Outcome> {
     let relative = Path::new(&file.path);
-    let existing = match crate::confined::read_text(root, &root.join(relative), MAX_AGENT_FILE) {
+    let existing = match crate::confined::read_text(root, relative, MAX_AGENT_FILE) {
         Ok(text) => Some(text),
         Err(crate::source::SourceError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(error) => return Ok(Outcome::Failed(error.to_string())),

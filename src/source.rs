@@ -211,7 +211,9 @@ mod tests {
 
     #[test]
     fn offsets_follow_line_endings_marks_and_characters() {
-        let cases: &[(&str, &[((usize, usize), usize)])] = &[
+        // A text, then (line, column) and the byte offset each must give.
+        type Case<'a> = (&'a str, &'a [((usize, usize), usize)]);
+        let cases: &[Case] = &[
             ("", &[((1, 1), 0), ((2, 1), 0)]),
             (
                 "\u{feff}# Title\r\nsecond\rthird\n",

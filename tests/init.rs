@@ -576,3 +576,41 @@ fn agents_check_finds_missing_stale_and_hand_edited_files() {
         unknown.stderr
     );
 }
+
+/// `--root` may be relative to the working folder: agent files already
+/// there are read at the root, not at the root joined twice, so another
+/// server's registration survives and `--check` finds the files current.
+#[test]
+fn agents_with_a_relative_root_read_the_files_there() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("proj")).unwrap();
+    let tollgate = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_tollgate"))
+            .current_dir(dir.path())
+            .env_remove("TOLLGATE_PLAYBOOK")
+            .args(["--root", "proj"])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    assert!(tollgate(&["init"]).status.success());
+    std::fs::write(
+        dir.path().join("proj/.mcp.json"),
+        "{\"mcpServers\": {\"other\": {\"command\": \"other-server\"}}}\n",
+    )
+    .unwrap();
+    assert!(tollgate(&["agents", "--for", "claude"]).status.success());
+    let text = std::fs::read_to_string(dir.path().join("proj/.mcp.json")).unwrap();
+    let mcp: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        mcp["mcpServers"]["other"]["command"], "other-server",
+        "{text}"
+    );
+    let check = tollgate(&["agents", "--for", "claude", "--check"]);
+    assert_eq!(
+        check.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+}

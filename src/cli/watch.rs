@@ -22,21 +22,31 @@ const WATCHED: [&str; 6] = ["md", "markdown", "yaml", "yml", "lua", "json"];
 pub(super) fn run(context: &Context, args: &CheckArgs) -> i32 {
     exit_cleanly_on_interrupt();
     let (sender, changes) = mpsc::channel();
-    let mut watcher = match notify::recommended_watcher(sender) {
+    // Links are not followed: one in the repository could lead the watch
+    // over folders outside the root.
+    let config = notify::Config::default().with_follow_symlinks(false);
+    let mut watcher = match notify::RecommendedWatcher::new(sender, config) {
         Ok(watcher) => watcher,
         Err(error) => {
             complain(format_args!("cannot watch for changes: {error}"));
             return EXIT_UNUSABLE;
         }
     };
-    let mut folders = vec![context.root.clone()];
-    if let Some(folder) = context.playbook.parent()
-        && !folder.starts_with(&context.root)
-    {
-        folders.push(folder.to_path_buf());
+    // The root and everything under it; a playbook outside it, only in its
+    // own folder (whose subfolders may be anyone's).
+    let real = |path: &Path| path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    let root = real(&context.root);
+    let mut folders = vec![(root.clone(), RecursiveMode::Recursive)];
+    let playbook_folder = context
+        .playbook
+        .parent()
+        .filter(|f| !f.as_os_str().is_empty());
+    let playbook_folder = real(playbook_folder.unwrap_or(Path::new(".")));
+    if !playbook_folder.starts_with(&root) {
+        folders.push((playbook_folder, RecursiveMode::NonRecursive));
     }
-    for folder in &folders {
-        if let Err(error) = watcher.watch(folder, RecursiveMode::Recursive) {
+    for (folder, mode) in &folders {
+        if let Err(error) = watcher.watch(folder, *mode) {
             complain(format_args!(
                 "cannot watch `{}`: {error}",
                 super::display_path(folder)
