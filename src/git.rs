@@ -34,7 +34,15 @@ fn git(root: &Path) -> Command {
     command
         .arg("-C")
         .arg(root)
-        .args(["-c", "core.fsmonitor=false"])
+        // A repository's own settings must not run programs, mix signature
+        // output into what is parsed, or take the index lock.
+        .args([
+            "-c",
+            "core.fsmonitor=false",
+            "-c",
+            "log.showSignature=false",
+        ])
+        .arg("--no-optional-locks")
         .stdin(Stdio::null());
     command
 }
@@ -153,12 +161,23 @@ pub fn texts_at(
         let mut header = String::new();
         out.read_line(&mut header)
             .map_err(|e| failed(e.to_string()))?;
-        // "<oid> <type> <size>" and the object, or "<name> missing".
+        // "<oid> <type> <size>" and the object, or "<name> missing" (a name
+        // holds the path, which may hold spaces).
+        if header.trim_end().ends_with(" missing") {
+            continue;
+        }
         let fields: Vec<&str> = header.split_whitespace().collect();
         let [_, kind, size] = fields[..] else {
             continue;
         };
         let size: usize = size.parse().map_err(|_| failed(header.clone()))?;
+        // A state file larger than any state file may be is passed over,
+        // read off the stream but not kept.
+        if size > crate::state::MAX_STATE_BYTES {
+            std::io::copy(&mut (&mut out).take(size as u64 + 1), &mut std::io::sink())
+                .map_err(|e| failed(e.to_string()))?;
+            continue;
+        }
         let mut body = vec![0; size + 1];
         out.read_exact(&mut body)
             .map_err(|e| failed(e.to_string()))?;

@@ -652,3 +652,21 @@ fn verify_refuses_an_approval_by_the_last_author_and_an_unsigned_one_under_a_str
         "{text}"
     );
 }
+
+/// A state folder whose name holds a space: the paths given to git and
+/// read back from it keep the space.
+#[test]
+fn verify_reads_a_state_folder_whose_name_holds_a_space() {
+    let repo = Repo::new("tests/fixtures/subjects/approvals-spaced-state.yaml");
+    repo.at_the_plan_gate();
+    repo.run(&["approve", "F-1"], 0);
+    repo.commit_as("Alice", "alice@example.com", "F-1: alice approves the plan");
+    repo.be("Carol", "carol@example.com");
+    repo.run(&["approve", "F-1"], 0);
+    repo.commit_as("Carol", "carol@example.com", "F-1: carol approves the plan");
+    let subject = std::fs::read_to_string(repo.root().join("my state/subjects/F-1.json"))
+        .expect("the subject is in the spaced folder");
+    let subject: serde_json::Value = serde_json::from_str(&subject).expect("JSON");
+    assert_eq!(subject["phase"], "planned");
+    assert_eq!(repo.verify("text", 0), "verified: 0 errors, 0 warnings\n");
+}
