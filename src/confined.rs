@@ -349,7 +349,8 @@ pub fn remove_stale_temporaries(root: &Path, relative: &Path) -> io::Result<usiz
     Ok(removed)
 }
 
-fn shown(path: &Path) -> String {
+/// A path as findings and messages show it, with `/` separators.
+pub fn shown(path: &Path) -> String {
     path.to_string_lossy().replace('\\', "/")
 }
 

@@ -368,6 +368,8 @@ impl Server {
                 for (key, value) in &self.config.vars {
                     playbook.playbook.vars.insert(key.clone(), value.clone());
                 }
+                // Read before the state is, so a change made meanwhile is seen.
+                let history_changed = history_changed(&self.config.root, &playbook);
                 let artifacts = artifact_steps(&self.config.root, &playbook, self.config.options);
                 let plugins = PluginSet::load(
                     playbook.folder(),
@@ -376,7 +378,6 @@ impl Server {
                     &playbook.playbook.limits,
                     self.config.options.limits,
                 );
-                let history_changed = history_changed(&self.config.root, &playbook);
                 self.loaded = Some(Loaded {
                     playbook,
                     plugins,

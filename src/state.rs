@@ -492,10 +492,7 @@ impl Store {
 /// that line (without its newline) in hex.
 pub fn link(previous: &str) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(previous.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::project::hex(&Sha256::digest(previous.as_bytes()))
 }
 
 /// The last whole line of a file whose whole lines end at `end`, without

@@ -93,7 +93,7 @@ impl Targets<'_> {
             Ok(real) if !real.exists() => {
                 return Some(format!(
                     "{what} target \"{}\" does not exist",
-                    shown(&relative)
+                    crate::confined::shown(&relative)
                 ));
             }
             Ok(_) => {}
@@ -104,17 +104,20 @@ impl Targets<'_> {
         }
         let offered = self.fragments.entry(relative.clone()).or_insert_with(|| {
             let text = crate::confined::read_text(root, &relative, MAX_DOCUMENT_BYTES).ok()?;
-            Some(fragments(&Document::parse_str(shown(&relative), &text)))
+            Some(fragments(&Document::parse_str(
+                crate::confined::shown(&relative),
+                &text,
+            )))
         });
         match offered {
             Some(offered) if !offered.contains(&fragment) => Some(format!(
                 "\"#{fragment}\" names no heading or anchor of {}",
-                shown(&relative)
+                crate::confined::shown(&relative)
             )),
             Some(_) => None,
             None => Some(format!(
                 "{what} target \"{}\" cannot be read",
-                shown(&relative)
+                crate::confined::shown(&relative)
             )),
         }
     }
@@ -161,10 +164,6 @@ fn relative_to_root(doc_path: &str, target: &str) -> Option<PathBuf> {
         }
     }
     Some(parts.iter().collect())
-}
-
-fn shown(path: &Path) -> String {
-    path.to_string_lossy().replace('\\', "/")
 }
 
 /// Percent-decoding, as a browser does before it looks a fragment up.
