@@ -370,7 +370,10 @@ impl Server {
                 let ids: Vec<String> = args.subject.iter().cloned().collect();
                 let checked = service::check_subjects(project, &ids, args.step.as_deref())?;
                 let name = &project.loaded.playbook.name;
-                Ok(judged(name, &checked.results).with_errors(checked.unusable))
+                // Nothing registered is no pass, as on the command line.
+                let errors = checked.unusable.iter().map(ToString::to_string);
+                let errors = errors.chain(checked.nothing_judged);
+                Ok(judged(name, &checked.results).with_errors(errors))
             });
         };
         if args.subject.is_some() {

@@ -114,11 +114,12 @@ pub fn lint_playbook(path: &Path, display: &str) -> LintedPlaybook {
 }
 
 /// Subjects checked: each one's result, the subject files that could not
-/// be used, and whether no subject is registered at all.
+/// be used, and, when no subject is registered at all, why nothing was
+/// judged and what to do.
 pub struct CheckedSubjects {
     pub results: Vec<StepResult>,
     pub unusable: Vec<StateError>,
-    pub no_subjects: bool,
+    pub nothing_judged: Option<String>,
 }
 
 /// Judges `step` (default: each subject's current one) for the subjects
@@ -154,11 +155,21 @@ pub fn check_subjects(
             results.push(project.judge(record, step)?);
         }
     }
+    let playbook = &project.loaded.playbook;
+    let nothing_judged = records.is_empty().then(|| {
+        let root = crate::source::display_path(&project.root);
+        format!(
+            "no {} is registered in `{}` of the project root `{}`; register one with `tollgate new ID --title TITLE`, or point --root at the project",
+            playbook.subject.noun,
+            playbook.state_dir,
+            if root.is_empty() { "." } else { &root },
+        )
+    });
     // A subject past its last step is judged done, though not listed.
     Ok(CheckedSubjects {
         results,
         unusable,
-        no_subjects: records.is_empty(),
+        nothing_judged,
     })
 }
 

@@ -231,6 +231,19 @@ async fn bad_input_is_an_error_result_with_the_message_of_the_command_line() {
         format!("tollgate: {}\n", error_message(&unknown)),
         cli.stderr
     );
+    // No subject registered: nothing judged is no pass, as on the command line.
+    let nothing = error_message(&call(&client, "check", json!({})).await);
+    let cli = project.run(&["check"]).expect(2);
+    for said in [&nothing, &cli.stderr] {
+        assert!(
+            said.contains("no feature is registered in `.tollgate`"),
+            "{said}"
+        );
+        assert!(
+            said.contains("register one with `tollgate new ID --title TITLE`"),
+            "{said}"
+        );
+    }
     let cases = [
         (
             "advance",

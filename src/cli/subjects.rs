@@ -351,18 +351,9 @@ pub(super) fn check(
         Ok(CheckedSubjects {
             results,
             unusable,
-            no_subjects,
+            nothing_judged,
         }) => {
-            let nothing = no_subjects.then(|| {
-                let root = super::display_path(&project.root);
-                format!(
-                    "no {} is registered in `{}` of the project root `{}`; register one with `tollgate new ID --title TITLE`, or point --root at the project",
-                    loaded.playbook.subject.noun,
-                    loaded.playbook.state_dir,
-                    if root.is_empty() { "." } else { &root },
-                )
-            });
-            let code = report_results(context, loaded, &results, args, nothing);
+            let code = report_results(context, loaded, &results, args, nothing_judged);
             code.max(complain_each(unusable))
         }
         Err(error) => {
