@@ -468,10 +468,18 @@ impl Store {
     }
 
     /// Rewrites a history written before lines were chained with each
-    /// line linked to the one before; a torn last line is left out.
+    /// line linked to the one before; a torn last line is left out. A
+    /// history where some line is already linked is left as it is: chaining
+    /// it anew would hide an edit that took a link away.
     fn chain_history(&self, relative: &Path, display: &str) -> Result<(), StateError> {
         let text = confined::read_text(&self.root, relative, MAX_STATE_BYTES)
             .map_err(|error| unreadable(display, error))?;
+        let linked = text.lines().any(|line| {
+            serde_json::from_str::<HistoryEvent>(line).is_ok_and(|event| event.prev.is_some())
+        });
+        if linked {
+            return Ok(());
+        }
         let mut chained = String::with_capacity(text.len() * 2);
         let mut previous = String::new();
         for line in text

@@ -670,3 +670,27 @@ fn verify_reads_a_state_folder_whose_name_holds_a_space() {
     assert_eq!(subject["phase"], "planned");
     assert_eq!(repo.verify("text", 0), "verified: 0 errors, 0 warnings\n");
 }
+
+/// Taking the link off the last line does not get the history chained
+/// anew by the next append, which would hide the edits before it.
+#[test]
+fn a_link_taken_off_the_last_line_is_not_chained_over() {
+    let repo = approved_and_committed();
+    let mut lines = repo.history_lines();
+    let last = lines.len() - 1;
+    lines[1] = lines[1].replace(
+        "\"actor\":\"Alice <alice@example.com>\"",
+        "\"actor\":\"ci\"",
+    );
+    let unlinked: serde_json::Value = serde_json::from_str(&lines[last]).unwrap();
+    let mut unlinked = unlinked.as_object().unwrap().clone();
+    assert!(unlinked.remove("prev").is_some());
+    lines[last] = serde_json::Value::Object(unlinked).to_string();
+    repo.write_history(&lines);
+    repo.run(&["new", "F-2", "--title", "Later"], 0);
+    assert!(
+        repo.verify_codes(1)
+            .contains(&"error history-tampered".to_string()),
+        "the edited line is still found"
+    );
+}
