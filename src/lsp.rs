@@ -25,6 +25,7 @@ use crate::engine::{Options, StatelessRun};
 use crate::lua::PluginSet;
 use crate::playbook::{LoadedPlaybook, lint};
 use crate::project::Project;
+use crate::source::LineStarts;
 
 /// Where each check kind is documented.
 const CHECKS_DOC: &str = "https://docs.rs/crate/tollgate/latest/source/docs/checks.md";
@@ -414,9 +415,10 @@ impl Server {
             if let Some(text) = text {
                 self.playbook_texts.insert(uri.clone(), text.to_string());
             }
+            let starts = text.map(LineStarts::new);
             let converted = diagnostics
                 .iter()
-                .map(|d| convert(d, text, &uri, None))
+                .map(|d| convert(d, text.zip(starts.as_ref()), &uri, None))
                 .collect();
             self.publish(&uri, converted, None);
             now.insert(uri);
@@ -649,6 +651,7 @@ impl Server {
             return;
         };
         let result = run.check_text(open.text.clone(), &relative);
+        let starts = LineStarts::new(&open.text);
         let diagnostics: Vec<lsp_types::Diagnostic> = result
             .outcomes
             .iter()
@@ -659,7 +662,7 @@ impl Server {
                     .map(move |finding| (outcome.kind, finding))
             })
             .filter(|(_, finding)| finding.path == relative)
-            .map(|(kind, finding)| convert(finding, Some(&open.text), uri, Some(kind)))
+            .map(|(kind, finding)| convert(finding, Some((&open.text, &starts)), uri, Some(kind)))
             .collect();
         let version = open.version;
         self.published.insert(uri.to_string(), diagnostics.clone());
@@ -804,10 +807,11 @@ fn describe_key(name: &str) -> Option<String> {
     find(&schema, name)
 }
 
-/// A finding as the editor shows it.
+/// A finding as the editor shows it; `text` is the file's, with its line
+/// starts found once for all its findings.
 fn convert(
     finding: &Diagnostic,
-    text: Option<&str>,
+    text: Option<(&str, &LineStarts)>,
     uri: &str,
     kind: Option<&str>,
 ) -> lsp_types::Diagnostic {
@@ -845,19 +849,25 @@ fn convert(
 }
 
 /// A 1-based line and character column as a 0-based line and UTF-16 offset.
-fn to_lsp(text: Option<&str>, at: diagnostic::Position) -> Position {
+fn to_lsp(text: Option<(&str, &LineStarts)>, at: diagnostic::Position) -> Position {
     let line = at.line.saturating_sub(1);
     let column = at.column.saturating_sub(1);
-    let units = match text.and_then(|text| text.lines().nth(line)) {
+    let units = match line_text(text, line) {
         Some(content) => content.chars().take(column).map(char::len_utf16).sum(),
         None => column,
     };
     Position::new(line as u32, units as u32)
 }
 
-fn line_end(text: Option<&str>, line: u32) -> u32 {
-    text.and_then(|text| text.lines().nth(line as usize))
-        .map_or(0, |content| content.encode_utf16().count() as u32)
+fn line_end(text: Option<(&str, &LineStarts)>, line: u32) -> u32 {
+    line_text(text, line as usize).map_or(0, |content| content.encode_utf16().count() as u32)
+}
+
+/// The text of a 0-based line, without its ending (LF, CRLF or CR, as the
+/// protocol counts lines); `None` past the last.
+fn line_text<'t>(text: Option<(&'t str, &LineStarts)>, line: usize) -> Option<&'t str> {
+    let (text, starts) = text?;
+    (line < starts.lines()).then(|| &text[starts.line_span(text, line + 1)])
 }
 
 /// The byte offset of an LSP position in `text`, clamped to the text.
@@ -944,10 +954,27 @@ mod tests {
             },
         );
         assert_eq!(text, "é😀y\nsecond");
+        let starts = LineStarts::new(&text);
         assert_eq!(
-            to_lsp(Some(&text), diagnostic::Position::new(1, 3)),
+            to_lsp(Some((&text, &starts)), diagnostic::Position::new(1, 3)),
             Position::new(0, 3)
         );
+    }
+
+    #[test]
+    fn lines_end_at_cr_as_the_protocol_counts_them() {
+        let text = "é\r😀x\r\nlast";
+        let starts = LineStarts::new(text);
+        let at = |line, column| {
+            to_lsp(
+                Some((text, &starts)),
+                diagnostic::Position::new(line, column),
+            )
+        };
+        assert_eq!(at(2, 2), Position::new(1, 2));
+        assert_eq!(line_end(Some((text, &starts)), 1), 3);
+        assert_eq!(line_end(Some((text, &starts)), 2), 4);
+        assert_eq!(line_end(Some((text, &starts)), 3), 0);
     }
 
     #[test]

@@ -152,6 +152,12 @@ impl LineStarts {
         LineStarts { starts, ascii }
     }
 
+    /// How many lines the text has, counting the empty one after a final
+    /// line ending.
+    pub fn lines(&self) -> usize {
+        self.starts.len()
+    }
+
     /// The byte offsets of a line's first character and of the end of its
     /// text (before its line ending); past the last line, the text's end.
     pub fn line_span(&self, text: &str, line: usize) -> Range<usize> {
