@@ -89,7 +89,16 @@ impl Targets<'_> {
             return Some(format!("{what} \"{url}\" leads outside the project root"));
         };
         match crate::confined::resolve(root, &relative) {
-            Err(_) => return Some(format!("{what} \"{url}\" leads outside the project root")),
+            Err(error) if crate::confined::refusal(&error).is_some() => {
+                return Some(format!("{what} \"{url}\" leads outside the project root"));
+            }
+            // Not a refusal (a folder on the way that cannot be read): said as it is.
+            Err(error) => {
+                return Some(format!(
+                    "{what} target \"{}\" cannot be resolved: {error}",
+                    crate::confined::shown(&relative)
+                ));
+            }
             Ok(real) if !real.exists() => {
                 return Some(format!(
                     "{what} target \"{}\" does not exist",
