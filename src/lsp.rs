@@ -802,9 +802,7 @@ fn describe_key(name: &str) -> Option<String> {
             _ => None,
         }
     }
-    let schema: serde_json::Value =
-        serde_json::from_str(&crate::playbook::schema::schema_text()).ok()?;
-    find(&schema, name)
+    find(crate::playbook::schema::schema(), name)
 }
 
 /// A finding as the editor shows it; `text` is the file's, with its line

@@ -12,7 +12,8 @@ use crate::yaml::{SpanIndex, pointer_segment};
 
 use super::model;
 
-fn schema() -> &'static Json {
+/// The playbook's JSON Schema, generated once.
+pub fn schema() -> &'static Json {
     static SCHEMA: OnceLock<Json> = OnceLock::new();
     SCHEMA.get_or_init(model::schema)
 }
