@@ -6,7 +6,9 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use codespan_reporting::term::termcolor::{
+    BufferedStandardStream, ColorChoice, StandardStream, WriteColor,
+};
 
 use crate::diagnostic::Diagnostic;
 use crate::engine::Options;
@@ -509,6 +511,15 @@ impl Context {
     fn stdout(&self) -> Escaping<StandardStream> {
         Escaping::new(StandardStream::stdout(self.color))
     }
+
+    /// Standard output for much text: written a line at a time where a
+    /// person watches it, in large blocks into a file or a pipe.
+    fn stdout_buffered(&self) -> Escaping<Box<dyn WriteColor>> {
+        Escaping::new(match std::io::stdout().is_terminal() {
+            true => Box::new(StandardStream::stdout(self.color)),
+            false => Box::new(BufferedStandardStream::stdout(self.color)),
+        })
+    }
 }
 
 pub use crate::source::display_path;
@@ -650,17 +661,12 @@ fn check_once(context: &Context, args: &CheckArgs) -> i32 {
             }
         }
     }
-    let files: Vec<(PathBuf, String)> = args
-        .targets
-        .iter()
-        .map(|file| {
-            (
-                cwd.join(file),
-                root_relative(&context.root, Path::new(file)),
-            )
-        })
-        .collect();
-    let bar = progress::bar(files.len(), context.quiet);
+    let files = Targets {
+        named: &args.targets,
+        cwd,
+        root: context.root.canonicalize().unwrap_or(context.root.clone()),
+    };
+    let bar = progress::bar(args.targets.len(), context.quiet);
     let checked = service::check_files(
         &loaded,
         &context.root,
@@ -674,19 +680,53 @@ fn check_once(context: &Context, args: &CheckArgs) -> i32 {
                 bar.inc(1);
             }
         },
+        |results| {
+            write_results(
+                context,
+                &loaded.playbook.name,
+                results,
+                args.format,
+                args.strict,
+            )
+        },
     );
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    let checked = match checked {
-        Ok(checked) => checked,
+    match checked {
+        Ok(checked) => conclude(
+            checked.consumed,
+            checked.tally,
+            args,
+            checked.nothing_judged,
+        ),
         Err(error) => {
             complain(format_args!("{}: {error}", loaded.display));
-            return EXIT_UNUSABLE;
+            EXIT_UNUSABLE
         }
-    };
-    let (results, nothing) = (checked.results, checked.nothing_judged);
-    report_results(context, &loaded, &results, args, nothing)
+    }
+}
+
+/// The files named on the command line, each made absolute and shown
+/// relative to the root only when its turn comes.
+struct Targets<'a> {
+    named: &'a [String],
+    cwd: PathBuf,
+    /// The root, its links resolved.
+    root: PathBuf,
+}
+
+impl crate::engine::FileList for Targets<'_> {
+    fn count(&self) -> usize {
+        self.named.len()
+    }
+
+    fn file(&self, index: usize) -> (PathBuf, String) {
+        let named = Path::new(&self.named[index]);
+        let file = self.cwd.join(named);
+        let shown = shown_from_root(&self.root, &file, named);
+        (file, shown)
+    }
 }
 
 fn mcp_command(context: &Context) -> i32 {
@@ -779,23 +819,32 @@ fn names_a_file(target: &str) -> bool {
 fn report_results(
     context: &Context,
     loaded: &LoadedPlaybook,
-    results: &[crate::engine::StepResult],
+    results: Vec<crate::engine::StepResult>,
     args: &CheckArgs,
     nothing_judged: Option<String>,
 ) -> i32 {
+    let tally = service::Tally::of(&results);
     let written = write_results(
         context,
         &loaded.playbook.name,
-        results,
+        &mut results.into_iter(),
         args.format,
         args.strict,
     );
+    conclude(written, tally, args, nothing_judged)
+}
+
+/// The exit code of a check whose results were written (`written`) and
+/// add up to `tally`.
+fn conclude(
+    written: std::io::Result<()>,
+    tally: service::Tally,
+    args: &CheckArgs,
+    nothing_judged: Option<String>,
+) -> i32 {
     if let Some(code) = output_failed(written) {
         return code;
     }
-    let awaiting = |r: &&crate::engine::StepResult| {
-        args.require_approval && r.verdict == crate::engine::Verdict::AwaitingApproval
-    };
     // A run that judged nothing passes nothing: in CI, a wrong root or an
     // empty state folder must not stay green.
     if let Some(why) = nothing_judged.filter(|_| !args.allow_empty) {
@@ -804,34 +853,53 @@ fn report_results(
         ));
         return EXIT_UNUSABLE;
     }
-    if results.iter().any(|r| r.unreadable) {
+    if tally.unreadable {
         EXIT_UNUSABLE
-    } else if results.iter().any(|r| r.verdict.fails()) || results.iter().any(|r| awaiting(&r)) {
+    } else if tally.failed || (args.require_approval && tally.awaiting_approval) {
         EXIT_FAILED
     } else {
         EXIT_OK
     }
 }
 
-/// Writes step results in `format`; `strict` as the results were judged.
+/// Writes step results in `format`, each as it comes where the format
+/// allows (text, JSON, GitHub); `strict` as the results were judged.
 fn write_results(
     context: &Context,
     playbook: &str,
-    results: &[crate::engine::StepResult],
+    results: &mut dyn Iterator<Item = crate::engine::StepResult>,
     format: Format,
     strict: bool,
 ) -> std::io::Result<()> {
+    // The formats written at the end keep each result's findings, not the
+    // documents they point into: only text frames findings in their lines.
+    let mut gathered = || -> Vec<crate::engine::StepResult> {
+        results
+            .map(|mut result| {
+                result.sources = Vec::new();
+                result
+            })
+            .collect()
+    };
     match format {
-        Format::Text => report::write_check_text(results, context.quiet, &mut context.stdout()),
-        Format::Json => print_json(&report::check_json(playbook, results)),
-        Format::Sarif => print_json(&report::check_sarif(results)),
-        Format::Junit => report::check_junit(results, strict).and_then(print_text),
-        Format::Github => report::write_check_github(
-            results,
-            context.quiet,
-            &mut Escaping::new(std::io::stdout().lock()),
-        ),
-        Format::Markdown => print_text(report::check_markdown(playbook, results)),
+        Format::Text => {
+            let mut out = context.stdout_buffered();
+            report::write_check_text(results, context.quiet, &mut out)?;
+            out.flush()
+        }
+        Format::Json => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            report::write_check_json(playbook, results, &mut out)?;
+            out.flush()
+        }
+        Format::Github => {
+            let mut out = Escaping::new(std::io::BufWriter::new(std::io::stdout().lock()));
+            report::write_check_github(results, context.quiet, &mut out)?;
+            out.flush()
+        }
+        Format::Sarif => print_json(&report::check_sarif(&gathered())),
+        Format::Junit => report::check_junit(&gathered(), strict).and_then(print_text),
+        Format::Markdown => print_text(report::check_markdown(playbook, &gathered())),
     }
 }
 
@@ -870,17 +938,26 @@ fn root_relative(root: &Path, file: &Path) -> String {
         .map(|cwd| cwd.join(file))
         .unwrap_or_else(|_| file.to_path_buf());
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    let absolute = absolute.canonicalize().unwrap_or(absolute);
-    match absolute.strip_prefix(&root) {
+    shown_from_root(&root, &absolute, file)
+}
+
+/// `absolute` (the file named as `named`) relative to `root`, whose links
+/// are resolved already; as named when it lies outside.
+fn shown_from_root(root: &Path, absolute: &Path, named: &Path) -> String {
+    let absolute = absolute
+        .canonicalize()
+        .unwrap_or_else(|_| absolute.to_path_buf());
+    match absolute.strip_prefix(root) {
         Ok(relative) => relative.to_string_lossy().replace('\\', "/"),
-        Err(_) => display_path(file),
+        Err(_) => display_path(named),
     }
 }
 
 fn print_json(value: &impl serde::Serialize) -> std::io::Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     serde_json::to_writer_pretty(&mut out, value)?;
-    writeln!(out)
+    writeln!(out)?;
+    out.flush()
 }
 
 fn print_text(text: String) -> std::io::Result<()> {

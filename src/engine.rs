@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use indexmap::IndexMap;
 use minijinja::{Environment, Value, context};
-use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::checks::{self, Artifact, CheckOutcome, CheckStatus, Findings, Other, Surroundings};
@@ -711,6 +710,26 @@ impl<'a> StepRunner<'a> {
     }
 }
 
+/// The files a stateless run checks, each found when its turn comes, by
+/// the thread that checks it: a list of a hundred thousand names costs no
+/// more than the names.
+pub trait FileList: Sync {
+    fn count(&self) -> usize;
+
+    /// The file at `index`: the path to read, and the path results show.
+    fn file(&self, index: usize) -> (PathBuf, String);
+}
+
+impl FileList for [(PathBuf, String)] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn file(&self, index: usize) -> (PathBuf, String) {
+        self[index].clone()
+    }
+}
+
 /// The stateless mode: each file is checked as one artifact of a step.
 pub struct StatelessRun<'a> {
     runner: StepRunner<'a>,
@@ -845,24 +864,30 @@ impl<'a> StatelessRun<'a> {
 
     /// Checks every file, in parallel, keeping the order given.
     pub fn check_files(&self, files: &[(PathBuf, String)]) -> Vec<StepResult> {
-        self.check_files_observed(files, &|| {})
+        self.check_files_in_order(files, &|| {}, |results| results.collect())
     }
 
-    /// [`Self::check_files`], calling `done` as each file is checked, from
-    /// whichever thread checked it (a progress bar counts them).
-    pub fn check_files_observed(
+    /// Checks every file in parallel and gives `consume` the results in the
+    /// order of `files`, each as soon as it and those before it are ready,
+    /// so that they can be written out while later files are checked;
+    /// `done` is called as each file is checked, from whichever thread
+    /// checked it (a progress bar counts them).
+    pub fn check_files_in_order<R>(
         &self,
-        files: &[(PathBuf, String)],
+        files: &(impl FileList + ?Sized),
         done: &(dyn Fn() + Sync),
-    ) -> Vec<StepResult> {
-        files
-            .par_iter()
-            .map(|(file, display)| {
-                let result = self.check_file(file, display);
+        consume: impl FnOnce(&mut dyn Iterator<Item = StepResult>) -> R,
+    ) -> R {
+        crate::pool::map_in_order(
+            files.count(),
+            |index| {
+                let (file, display) = files.file(index);
+                let result = self.check_file(&file, &display);
                 done();
                 result
-            })
-            .collect()
+            },
+            consume,
+        )
     }
 
     /// Checks one file as the step's primary artifact.

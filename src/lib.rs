@@ -19,6 +19,7 @@ pub mod lua;
 pub mod markdown;
 pub mod mcp;
 pub mod playbook;
+pub mod pool;
 pub mod project;
 pub mod render;
 pub mod report;

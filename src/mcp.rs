@@ -409,11 +409,12 @@ impl Server {
             None,
             &[],
             self.options(),
-            &confined,
+            confined.as_slice(),
             &|| {},
+            |results| results.collect::<Vec<_>>(),
         );
         match checked {
-            Ok(checked) => judged(&loaded.playbook.name, &checked.results).with_errors(
+            Ok(checked) => judged(&loaded.playbook.name, &checked.consumed).with_errors(
                 (checked.nothing_judged).map(|why| format!("nothing was checked: {why}")),
             ),
             Err(error) => Answer::error(format!("{}: {error}", loaded.display)),

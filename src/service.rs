@@ -9,7 +9,7 @@ use codespan_reporting::term::termcolor::NoColor;
 
 use crate::checks::CheckStatus;
 use crate::diagnostic::Diagnostic;
-use crate::engine::{Options, RunError, StatelessRun, StepResult, Verdict};
+use crate::engine::{FileList, Options, RunError, StatelessRun, StepResult, Verdict};
 use crate::lua::PluginSet;
 use crate::playbook::{LoadError, LoadStage, LoadedPlaybook, lint};
 use crate::project::{Project, ProjectError, SubjectStatus, Transition};
@@ -300,29 +300,66 @@ pub fn status(
     ))
 }
 
-/// Files checked as a step's artifact: each one's result, and why nothing
-/// was judged when no check of the step reads them.
-pub struct CheckedFiles {
-    pub results: Vec<StepResult>,
+/// Files checked as a step's artifact: what consuming their results gave,
+/// how the results add up, and why nothing was judged when no check of the
+/// step reads them.
+pub struct CheckedFiles<T> {
+    pub consumed: T,
+    pub tally: Tally,
     pub nothing_judged: Option<String>,
+}
+
+/// What a run's results add up to, gathered as they go by: what its exit
+/// code and its "nothing was checked" message depend on.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Some check read a file, even one that then said why it was skipped
+    /// (a trace without its other artifact).
+    pub judged: bool,
+    /// A file a check needed could not be read.
+    pub unreadable: bool,
+    /// A gate failed.
+    pub failed: bool,
+    /// A gate waits for a person's approval.
+    pub awaiting_approval: bool,
+}
+
+impl Tally {
+    pub fn of<'a>(results: impl IntoIterator<Item = &'a StepResult>) -> Self {
+        let mut tally = Self::default();
+        results.into_iter().for_each(|result| tally.add(result));
+        tally
+    }
+
+    pub fn add(&mut self, result: &StepResult) {
+        self.judged |= (result.outcomes.iter())
+            .any(|outcome| outcome.status != CheckStatus::Skipped || !outcome.findings.is_empty());
+        self.unreadable |= result.unreadable;
+        self.failed |= result.verdict.fails();
+        self.awaiting_approval |= result.verdict == Verdict::AwaitingApproval;
+    }
 }
 
 /// Checks `files` (each an absolute path and its path as results show it)
 /// as the artifact `artifact` (default: the step's primary one) of `step`,
 /// with no subject, the other artifacts its checks read taken from
-/// `artifact_files` (name, absolute path, path as shown); `done` is called
-/// as each file is checked.
+/// `artifact_files` (name, absolute path, path as shown). `consume` gets
+/// the results in the order of `files`, each as soon as it is ready (to
+/// write it out while later files are checked); `done` is called as each
+/// file is checked. Files `consume` leaves untaken (its output was closed)
+/// are still checked, so that the tally counts them all.
 #[allow(clippy::too_many_arguments)]
-pub fn check_files(
+pub fn check_files<T>(
     loaded: &LoadedPlaybook,
     root: &Path,
     step: &str,
     artifact: Option<&str>,
     artifact_files: &[(String, PathBuf, String)],
     options: Options,
-    files: &[(PathBuf, String)],
+    files: &(impl FileList + ?Sized),
     done: &(dyn Fn() + Sync),
-) -> Result<CheckedFiles, RunError> {
+    consume: impl FnOnce(&mut dyn Iterator<Item = StepResult>) -> T,
+) -> Result<CheckedFiles<T>, RunError> {
     let plugins = PluginSet::load(
         loaded.folder(),
         &loaded.playbook.plugins,
@@ -336,21 +373,22 @@ pub fn check_files(
             .within(root),
         |run, (name, file, shown)| run.with_artifact_file(name, file, shown),
     )?;
-    let results = run.check_files_observed(files, done);
-    // A file is judged when some check of the step reads it, even one that
-    // then says why it was skipped (a trace without its other artifact).
-    let judged = results.iter().any(|result| {
-        (result.outcomes.iter())
-            .any(|outcome| outcome.status != CheckStatus::Skipped || !outcome.findings.is_empty())
+    let mut tally = Tally::default();
+    let consumed = run.check_files_in_order(files, done, |results| {
+        let mut tallied = results.inspect(|result| tally.add(result));
+        let consumed = consume(&mut tallied);
+        tallied.for_each(drop);
+        consumed
     });
-    let nothing_judged = (!judged).then(|| {
+    let nothing_judged = (!tally.judged).then(|| {
         format!(
             "no check of step `{step}` reads artifact `{}`, which the files stand for; name the artifact they are with --artifact",
             run.artifact
         )
     });
     Ok(CheckedFiles {
-        results,
+        consumed,
+        tally,
         nothing_judged,
     })
 }

@@ -8,9 +8,10 @@
 
 use std::path::Path;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tollgate::checks::CheckStatus;
-use tollgate::engine::{Options, StatelessRun, StepResult, Verdict};
+use tollgate::engine::{FileList, Options, StatelessRun, StepResult, Verdict};
 use tollgate::markdown::Document;
 use tollgate::playbook::LoadedPlaybook;
 use tollgate::report;
@@ -826,4 +827,57 @@ fn every_step_runs_on_every_fixture() {
         }
     }
     assert!(fixtures >= 50, "only {fixtures} fixtures");
+}
+
+/// Many files named for one fixture, counting how many were asked for.
+struct Repeated {
+    fixture: &'static str,
+    times: usize,
+    started: AtomicUsize,
+}
+
+impl FileList for Repeated {
+    fn count(&self) -> usize {
+        self.times
+    }
+
+    fn file(&self, index: usize) -> (std::path::PathBuf, String) {
+        self.started.fetch_add(1, Ordering::SeqCst);
+        (
+            Path::new(FIXTURES).join(self.fixture),
+            format!("{index}.md"),
+        )
+    }
+}
+
+#[test]
+fn results_are_handed_on_in_order_while_later_files_wait_their_turn() {
+    let files = Repeated {
+        fixture: "plan-missing-failure-modes.md",
+        times: 3_000,
+        started: AtomicUsize::new(0),
+    };
+    let run = StatelessRun::new(&playbook().playbook, "plan", None, Options::default())
+        .expect("the step exists");
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .expect("a pool");
+    let (started_at_first, shown) = pool.install(|| {
+        run.check_files_in_order(&files, &|| {}, |results| {
+            let first = results.next().expect("a first result");
+            let started_at_first = files.started.load(Ordering::SeqCst);
+            let mut shown = vec![first.target()];
+            shown.extend(results.map(|result| result.target()));
+            (started_at_first, shown)
+        })
+    });
+    // Streamed: the first result came while most files were not yet read,
+    // so memory does not grow with their number.
+    assert!(
+        started_at_first < 200,
+        "{started_at_first} of 3000 files were read before the first result came"
+    );
+    let expected: Vec<String> = (0..3_000).map(|index| format!("{index}.md")).collect();
+    assert_eq!(shown, expected);
 }

@@ -236,7 +236,7 @@ pub(super) fn status(context: &Context, args: &StatusArgs) -> i32 {
                 let results: Vec<StepResult> =
                     subjects.into_iter().filter_map(|s| s.result).collect();
                 let name = &project.loaded.playbook.name;
-                write_results(context, name, &results, findings, false)
+                write_results(context, name, &mut results.into_iter(), findings, false)
             }
         };
         let code = output_failed(written).unwrap_or(EXIT_OK);
@@ -353,7 +353,7 @@ pub(super) fn check(
             unusable,
             nothing_judged,
         }) => {
-            let code = report_results(context, loaded, &results, args, nothing_judged);
+            let code = report_results(context, loaded, results, args, nothing_judged);
             code.max(complain_each(unusable))
         }
         Err(error) => {

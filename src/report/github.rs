@@ -4,24 +4,30 @@
 //! `line=L,endLine=L` for a finding over several lines).
 //! Errors are `::error`, warnings `::warning`, information `::notice`.
 
+use std::borrow::Borrow;
 use std::io::Write;
 
-use super::{LintedFile, summary_line};
+use super::{LintedFile, Totals};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::StepResult;
 
 /// `check --format github`: every finding, then the summary line as plain
 /// log text (with `quiet`, no summary).
-pub fn write_check_github(
-    results: &[StepResult],
+pub fn write_check_github<R: Borrow<StepResult>>(
+    results: impl IntoIterator<Item = R>,
     quiet: bool,
     out: &mut dyn Write,
 ) -> std::io::Result<()> {
-    for finding in results.iter().flat_map(StepResult::findings) {
-        write_command(finding, out)?;
+    let mut totals = Totals::default();
+    for result in results {
+        let result = result.borrow();
+        totals.add(result);
+        for finding in result.findings() {
+            write_command(finding, out)?;
+        }
     }
     if !quiet {
-        writeln!(out, "{}", summary_line(results))?;
+        writeln!(out, "{}", totals.line())?;
     }
     Ok(())
 }

@@ -2,6 +2,8 @@
 //! server returns. Each is a Rust type, so its JSON Schema (the MCP tools'
 //! output schemas) is generated from the same definition that serializes it.
 
+use std::cell::{Cell, RefCell};
+
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -131,15 +133,19 @@ impl From<&StepResult> for JsonResult {
     }
 }
 
-/// `check --format json`.
+/// `check --format json`. The results and summary are the same whether
+/// gathered first (`CheckReport`, the MCP answer) or written out as each
+/// result is ready ([`write_check_json`]): one shape, serialized by one
+/// definition.
 #[derive(Debug, Serialize, JsonSchema)]
-pub struct CheckReport {
+#[schemars(rename = "CheckReport")]
+pub struct CheckReport<Results = Vec<JsonResult>, Totals = Summary> {
     /// The version of this shape.
     pub tollgate: u32,
     /// The playbook's name.
     pub playbook: String,
-    pub results: Vec<JsonResult>,
-    pub summary: Summary,
+    pub results: Results,
+    pub summary: Totals,
 }
 
 /// `check --format json`, as the command line documents it.
@@ -149,6 +155,54 @@ pub fn check_json(playbook: &str, results: &[StepResult]) -> CheckReport {
         playbook: playbook.to_string(),
         results: results.iter().map(JsonResult::from).collect(),
         summary: Summary::of(results),
+    }
+}
+
+/// Writes `check --format json` as [`check_json`] would print it, each
+/// result as it comes, so that no result is held after it is written.
+pub fn write_check_json(
+    playbook: &str,
+    results: &mut dyn Iterator<Item = StepResult>,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    let summary = Cell::new(Summary::default());
+    let report = CheckReport {
+        tollgate: 1,
+        playbook: playbook.to_string(),
+        results: Streamed {
+            results: RefCell::new(results),
+            summary: &summary,
+        },
+        summary: Tallied(&summary),
+    };
+    serde_json::to_writer_pretty(&mut *out, &report)?;
+    writeln!(out)
+}
+
+/// Results serialized as they are taken, each counted into `summary`.
+struct Streamed<'a, 'r> {
+    results: RefCell<&'r mut dyn Iterator<Item = StepResult>>,
+    summary: &'a Cell<Summary>,
+}
+
+impl Serialize for Streamed<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut results = self.results.borrow_mut();
+        serializer.collect_seq((&mut **results).map(|result| {
+            let mut summary = self.summary.get();
+            summary.add(result.verdict);
+            self.summary.set(summary);
+            JsonResult::from(&result)
+        }))
+    }
+}
+
+/// The summary of the results serialized before it.
+struct Tallied<'a>(&'a Cell<Summary>);
+
+impl Serialize for Tallied<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.get().serialize(serializer)
     }
 }
 

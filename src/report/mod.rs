@@ -31,7 +31,7 @@ pub use github::{write_check_github, write_lint_github};
 pub use json::{
     AdvanceReport, CheckReport, JsonApproval, JsonFinding, JsonGate, JsonResult, JsonSubject,
     JsonSuppressed, LintJsonDiagnostic, LintReport, StatusReport, check_json, lint_json,
-    status_json,
+    status_json, write_check_json,
 };
 pub use junit::{check_junit, lint_junit, verify_junit};
 pub use markdown::{
@@ -131,13 +131,17 @@ impl Counts {
     pub fn of<'a>(diagnostics: impl IntoIterator<Item = &'a Diagnostic>) -> Self {
         let mut counts = Counts::default();
         for diagnostic in diagnostics {
-            match diagnostic.severity {
-                Severity::Error => counts.errors += 1,
-                Severity::Warning => counts.warnings += 1,
-                Severity::Info => counts.infos += 1,
-            }
+            counts.add(diagnostic.severity);
         }
         counts
+    }
+
+    fn add(&mut self, severity: Severity) {
+        *match severity {
+            Severity::Error => &mut self.errors,
+            Severity::Warning => &mut self.warnings,
+            Severity::Info => &mut self.infos,
+        } += 1;
     }
 
     pub fn summary(&self) -> String {
@@ -163,15 +167,20 @@ impl Summary {
     pub fn of<'a>(results: impl IntoIterator<Item = &'a StepResult>) -> Self {
         let mut summary = Summary::default();
         for result in results {
-            *match result.verdict {
-                Verdict::Passed => &mut summary.passed,
-                Verdict::Failed => &mut summary.failed,
-                Verdict::Blocked => &mut summary.blocked,
-                Verdict::AwaitingApproval => &mut summary.awaiting_approval,
-                Verdict::Done => &mut summary.done,
-            } += 1;
+            summary.add(result.verdict);
         }
         summary
+    }
+
+    /// Counts one more result of `verdict`.
+    pub fn add(&mut self, verdict: Verdict) {
+        *match verdict {
+            Verdict::Passed => &mut self.passed,
+            Verdict::Failed => &mut self.failed,
+            Verdict::Blocked => &mut self.blocked,
+            Verdict::AwaitingApproval => &mut self.awaiting_approval,
+            Verdict::Done => &mut self.done,
+        } += 1;
     }
 
     /// The verdicts that occurred, in a fixed order: "1 passed, 1 failed".
@@ -192,21 +201,37 @@ impl Summary {
     }
 }
 
-/// The line that closes a check report: "2 files checked: 1 passed,
-/// 1 failed — 3 errors, 1 warning".
-pub fn summary_line(results: &[StepResult]) -> String {
-    let noun = if results.iter().any(|r| r.subject.is_some()) {
-        "subject"
-    } else {
-        "file"
-    };
-    let counts = Counts::of(results.iter().flat_map(StepResult::findings));
-    let verdicts = Summary::of(results).verdicts();
-    let checked = format!("{} checked", count(results.len(), noun));
-    if verdicts.is_empty() {
-        format!("{checked} — {}", counts.summary())
-    } else {
-        format!("{checked}: {verdicts} — {}", counts.summary())
+/// What the line that closes a check report counts ("2 files checked:
+/// 1 passed, 1 failed — 3 errors, 1 warning"), added up as the results go
+/// by, so that none of them needs to be kept for it.
+#[derive(Debug, Default)]
+pub struct Totals {
+    results: usize,
+    subjects: bool,
+    findings: Counts,
+    verdicts: Summary,
+}
+
+impl Totals {
+    pub fn add(&mut self, result: &StepResult) {
+        self.results += 1;
+        self.subjects |= result.subject.is_some();
+        for finding in result.findings() {
+            self.findings.add(finding.severity);
+        }
+        self.verdicts.add(result.verdict);
+    }
+
+    /// The summary line of the results added so far.
+    pub fn line(&self) -> String {
+        let noun = if self.subjects { "subject" } else { "file" };
+        let verdicts = self.verdicts.verdicts();
+        let checked = format!("{} checked", count(self.results, noun));
+        if verdicts.is_empty() {
+            format!("{checked} — {}", self.findings.summary())
+        } else {
+            format!("{checked}: {verdicts} — {}", self.findings.summary())
+        }
     }
 }
 

@@ -4,18 +4,24 @@
 
 use codespan_reporting::term::termcolor::{Color, ColorSpec, WriteColor};
 
-use super::{Counts, LintedFile, Sources, one_line, summary_line, write_diagnostics};
+use std::borrow::Borrow;
+
+use super::{Counts, LintedFile, Sources, Totals, one_line, write_diagnostics};
 use crate::checks::{CheckStatus, count};
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::engine::StepResult;
 
-/// `check` for people. With `quiet`, only what failed, and no summary.
-pub fn write_check_text(
-    results: &[StepResult],
+/// `check` for people, each result written as it comes. With `quiet`,
+/// only what failed, and no summary.
+pub fn write_check_text<R: Borrow<StepResult>>(
+    results: impl IntoIterator<Item = R>,
     quiet: bool,
     out: &mut dyn WriteColor,
 ) -> std::io::Result<()> {
+    let mut totals = Totals::default();
     for result in results {
+        let result = result.borrow();
+        totals.add(result);
         if quiet && !result.verdict.fails() {
             continue;
         }
@@ -29,7 +35,7 @@ pub fn write_check_text(
         write_hints(result, out)?;
     }
     if !quiet {
-        writeln!(out, "{}", summary_line(results))?;
+        writeln!(out, "{}", totals.line())?;
     }
     Ok(())
 }
