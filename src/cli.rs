@@ -145,8 +145,10 @@ another), with no subject: prerequisites are not evaluated, and a human gate who
 pass reports awaiting_approval. Other arguments are subject ids.\n\n\
 Exit 0 when nothing failed, 1 when a result failed or is blocked, 2 when the input cannot be \
 used or nothing was checked (no subject registered, or no check reading the files; \
---allow-empty accepts that); the format does not change the exit code. Over more than 20 files a progress bar is \
-drawn on stderr when stderr is a terminal and --quiet is not given.")]
+--allow-empty accepts that); the format does not change the exit code.\n\n\
+Text, JSON and GitHub output is written as the files are checked, in the order named. Over more \
+than 20 files a progress bar is drawn on stderr when stderr is a terminal, stdout is not, and \
+--quiet is not given.")]
     Check(CheckArgs),
     /// Register a subject (a feature) at the playbook's first phase
     #[command(after_long_help = "Examples:\n  \
