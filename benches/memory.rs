@@ -66,6 +66,7 @@ struct Run {
 
 /// Runs `command` to its end, its output thrown away, and reads its peak
 /// resident memory from the kernel's account of it (`wait4`).
+#[allow(clippy::zombie_processes, reason = "wait4 reaps the child")]
 fn measure(command: &mut Command) -> Run {
     let started = Instant::now();
     let child = command
