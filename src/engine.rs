@@ -18,13 +18,18 @@ use crate::checks::{self, Artifact, CheckOutcome, CheckStatus, Findings, Other, 
 use crate::diagnostic::{Diagnostic, Position};
 use crate::lua::{LimitOverrides, PluginCall, PluginSet, SubjectInfo};
 use crate::markdown::Document;
+use crate::memory;
 use crate::playbook::{Check, CheckKind, Gate, Playbook, SectionAliases, Step};
 use crate::render::{self, step::SubjectView};
 use crate::source::{self, SourceError};
 use crate::suppress::{self, Suppressed, Target};
 
-/// Larger Markdown files than this are not planning documents.
-pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
+/// The largest Markdown file read as a document; a larger one is refused
+/// before it is read. A planning document is tens of kilobytes, so this
+/// leaves it room twenty times over, while the worst document of this
+/// size, parsed, still fits [`crate::memory::MEMORY_BUDGET`] alone (at
+/// [`crate::memory::AMPLIFICATION`] bytes a byte).
+pub const MAX_DOCUMENT_BYTES: usize = 512 * 1024;
 
 /// The answer for one subject (or file) and one step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -828,6 +833,19 @@ impl<'a> StatelessRun<'a> {
         }
     }
 
+    /// The length of the file [`Self::load`] reads, told without opening
+    /// it; 0 when it cannot be told (the read then says why).
+    fn length(&self, file: &Path) -> u64 {
+        let path = match &self.within {
+            Some(root) if crate::confined::written_inside(root, file) => {
+                crate::confined::resolve(root, file).ok()
+            }
+            _ => Some(file.to_path_buf()),
+        };
+        path.and_then(|path| std::fs::metadata(path).ok())
+            .map_or(0, |meta| meta.len())
+    }
+
     /// A file named inside `root` must stay inside it once its symbolic
     /// links are resolved, else it is unusable: a link in a repository
     /// cannot bring an outside file into the output. (A file named outside
@@ -858,6 +876,9 @@ impl<'a> StatelessRun<'a> {
         files
             .par_iter()
             .map(|(file, display)| {
+                // Held until the file's check is done, so that the threads
+                // together hold no more than the budget.
+                let _permit = memory::SHARED.acquire(memory::estimate(self.length(file)));
                 let result = self.check_file(file, display);
                 done();
                 result
