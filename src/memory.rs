@@ -26,6 +26,11 @@ pub const AMPLIFICATION: usize = 400;
 /// small next to the memory of any machine that runs a build.
 pub const MEMORY_BUDGET: usize = 256 * 1024 * 1024;
 
+/// A permit of this many bytes or more hands the memory freed under it back
+/// to the system when dropped: more than a planning document of tens of
+/// kilobytes takes, so that checking many of them pays nothing for it.
+const TRIM_FROM: usize = MEMORY_BUDGET / 16;
+
 /// The budget every parallel check of the process shares.
 pub static SHARED: Budget = Budget::new(MEMORY_BUDGET);
 
@@ -98,6 +103,9 @@ impl Drop for Permit<'_> {
         if self.bytes == 0 {
             return;
         }
+        if self.bytes >= TRIM_FROM {
+            give_freed_memory_back();
+        }
         let mut left = self
             .budget
             .left
@@ -106,6 +114,19 @@ impl Drop for Permit<'_> {
         *left += self.bytes;
         drop(left);
         self.budget.given_back.notify_all();
+    }
+}
+
+/// glibc keeps what a thread frees in that thread's own arena, for it to
+/// use again: once large documents were checked on several threads in
+/// turn, the process would hold the peak of each at once, however few
+/// bytes are live. Trimming hands every arena's free pages back.
+fn give_freed_memory_back() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only returns free memory to the system; it may
+    // be called at any time from any thread.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
