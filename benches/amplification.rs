@@ -36,6 +36,8 @@ use tollgate::markdown::{Document, comrak_options};
 use tollgate::memory::AMPLIFICATION;
 use tollgate::playbook::LoadedPlaybook;
 
+// Only the documents' text is measured, not what they are meant to fail.
+#[allow(dead_code)]
 mod corpus;
 
 /// Counts the bytes the program holds, and the most it held since

@@ -26,8 +26,8 @@ use crate::suppress::{self, Suppressed, Target};
 
 /// The largest Markdown file read as a document; a larger one is refused
 /// before it is read. A planning document is tens of kilobytes, so this
-/// leaves it room twenty times over, while the worst document of this
-/// size, parsed, still fits [`crate::memory::MEMORY_BUDGET`] alone (at
+/// leaves it room many times over, while the worst document of this size,
+/// parsed, still fits [`crate::memory::MEMORY_BUDGET`] alone (at
 /// [`crate::memory::AMPLIFICATION`] bytes a byte).
 pub const MAX_DOCUMENT_BYTES: usize = 512 * 1024;
 

@@ -508,7 +508,7 @@ fn a_playbook_named_from_a_subfolder_loads_its_plugins() {
     );
 }
 
-/// The size limit of a document, as the README and docs/checks.md state it.
+/// The size limit of a document, as the README states it.
 const DOCUMENT_LIMIT: usize = 512 * 1024;
 
 /// Runs `tollgate check --step plan FILES...` from `dir`, with the fixture
@@ -566,6 +566,10 @@ fn files_checked_in_parallel_stay_within_the_memory_budget() {
         std::fs::write(dir.path().join(name), &costly).unwrap();
     }
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    #[expect(
+        clippy::zombie_processes,
+        reason = "waited for below with `wait4`, which also reports its peak memory"
+    )]
     let child = check_in(dir.path(), &names)
         .env("RAYON_NUM_THREADS", FILES.to_string())
         .stdout(std::process::Stdio::null())
