@@ -29,9 +29,10 @@ local Ctx = {}
 ---@return tollgate.Document|nil
 function Ctx:artifact(name) end
 
----The text of a file inside the project root. An absolute path, a path that
----climbs out with `..`, or a symbolic link leading out is an error; a file
----that cannot be read gives `nil` and the reason.
+---The text of a file inside the project root, of at most 512 KiB (as a
+---document). An absolute path, a path that climbs out with `..`, or a
+---symbolic link leading out is an error; a file that cannot be read (a
+---larger one included) gives `nil` and the reason.
 ---@param path string Relative to the project root.
 ---@return string|nil text
 ---@return string|nil why

@@ -17,13 +17,18 @@ use crate::checks::{self, Artifact, CheckOutcome, CheckStatus, Findings, Other, 
 use crate::diagnostic::{Diagnostic, Position};
 use crate::lua::{LimitOverrides, PluginCall, PluginSet, SubjectInfo};
 use crate::markdown::Document;
+use crate::memory;
 use crate::playbook::{Check, CheckKind, Gate, Playbook, SectionAliases, Step};
 use crate::render::{self, step::SubjectView};
 use crate::source::{self, SourceError};
 use crate::suppress::{self, Suppressed, Target};
 
-/// Larger Markdown files than this are not planning documents.
-pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
+/// The largest Markdown file read as a document; a larger one is refused
+/// before it is read. A planning document is tens of kilobytes, so this
+/// leaves it room many times over, while the worst document of this size,
+/// parsed, still fits [`crate::memory::MEMORY_BUDGET`] alone (at
+/// [`crate::memory::AMPLIFICATION`] bytes a byte).
+pub const MAX_DOCUMENT_BYTES: usize = 512 * 1024;
 
 /// The answer for one subject (or file) and one step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
@@ -839,11 +844,15 @@ impl<'a> StatelessRun<'a> {
     /// Loads a file named on the command line: inside the root, confined
     /// to it.
     fn load(&self, file: &Path, display: &str) -> LoadedArtifact {
+        LoadedArtifact::from_read(self.read(file), display)
+    }
+
+    fn read(&self, file: &Path) -> Result<String, SourceError> {
         match &self.within {
             Some(root) if crate::confined::written_inside(root, file) => {
-                LoadedArtifact::load_within(root, file, display)
+                crate::confined::read_text(root, file, MAX_DOCUMENT_BYTES)
             }
-            _ => LoadedArtifact::load(file, display),
+            _ => source::read_text(file, MAX_DOCUMENT_BYTES),
         }
     }
 
@@ -892,8 +901,13 @@ impl<'a> StatelessRun<'a> {
 
     /// Checks one file as the step's primary artifact.
     pub fn check_file(&self, file: &Path, display: &str) -> StepResult {
-        let loaded = self.load(file, display);
-        self.check_loaded(loaded)
+        let read = self.read(file);
+        // Taken before the text is parsed and held until its check is done,
+        // so that the threads together hold no more than the budget; the
+        // text alone is small beside the model parsed from it.
+        let _permit =
+            memory::SHARED.acquire(memory::estimate(read.as_ref().map_or(0, String::len)));
+        self.check_loaded(LoadedArtifact::from_read(read, display))
     }
 
     /// Checks text held in memory (an editor's buffer) as the step's

@@ -18,6 +18,7 @@ pub mod lsp;
 pub mod lua;
 pub mod markdown;
 pub mod mcp;
+pub mod memory;
 pub mod playbook;
 pub mod pool;
 pub mod project;

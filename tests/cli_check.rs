@@ -507,3 +507,91 @@ fn a_playbook_named_from_a_subfolder_loads_its_plugins() {
          1 file checked: 1 awaiting approval — 0 errors, 0 warnings\n"
     );
 }
+
+/// The size limit of a document, as the README states it.
+const DOCUMENT_LIMIT: usize = 512 * 1024;
+
+/// Runs `tollgate check --step plan FILES...` from `dir`, with the fixture
+/// playbook.
+fn check_in(dir: &Path, files: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tollgate"));
+    command
+        .current_dir(dir)
+        .env_remove("TOLLGATE_PLAYBOOK")
+        .args(["--root", ".", "--color", "never", "--playbook"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(PLAYBOOK))
+        .args(["check", "--step", "plan"])
+        .args(files);
+    command
+}
+
+#[test]
+fn a_file_over_the_size_limit_exits_2_naming_its_size_and_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    // One long line: the document at the limit is cheap to parse.
+    std::fs::write(dir.path().join("at-limit.md"), "a".repeat(DOCUMENT_LIMIT)).unwrap();
+    std::fs::write(dir.path().join("over.md"), "a".repeat(DOCUMENT_LIMIT + 1)).unwrap();
+    let output = check_in(dir.path(), &["at-limit.md", "over.md"])
+        .output()
+        .expect("the binary runs");
+    assert_eq!(code(&output), 2, "{}", stderr(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains(&format!(
+            "over.md: failed\n\
+             error[plan-exists]: the file is {} bytes, more than the {DOCUMENT_LIMIT} bytes allowed\n \
+             = in over.md:1:1\n",
+            DOCUMENT_LIMIT + 1
+        )),
+        "{text}"
+    );
+    // The file at the limit is read and checked like any other.
+    assert!(text.contains("at-limit.md: failed\n"), "{text}");
+    assert_eq!(text.matches("bytes allowed").count(), 1, "{text}");
+}
+
+/// Many files of the costliest construct at the size limit, checked by
+/// more threads than the memory budget has room for: the threads take
+/// turns, and the process never holds much more than the budget. Without
+/// the budget, each thread would hold a parsed document of some 140 MiB.
+#[cfg(target_os = "linux")]
+#[test]
+fn files_checked_in_parallel_stay_within_the_memory_budget() {
+    const FILES: usize = 6;
+    let dir = tempfile::tempdir().unwrap();
+    // Unmatched emphasis delimiters: a syntax node for every byte.
+    let costly = "*_".repeat(DOCUMENT_LIMIT / 2);
+    let names: Vec<String> = (0..FILES).map(|index| format!("{index}.md")).collect();
+    for name in &names {
+        std::fs::write(dir.path().join(name), &costly).unwrap();
+    }
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    #[expect(
+        clippy::zombie_processes,
+        reason = "waited for below with `wait4`, which also reports its peak memory"
+    )]
+    let child = check_in(dir.path(), &names)
+        .env("RAYON_NUM_THREADS", FILES.to_string())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("the binary runs");
+    // Waited for by its id, so that the peak is this child's alone, not the
+    // largest of every child the tests of this file ran.
+    let mut status = 0;
+    // SAFETY: a zeroed `rusage` is a valid value for `wait4` to fill in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointers are to live locals; the child is ours and not
+    // yet waited for.
+    let waited = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(waited, child.id() as libc::pid_t);
+    assert!(libc::WIFEXITED(status));
+    assert_eq!(libc::WEXITSTATUS(status), 1, "every file fails the plan");
+    // Linux gives the peak resident size in KiB.
+    let peak_mib = usage.ru_maxrss as usize / 1024;
+    let bound_mib = tollgate::memory::MEMORY_BUDGET / (1024 * 1024) + 128;
+    assert!(
+        peak_mib <= bound_mib,
+        "the check held {peak_mib} MiB at its peak, more than {bound_mib} MiB"
+    );
+}
