@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 use std::path::Path;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use indexmap::IndexMap;
@@ -225,6 +225,9 @@ pub struct PluginSet {
     /// Canonical, so that `ctx:read` can compare real paths with it.
     root: Arc<Path>,
     budget: Budget,
+    /// How many Lua states were built to run these plugins: none until a
+    /// plugin check runs, so a step without one pays nothing for Lua.
+    states: AtomicUsize,
 }
 
 struct Plugin {
@@ -276,6 +279,7 @@ impl PluginSet {
             plugins,
             root: Arc::from(root),
             budget: Budget::new(limits, overrides),
+            states: AtomicUsize::new(0),
         }
     }
 
@@ -459,6 +463,7 @@ struct Host {
 
 impl Host {
     fn new(set: &PluginSet) -> Result<Self, String> {
+        set.states.fetch_add(1, Ordering::Relaxed);
         let sandbox = Sandbox::new(set.root.clone())
             .map_err(|error| format!("the Lua state cannot be created: {error}"))?;
         Ok(Self {
@@ -778,6 +783,58 @@ fn unplaced(findings: &mut Findings<'_>, severity: Severity, message: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::{Options, StatelessRun};
+    use crate::playbook::{CheckItem, CheckKind, LoadedPlaybook};
+
+    /// Checks `text` as the primary artifact of `step`, and says how many
+    /// Lua states were built for it.
+    fn states_for_check(loaded: &LoadedPlaybook, step: &str, text: &str) -> usize {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let playbook = &loaded.playbook;
+        let plugins = PluginSet::load(
+            loaded.folder(),
+            &playbook.plugins,
+            root,
+            &playbook.limits,
+            LimitOverrides::default(),
+        );
+        let run = StatelessRun::new(playbook, step, None, Options::default())
+            .unwrap()
+            .with_plugins(&plugins);
+        let result = run.check_text(text.to_string(), "doc.md");
+        assert!(!result.outcomes.is_empty(), "the step ran no check");
+        plugins.states.load(Ordering::Relaxed)
+    }
+
+    fn bundled(path: &str) -> LoadedPlaybook {
+        let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+        LoadedPlaybook::load(&file, path).unwrap()
+    }
+
+    const DESIGN: &str = "# Design\n\n## Context\n\nWhy.\n\n## Decision\n\nWhat.\n\n\
+        ## Risks\n\n| Risk | Owner |\n| --- | --- |\n| Outage | @kim |\n\n\
+        ## Rollout\n\n- [x] Tested\n- [x] Documented\n";
+
+    #[test]
+    fn no_lua_state_is_built_for_a_step_without_plugin_checks() {
+        // A playbook without plugins.
+        let loaded = bundled("benches/plan-phase.yaml");
+        assert!(loaded.playbook.plugins.is_empty());
+        assert_eq!(states_for_check(&loaded, "plan", "# Plan\n"), 0);
+
+        // A playbook with a plugin, on a step whose plugin check is taken
+        // out: naming plugins costs nothing until one runs.
+        let mut loaded = bundled("playbooks/minimal.yaml");
+        assert!(!loaded.playbook.plugins.is_empty());
+        let with_plugin = states_for_check(&loaded, "design", DESIGN);
+        assert!(with_plugin >= 1, "the plugin check built no Lua state");
+        for step in &mut loaded.playbook.steps {
+            step.checks.retain(|item| {
+                !matches!(item, CheckItem::Check(check) if matches!(check.kind, CheckKind::Plugin { .. }))
+            });
+        }
+        assert_eq!(states_for_check(&loaded, "design", DESIGN), 0);
+    }
 
     #[test]
     fn splits_located_messages() {

@@ -33,8 +33,9 @@
 //!
 //! A [`PluginSet`] reads and compiles the playbook's plugins to bytecode once
 //! per run; it is `Send + Sync` and shared by rayon's workers. Each worker
-//! thread keeps one sandboxed Lua state (see `host.rs`), loads each plugin's
-//! bytecode into it once, and for every call:
+//! thread keeps one sandboxed Lua state (see `host.rs`), built when a plugin
+//! check first runs on it (a step without one creates no Lua state at all),
+//! loads each plugin's bytecode into it once, and for every call:
 //!
 //! 1. makes a fresh environment table whose `__index` is the read-only
 //!    globals, and points the plugin's main chunk at it;

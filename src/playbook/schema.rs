@@ -18,18 +18,32 @@ pub fn schema() -> &'static Json {
     SCHEMA.get_or_init(model::schema)
 }
 
+/// The validator that lists every error, built on first use.
 fn validator() -> &'static Validator {
     static VALIDATOR: OnceLock<Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
         // The `regex` engine: the schema's patterns need no look-around, and it
-        // compiles them several times faster than `fancy-regex`, which is
-        // most of a cold start.
+        // compiles them several times faster than `fancy-regex`.
         jsonschema::draft202012::options()
             .with_pattern_options(jsonschema::PatternOptions::regex())
             .build(schema())
             .expect("the generated playbook schema compiles")
     })
 }
+
+/// The validity test of the committed schema (the same as [`schema`]: a
+/// test keeps them equal), generated as code when Tollgate is built. Most
+/// playbooks are valid, and this says so without compiling a validator at
+/// run time, which cost more than anything else in loading one; the
+/// validator is built only to say what is wrong with a playbook that is not.
+#[jsonschema::validator(
+    path = "schemas/playbook.schema.json",
+    draft = Draft202012,
+    validate_formats = false,
+    pattern_options = { engine = regex },
+    methods = { is_valid = true, validate = false, iter_errors = false }
+)]
+struct Committed;
 
 /// The schema as `tollgate schema` prints it and the repository keeps it.
 pub fn schema_text() -> String {
@@ -40,6 +54,11 @@ pub fn schema_text() -> String {
 
 /// Every way `json` breaks the schema, positioned in the YAML it came from.
 pub fn validate(json: &Json, spans: &SpanIndex, path: &str) -> Vec<Diagnostic> {
+    // Both validators apply the same schema, so one that passes here has
+    // nothing for the other to find.
+    if Committed::is_valid(json) {
+        return Vec::new();
+    }
     let mut diagnostics = Vec::new();
     for error in validator().iter_errors(json) {
         let from = diagnostics.len();
@@ -450,4 +469,149 @@ fn backticked(keys: &[String]) -> Vec<String> {
 
 fn count_of(limit: u64, noun: &str) -> String {
     crate::checks::count(usize::try_from(limit).unwrap_or(usize::MAX), noun)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use serde_json::json;
+
+    use super::*;
+
+    /// Every playbook the repository keeps, parsed: the bundled ones, the
+    /// benchmark's, and the test fixtures (valid and refused alike).
+    fn repository_playbooks() -> Vec<(PathBuf, Json)> {
+        fn walk(folder: &Path, found: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(folder) else {
+                return;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, found);
+                } else if path.extension().is_some_and(|e| e == "yaml") {
+                    found.push(path);
+                }
+            }
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files = Vec::new();
+        for folder in ["playbooks", "benches", "examples", "tests/fixtures"] {
+            walk(&root.join(folder), &mut files);
+        }
+        files.sort();
+        files
+            .into_iter()
+            .filter_map(|file| {
+                let text = std::fs::read_to_string(&file).ok()?;
+                let (json, _) = crate::yaml::parse(&text).ok()?;
+                json.is_object().then_some((file, json))
+            })
+            .collect()
+    }
+
+    /// Values that break the schema's rules in different ways: types,
+    /// constants, patterns, ranges, lengths, and required keys.
+    fn replacements() -> Vec<Json> {
+        vec![
+            Json::Null,
+            json!(true),
+            json!(0),
+            json!(1),
+            json!(1.0),
+            json!(-1),
+            json!(1.5),
+            json!(256),
+            json!(100_000),
+            json!(u64::MAX),
+            json!(""),
+            json!("Has Spaces"),
+            json!("ok-name"),
+            json!("ok-name\n"),
+            json!("é"),
+            json!("plugin.function"),
+            json!("kim@example.com"),
+            json!([]),
+            json!(["x"]),
+            json!({}),
+            json!({ "unknown-key": 1 }),
+        ]
+    }
+
+    /// Every pointer of `json`, the root excepted.
+    fn pointers(json: &Json, at: String, out: &mut Vec<String>) {
+        match json {
+            Json::Object(map) => {
+                for (key, value) in map {
+                    let member = format!("{at}/{}", pointer_segment(key));
+                    out.push(member.clone());
+                    pointers(value, member, out);
+                }
+            }
+            Json::Array(items) => {
+                for (index, value) in items.iter().enumerate() {
+                    let member = format!("{at}/{index}");
+                    out.push(member.clone());
+                    pointers(value, member, out);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn assert_same_verdict(json: &Json, what: &str) {
+        assert_eq!(
+            Committed::is_valid(json),
+            validator().is_valid(json),
+            "the compiled-in validity test and the schema disagree on {what}"
+        );
+    }
+
+    /// `validate` trusts the compiled-in test to say a playbook is valid, and
+    /// asks the schema's validator why only when it is not: the two must
+    /// agree on every playbook the repository keeps, and on each of them
+    /// with any one value replaced, removed, or given an unknown key.
+    #[test]
+    fn the_compiled_test_agrees_with_the_schema() {
+        let playbooks = repository_playbooks();
+        assert!(playbooks.len() > 50, "found {} playbooks", playbooks.len());
+        let mut valid = 0;
+        for (file, json) in &playbooks {
+            let what = file.display().to_string();
+            assert_same_verdict(json, &what);
+            valid += usize::from(Committed::is_valid(json));
+            let mut all = Vec::new();
+            pointers(json, String::new(), &mut all);
+            for pointer in &all {
+                for replacement in replacements() {
+                    let mut changed = json.clone();
+                    if let Some(value) = changed.pointer_mut(pointer) {
+                        *value = replacement.clone();
+                    }
+                    assert_same_verdict(
+                        &changed,
+                        &format!("{what} with {pointer} = {replacement}"),
+                    );
+                }
+                let (parent, last) = pointer.rsplit_once('/').expect("a member pointer");
+                let mut changed = json.clone();
+                if let Some(Json::Object(map)) = changed.pointer_mut(parent) {
+                    map.shift_remove(&last.replace("~1", "/").replace("~0", "~"));
+                    assert_same_verdict(&changed, &format!("{what} without {pointer}"));
+                }
+                let mut changed = json.clone();
+                if let Some(Json::Object(map)) = changed.pointer_mut(pointer) {
+                    map.insert("unknown-key".into(), json!(1));
+                    assert_same_verdict(&changed, &format!("{what} with {pointer}/unknown-key"));
+                }
+            }
+        }
+        // Both verdicts are exercised: most fixtures load, some are refused.
+        assert!(
+            valid > 20 && valid < playbooks.len(),
+            "{valid} of {}",
+            playbooks.len()
+        );
+    }
 }
