@@ -214,6 +214,9 @@ fn subjects_runs(settings: &Settings) {
             );
         }
     }
+    if std::env::var_os("TOLLGATE_BENCH_KEEP").is_some() {
+        println!("\nthe project is kept at {}", project.keep().display());
+    }
 }
 
 fn main() {

@@ -818,24 +818,6 @@ fn names_a_file(target: &str) -> bool {
 }
 
 /// Prints check results in the chosen format; the exit code they mean.
-fn report_results(
-    context: &Context,
-    loaded: &LoadedPlaybook,
-    results: Vec<crate::engine::StepResult>,
-    args: &CheckArgs,
-    nothing_judged: Option<String>,
-) -> i32 {
-    let tally = service::Tally::of(&results);
-    let written = write_results(
-        context,
-        &loaded.playbook.name,
-        &mut results.into_iter(),
-        args.format,
-        args.strict,
-    );
-    conclude(written, tally, args, nothing_judged)
-}
-
 /// The exit code of a check whose results were written (`written`) and
 /// add up to `tally`.
 fn conclude(

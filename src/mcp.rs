@@ -368,12 +368,13 @@ impl Server {
         let Some(files) = &args.files else {
             return self.on_project(|project| {
                 let ids: Vec<String> = args.subject.iter().cloned().collect();
-                let checked = service::check_subjects(project, &ids, args.step.as_deref())?;
+                let mut to_check = service::subjects_to_check(project, &ids, args.step.as_deref())?;
+                let (results, _) = to_check.judge(project, |results| results.collect::<Vec<_>>());
                 let name = &project.loaded.playbook.name;
                 // Nothing registered is no pass, as on the command line.
-                let errors = checked.unusable.iter().map(ToString::to_string);
-                let errors = errors.chain(checked.nothing_judged);
-                Ok(judged(name, &checked.results).with_errors(errors))
+                let errors = to_check.unusable.iter().map(ToString::to_string);
+                let errors = errors.chain(to_check.nothing_judged);
+                Ok(judged(name, &results).with_errors(errors))
             });
         };
         if args.subject.is_some() {

@@ -60,6 +60,27 @@ pub fn map_in_order<T: Send, R>(
     })
 }
 
+/// [`map_in_order`] over owned items: `work` takes each item by value.
+pub fn map_items_in_order<I: Send, T: Send, R>(
+    items: Vec<I>,
+    work: impl Fn(I) -> T + Sync,
+    consume: impl FnOnce(&mut dyn Iterator<Item = T>) -> R,
+) -> R {
+    // Each item is taken out of its slot by the one thread that works on it.
+    let slots: Vec<Mutex<Option<I>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
+    map_in_order(
+        slots.len(),
+        |index| {
+            let item = slots[index]
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take();
+            work(item.expect("each index is worked on once"))
+        },
+        consume,
+    )
+}
+
 /// Which item is the next to take, and how far the consumer has got.
 #[derive(Default)]
 struct Taken {

@@ -554,7 +554,8 @@ impl<'a> Project<'a> {
 
     /// Every subject with its next step's verdict, each on its own: a
     /// subject whose file or artifacts cannot be used is its error, and the
-    /// others are still judged.
+    /// others are still judged, in parallel. A status shows no code frame,
+    /// so its results keep no document text.
     pub fn status(
         &self,
         only: Option<&str>,
@@ -563,12 +564,16 @@ impl<'a> Project<'a> {
             Some(id) => vec![Ok(self.load(id)?)],
             None => self.store.subjects()?,
         };
-        Ok(records
-            .into_iter()
-            .map(|record| {
+        Ok(crate::pool::map_items_in_order(
+            records,
+            |record| {
                 let record = record?;
                 let step = self.current_step(&record);
                 let result = step.map(|s| self.judge(&record, s)).transpose()?;
+                let result = result.map(|result| StepResult {
+                    sources: Vec::new(),
+                    ..result
+                });
                 let paths = match &result {
                     Some(result) => result.artifacts.clone(),
                     None => self.artifact_paths(&record)?,
@@ -604,8 +609,9 @@ impl<'a> Project<'a> {
                     approvals,
                     record,
                 })
-            })
-            .collect())
+            },
+            |statuses| statuses.collect(),
+        ))
     }
 
     /// Judges `step` (default: the current one) and, on `passed`, moves the

@@ -11,11 +11,11 @@ use crate::checks::CheckStatus;
 use crate::diagnostic::Diagnostic;
 use crate::engine::{FileList, Options, RunError, StatelessRun, StepResult, Verdict};
 use crate::lua::PluginSet;
-use crate::playbook::{LoadError, LoadStage, LoadedPlaybook, lint};
+use crate::playbook::{LoadError, LoadStage, LoadedPlaybook, Step, lint};
 use crate::project::{Project, ProjectError, SubjectStatus, Transition};
 use crate::render::step;
 use crate::report::{self, AdvanceReport, JsonFinding, LintedFile, Sources};
-use crate::state::StateError;
+use crate::state::SubjectRecord;
 
 /// Why the playbook every command but `lint` runs on cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -113,24 +113,24 @@ pub fn lint_playbook(path: &Path, display: &str) -> LintedPlaybook {
     }
 }
 
-/// Subjects checked: each one's result, the subject files that could not
-/// be used, and, when no subject is registered at all, why nothing was
-/// judged and what to do.
-pub struct CheckedSubjects {
-    pub results: Vec<StepResult>,
-    pub unusable: Vec<StateError>,
+/// The subjects a check judges, each with the step it is judged at; the
+/// subject files that could not be used; and, when no subject is
+/// registered at all, why nothing is judged and what to do.
+pub struct SubjectsToCheck<'a> {
+    pub subjects: Vec<(SubjectRecord, &'a Step)>,
+    pub unusable: Vec<ProjectError>,
     pub nothing_judged: Option<String>,
 }
 
-/// Judges `step` (default: each subject's current one) for the subjects
-/// `ids`, or for every registered subject when `ids` is empty. A subject
-/// file that cannot be used is reported when all are checked; the others
-/// are still judged.
-pub fn check_subjects(
-    project: &Project,
+/// The subjects `ids` (every registered subject when empty) at `step`
+/// (default: each one's current step; a subject past its last step has
+/// none and is left out). A subject file that cannot be used is reported
+/// when all are checked; the others are still judged.
+pub fn subjects_to_check<'a>(
+    project: &Project<'a>,
     ids: &[String],
     step: Option<&str>,
-) -> Result<CheckedSubjects, ProjectError> {
+) -> Result<SubjectsToCheck<'a>, ProjectError> {
     let mut unusable = Vec::new();
     let records: Vec<_> = if ids.is_empty() {
         let (records, broken): (Vec<_>, Vec<_>) = project
@@ -138,23 +138,14 @@ pub fn check_subjects(
             .subjects()?
             .into_iter()
             .partition(Result::is_ok);
-        unusable.extend(broken.into_iter().filter_map(Result::err));
+        unusable.extend(broken.into_iter().filter_map(Result::err).map(Into::into));
         records.into_iter().filter_map(Result::ok).collect()
     } else {
         ids.iter()
             .map(|id| project.load(id))
             .collect::<Result<Vec<_>, _>>()?
     };
-    let mut results = Vec::new();
-    for record in &records {
-        let step = match step {
-            Some(step) => Some(project.step(step)?),
-            None => project.current_step(record),
-        };
-        if let Some(step) = step {
-            results.push(project.judge(record, step)?);
-        }
-    }
+    let step = step.map(|step| project.step(step)).transpose()?;
     let playbook = &project.loaded.playbook;
     let nothing_judged = records.is_empty().then(|| {
         let root = crate::source::display_path(&project.root);
@@ -165,12 +156,47 @@ pub fn check_subjects(
             if root.is_empty() { "." } else { &root },
         )
     });
-    // A subject past its last step is judged done, though not listed.
-    Ok(CheckedSubjects {
-        results,
+    let subjects = records
+        .into_iter()
+        .filter_map(|record| {
+            let step = step.or_else(|| project.current_step(&record))?;
+            Some((record, step))
+        })
+        .collect();
+    Ok(SubjectsToCheck {
+        subjects,
         unusable,
         nothing_judged,
     })
+}
+
+impl SubjectsToCheck<'_> {
+    /// Judges every subject, in parallel, and gives `consume` the results
+    /// in order, each as soon as it is ready; a subject that cannot be
+    /// judged joins `unusable`. Results `consume` leaves untaken are still
+    /// judged, so that the tally counts them all.
+    pub fn judge<T>(
+        &mut self,
+        project: &Project,
+        consume: impl FnOnce(&mut dyn Iterator<Item = StepResult>) -> T,
+    ) -> (T, Tally) {
+        let subjects = std::mem::take(&mut self.subjects);
+        let mut tally = Tally::default();
+        let unusable = &mut self.unusable;
+        let consumed = crate::pool::map_items_in_order(
+            subjects,
+            |(record, step)| project.judge(&record, step),
+            |judged| {
+                let mut results = judged
+                    .filter_map(|judged| judged.map_err(|error| unusable.push(error)).ok())
+                    .inspect(|result| tally.add(result));
+                let consumed = consume(&mut results);
+                results.for_each(drop);
+                consumed
+            },
+        );
+        (consumed, tally)
+    }
 }
 
 /// Why `show` cannot render a step document.

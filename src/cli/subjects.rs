@@ -6,8 +6,8 @@ use std::io::Write;
 use clap::{Args, ValueEnum};
 
 use super::{
-    CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Format, complain, load_playbook,
-    output_failed, print_json, print_text, report_results, say, write_results,
+    CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Format, complain, conclude,
+    load_playbook, output_failed, print_json, print_text, say, write_results,
 };
 use crate::confined::Created;
 use crate::engine::{Options, StepResult};
@@ -16,7 +16,7 @@ use crate::playbook::{LoadedPlaybook, graph};
 use crate::project::{Project, ProjectError, SubjectStatus, Transition};
 use crate::report::{Escaping, one_line};
 use crate::scaffold::{self, ScaffoldError};
-use crate::service::{self, CheckedSubjects, ShowError};
+use crate::service::{self, ShowError};
 
 #[derive(Debug, Args)]
 pub struct NewArgs {
@@ -343,24 +343,28 @@ pub(super) fn check(
 ) -> i32 {
     let project = Project::new(&context.root, loaded, options);
     let ids = if args.all { &[][..] } else { &args.targets[..] };
-    match service::check_subjects(&project, ids, args.step.as_deref()) {
-        // Nothing usable: the errors say it all.
-        Ok(checked) if checked.results.is_empty() && !checked.unusable.is_empty() => {
-            complain_each(checked.unusable)
-        }
-        Ok(CheckedSubjects {
-            results,
-            unusable,
-            nothing_judged,
-        }) => {
-            let code = report_results(context, loaded, results, args, nothing_judged);
-            code.max(complain_each(unusable))
-        }
+    let mut to_check = match service::subjects_to_check(&project, ids, args.step.as_deref()) {
+        Ok(to_check) => to_check,
         Err(error) => {
             complain(format_args!("{error}"));
-            EXIT_UNUSABLE
+            return EXIT_UNUSABLE;
         }
+    };
+    // Nothing usable: the errors say it all.
+    if to_check.subjects.is_empty() && !to_check.unusable.is_empty() {
+        return complain_each(to_check.unusable);
     }
+    let (written, tally) = to_check.judge(&project, |results| {
+        write_results(
+            context,
+            &loaded.playbook.name,
+            results,
+            args.format,
+            args.strict,
+        )
+    });
+    let code = conclude(written, tally, args, to_check.nothing_judged);
+    code.max(complain_each(to_check.unusable))
 }
 
 /// Says why each subject could not be used: `EXIT_UNUSABLE` if any.
