@@ -653,3 +653,40 @@ fn a_file_named_on_the_command_line_that_links_out_is_not_read() {
         run.output()
     );
 }
+
+#[test]
+fn a_subject_whose_documents_lead_outside_is_reported_and_the_others_are_still_checked() {
+    let repo = Repo::new();
+    for (id, title) in [("F-1", "One"), ("F-2", "Two"), ("F-3", "Three")] {
+        repo.run(&["new", id, "--title", title]).expect(0);
+    }
+    let state = fs::read_to_string(repo.path(".tollgate/subjects/F-2.json")).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    let slug = state["slug"].as_str().unwrap();
+    let folder = format!("docs/{slug}");
+    if repo.path(&folder).exists() {
+        fs::remove_dir_all(repo.path(&folder)).unwrap();
+    }
+    repo.link(&folder, &repo.outside);
+    let run = repo
+        .run(&["check", "--all"])
+        .expect(2)
+        .never_shows_the_secret();
+    assert!(
+        run.stdout.contains("F-1 · specify: passed"),
+        "{}",
+        run.output()
+    );
+    assert!(
+        run.stdout.contains("F-3 · specify: passed"),
+        "{}",
+        run.output()
+    );
+    assert!(!run.stdout.contains("F-2"), "{}", run.output());
+    assert!(
+        run.stdout.contains("2 subjects checked"),
+        "{}",
+        run.output()
+    );
+    assert!(run.stderr.contains("F-2"), "{}", run.output());
+}
