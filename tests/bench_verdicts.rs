@@ -37,7 +37,10 @@ fn the_first_thousand_bench_documents_keep_their_verdicts_and_findings() {
         .current_dir(dir.path())
         .env_remove("TOLLGATE_PLAYBOOK")
         .args(["--root", ".", "--color", "never", "--playbook"])
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/plan-phase.yaml"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/benches/plan-phase.yaml"
+        ))
         .args(["check", "--step", "plan", "--format", "json"])
         .args(&names)
         .output()
@@ -50,7 +53,10 @@ fn the_first_thousand_bench_documents_keep_their_verdicts_and_findings() {
     );
     let stdout = String::from_utf8(output.stdout).expect("UTF-8 output");
     let temporary = dir.path().to_string_lossy();
-    assert!(!stdout.contains(temporary.as_ref()), "the output names {temporary}");
+    assert!(
+        !stdout.contains(temporary.as_ref()),
+        "the output names {temporary}"
+    );
 
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON output");
     let results = json["results"].as_array().expect("results");
@@ -58,7 +64,9 @@ fn the_first_thousand_bench_documents_keep_their_verdicts_and_findings() {
     let mut verdicts = BTreeMap::<&str, usize>::new();
     let mut findings = BTreeMap::<(&str, &str), usize>::new();
     for result in results {
-        *verdicts.entry(result["verdict"].as_str().expect("a verdict")).or_default() += 1;
+        *verdicts
+            .entry(result["verdict"].as_str().expect("a verdict"))
+            .or_default() += 1;
         for finding in result["findings"].as_array().expect("findings") {
             let check = finding["check"].as_str().expect("a check");
             let severity = finding["severity"].as_str().expect("a severity");

@@ -11,21 +11,18 @@ use std::path::Path;
 
 use comrak::{Arena, Options};
 
-/// Reads the file at `path` and returns [`parse_and_walk`] of its text.
+/// Reads the file at `path`, parses it and walks every node once; returns a
+/// count that depends on each node's position and on the length of its
+/// text, if it holds some.
 pub fn read_parse_and_walk(path: &Path, options: &Options<'_>) -> std::io::Result<usize> {
     let text = std::fs::read_to_string(path)?;
-    Ok(parse_and_walk(&text, options))
-}
-
-/// Parses `text` and walks every node once; a count that depends on each
-/// node's position and on the length of its text, if it holds some.
-pub fn parse_and_walk(text: &str, options: &Options<'_>) -> usize {
     let arena = Arena::new();
-    let root = comrak::parse_document(&arena, text, options);
-    root.descendants()
+    let root = comrak::parse_document(&arena, &text, options);
+    Ok(root
+        .descendants()
         .map(|node| {
             let ast = node.data.borrow();
             ast.sourcepos.start.line + ast.value.text().map_or(0, |text| text.len())
         })
-        .fold(0, usize::wrapping_add)
+        .fold(0, usize::wrapping_add))
 }
