@@ -874,8 +874,10 @@ struct Processes<'a> {
 #[derive(Clone, Copy)]
 struct ProcessRun {
     wall: Duration,
-    /// Its peak resident memory in KB, where the system tells it.
-    peak_kb: Option<u64>,
+    /// The CPU time it used, user and system, all threads, where the system
+    /// tells it: less sensitive than the wall time to other load on the
+    /// machine.
+    cpu: Option<Duration>,
     /// Bytes it wrote to its standard output.
     output: u64,
 }
@@ -917,7 +919,7 @@ impl Processes<'_> {
             &mut std::io::sink(),
         )
         .expect("reading the output");
-        let (status, peak_kb) = wait(child);
+        let (status, cpu) = wait(child);
         let wall = started.elapsed();
         assert_eq!(
             status,
@@ -925,17 +927,13 @@ impl Processes<'_> {
             "{} {args:?} exited with {status:?}",
             binary.display()
         );
-        ProcessRun {
-            wall,
-            peak_kb,
-            output,
-        }
+        ProcessRun { wall, cpu, output }
     }
 
     /// The whole corpus in one process: the floor process and `tollgate
-    /// check` with JSON and with text output, taking turns, the fastest of
-    /// `runs` kept; on as many rayon threads as the largest pass of `rows`,
-    /// to which they are compared.
+    /// check` with JSON and with text output, taking turns, the least wall
+    /// and CPU time of `runs` kept; on as many rayon threads as the largest
+    /// pass of `rows`, to which they are compared.
     fn whole_corpus(&self, corpus: &[PlanDoc], rows: &[Row], runs: usize) {
         let threads = rows.iter().map(|row| row.threads).max().unwrap_or(1);
         let names: Vec<&str> = corpus.iter().map(|doc| doc.name.as_str()).collect();
@@ -956,37 +954,53 @@ impl Processes<'_> {
                 failing,
             ),
         ];
-        let mut best: Vec<Option<ProcessRun>> = vec![None; contenders.len()];
+        let mut all: Vec<Vec<ProcessRun>> = vec![Vec::with_capacity(runs); contenders.len()];
         for _ in 0..runs {
-            for ((_, binary, args, code), best) in contenders.iter().zip(&mut best) {
-                let run = self.run(binary, args, Some(threads), *code);
-                if best.is_none_or(|best| run.wall < best.wall) {
-                    *best = Some(run);
-                }
+            for ((_, binary, args, code), runs) in contenders.iter().zip(&mut all) {
+                runs.push(self.run(binary, args, Some(threads), *code));
             }
         }
-        let best: Vec<ProcessRun> = best.into_iter().flatten().collect();
+        let best: Vec<ProcessRun> = all
+            .iter()
+            .map(|runs| ProcessRun {
+                wall: runs.iter().map(|run| run.wall).min().expect("a run"),
+                cpu: runs.iter().map(|run| run.cpu).min().expect("a run"),
+                output: runs[0].output,
+            })
+            .collect();
         let floor_row = pass_seconds(rows, Work::Floor, threads);
+        let floor_cpu = best[0].cpu.map(|cpu| cpu.as_secs_f64());
         println!();
         println!(
             "whole corpus in one process: {} files as arguments, RAYON_NUM_THREADS={threads}, standard output \
-             read to the end through a pipe, spawn to exit, fastest of {runs}\n\
-             (of floor = docs/s as a share of the floor process's; of (f) = of the in-process floor row on {threads} threads)",
+             read to the end through a pipe, spawn to exit, least wall and CPU time of {runs}\n\
+             (of floor = docs/s as a share of the floor process's; of (f) = of the in-process floor row on {threads} threads;\n\
+             CPU s = user and system time of the process; CPU of floor = the floor process's CPU time as a share of this one's)",
             names.len()
         );
         println!(
-            "{:<34} {:>8} {:>9} {:>8} {:>7} {:>8} {:>10}",
-            "process", "wall s", "docs/s", "of floor", "of (f)", "peak MB", "output KB"
+            "{:<34} {:>8} {:>9} {:>8} {:>7} {:>7} {:>12} {:>10}",
+            "process",
+            "wall s",
+            "docs/s",
+            "of floor",
+            "of (f)",
+            "CPU s",
+            "CPU of floor",
+            "output KB"
         );
         for ((label, ..), run) in contenders.iter().zip(&best) {
             let seconds = run.wall.as_secs_f64();
+            let cpu = run.cpu.map(|cpu| cpu.as_secs_f64());
             println!(
-                "{label:<34} {seconds:>8.3} {:>9.0} {:>8.3} {:>7.3} {:>8} {:>10.0}",
+                "{label:<34} {seconds:>8.3} {:>9.0} {:>8.3} {:>7.3} {:>7} {:>12} {:>10.0}",
                 names.len() as f64 / seconds,
                 best[0].wall.as_secs_f64() / seconds,
                 floor_row / seconds,
-                run.peak_kb
-                    .map_or("?".into(), |kb| format!("{:.1}", kb as f64 / 1024.0)),
+                cpu.map_or("?".into(), |cpu| format!("{cpu:.3}")),
+                floor_cpu
+                    .zip(cpu)
+                    .map_or("?".into(), |(floor, cpu)| format!("{:.3}", floor / cpu)),
                 run.output as f64 / 1024.0
             );
         }
@@ -1004,15 +1018,23 @@ impl Processes<'_> {
         let mut tollgate = Vec::with_capacity(runs);
         for warm_up in [true, false] {
             for _ in 0..if warm_up { runs.clamp(1, 10) } else { runs } {
-                let floor_run = self.run(self.floor, &floor_args, None, 0).wall;
-                let check_run = self.run(self.tollgate, &check_args, None, 0).wall;
+                let floor_run = self.run(self.floor, &floor_args, None, 0);
+                let check_run = self.run(self.tollgate, &check_args, None, 0);
                 if !warm_up {
                     floor.push(floor_run);
                     tollgate.push(check_run);
                 }
             }
         }
-        let (floor, tollgate) = (Summary::of(floor), Summary::of(tollgate));
+        let cpu = |runs: &[ProcessRun]| {
+            runs.iter()
+                .map(|run| run.cpu)
+                .collect::<Option<Vec<_>>>()
+                .map(Summary::of)
+        };
+        let (floor_cpu, tollgate_cpu) = (cpu(&floor), cpu(&tollgate));
+        let wall = |runs: Vec<ProcessRun>| Summary::of(runs.iter().map(|run| run.wall).collect());
+        let (floor, tollgate) = (wall(floor), wall(tollgate));
         println!();
         println!(
             "one document, {} ({} bytes, clean), spawn to exit, {runs} runs each, taking turns:",
@@ -1027,13 +1049,22 @@ impl Processes<'_> {
             tollgate.min / floor.min,
             verdict(median <= GOAL_ONE_DOCUMENT_OVER_FLOOR)
         );
+        if let (Some(floor), Some(tollgate)) = (floor_cpu, tollgate_cpu) {
+            println!(
+                "  CPU time (user + system): floor median {:.2} ms, tollgate median {:.2} ms, tollgate / floor {:.2}",
+                floor.median,
+                tollgate.median,
+                tollgate.median / floor.median
+            );
+        }
     }
 }
 
-/// Waits for `child`: its exit code and, on Linux, its own peak resident
-/// memory, which `wait4` reports and `Child::wait` does not.
-#[cfg(target_os = "linux")]
-fn wait(child: std::process::Child) -> (Option<i32>, Option<u64>) {
+/// Waits for `child`: its exit code and the CPU time it used, which `wait4`
+/// reports and `Child::wait` does not. (Its `ru_maxrss` is left alone: on
+/// Linux it counts this process's memory too, from before the exec.)
+#[cfg(unix)]
+fn wait(child: std::process::Child) -> (Option<i32>, Option<Duration>) {
     let pid = libc::pid_t::try_from(child.id()).expect("a process id");
     let mut status = 0;
     // SAFETY: `rusage` is plain data, `wait4` writes only into these two
@@ -1042,11 +1073,15 @@ fn wait(child: std::process::Child) -> (Option<i32>, Option<u64>) {
     let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
     let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    (code, u64::try_from(usage.ru_maxrss).ok())
+    let time = |time: libc::timeval| {
+        Duration::from_secs(u64::try_from(time.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(time.tv_usec).unwrap_or(0))
+    };
+    (code, Some(time(usage.ru_utime) + time(usage.ru_stime)))
 }
 
-#[cfg(not(target_os = "linux"))]
-fn wait(mut child: std::process::Child) -> (Option<i32>, Option<u64>) {
+#[cfg(not(unix))]
+fn wait(mut child: std::process::Child) -> (Option<i32>, Option<Duration>) {
     (child.wait().expect("waiting for a process").code(), None)
 }
 
