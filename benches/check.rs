@@ -3,6 +3,8 @@
 //! One run measures, on the same generated corpus of plan documents
 //! (`corpus/mod.rs`):
 //!
+//! - (f) the parse floor: reading the file, `comrak::parse_document` and one
+//!   walk over every node (`floor/mod.rs`), what any verdict needs at least;
 //! - (a0) raw `comrak::parse_document`, and (a) the document model build
 //!   `Document::parse`;
 //! - (b) `Document::parse` plus every built-in check of the `plan` step of
@@ -14,17 +16,22 @@
 //! each on a rayon pool of 1 and of 2 threads, as whole-corpus passes timed
 //! with `Instant`: every document once per pass, the configurations taking
 //! turns chunk by chunk, the fastest pass kept (other load on the machine
-//! can only slow a pass). It prints documents per second, the cost of (b)
-//! over (a), the 2-thread speed-ups and the time of each check. It then times
-//! the release binary end to end on one document (process start to exit),
-//! with an in-process split, and last runs criterion per-document benchmarks
-//! (throughput in elements, with confidence intervals) over the same corpus.
+//! can only slow a pass). It prints documents per second and their ratio to
+//! the floor, the cost of (b) over (a), the 2-thread speed-ups and the time of
+//! each check. It then times whole processes, start to exit: the release
+//! binary checking the whole corpus at once (JSON and text output) against
+//! the floor as a process of its own (`examples/floor.rs`), and on one
+//! document, against the floor process and with an in-process split; last it
+//! runs criterion per-document benchmarks (throughput in elements, with
+//! confidence intervals) over the same corpus.
 //!
 //! Goals are printed as met or missed; nothing here asserts on speed.
 //! `benches/README.md` says how to run it and lists the settings.
 
 mod corpus;
+mod floor;
 
+use std::ffi::OsStr;
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -47,6 +54,8 @@ const STEP: &str = "plan";
 const GOAL_CHECK_COST: f64 = 1.3;
 const GOAL_SPEEDUP: f64 = 1.8;
 const GOAL_END_TO_END_MS: f64 = 10.0;
+/// `tollgate check` on one document against the floor process on it.
+const GOAL_ONE_DOCUMENT_OVER_FLOOR: f64 = 1.5;
 
 /// A pass whose threads waited this share of their time for a CPU was
 /// disturbed by other work on the machine.
@@ -60,6 +69,7 @@ struct Settings {
     docs: usize,
     passes: usize,
     e2e_runs: usize,
+    process_runs: usize,
     criterion: bool,
 }
 
@@ -72,6 +82,7 @@ impl Settings {
             docs: env_usize("TOLLGATE_BENCH_DOCS", full(10_000, 50)).max(1),
             passes: env_usize("TOLLGATE_BENCH_PASSES", full(2, 1)).max(1),
             e2e_runs: env_usize("TOLLGATE_BENCH_E2E_RUNS", full(200, 3)).max(1),
+            process_runs: env_usize("TOLLGATE_BENCH_PROCESS_RUNS", full(3, 1)).max(1),
             criterion: env_usize("TOLLGATE_BENCH_CRITERION", full(1, 0)) != 0,
         }
     }
@@ -90,6 +101,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 /// What one pass over the corpus does with each document.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Work {
+    Floor,
     Comrak,
     Model,
     ModelAndChecks,
@@ -98,7 +110,8 @@ enum Work {
 }
 
 impl Work {
-    const ALL: [Work; 5] = [
+    const ALL: [Work; 6] = [
+        Work::Floor,
         Work::Comrak,
         Work::Model,
         Work::ModelAndChecks,
@@ -108,6 +121,7 @@ impl Work {
 
     fn label(self) -> &'static str {
         match self {
+            Work::Floor => "(f)  floor: read + comrak + walk",
             Work::Comrak => "(a0) comrak::parse_document only",
             Work::Model => "(a)  Document::parse",
             Work::ModelAndChecks => "(b)  Document::parse + checks",
@@ -150,6 +164,10 @@ impl Bench<'_> {
     /// reads the document's file as `tollgate check` does.
     fn one(&self, work: Work, doc: &PlanDoc) -> usize {
         match work {
+            Work::Floor => {
+                floor::read_parse_and_walk(&self.dir.join(&doc.name), self.comrak_options)
+                    .expect("reading the corpus")
+            }
             Work::Comrak => {
                 let arena = comrak::Arena::new();
                 let root = comrak::parse_document(&arena, &doc.text, self.comrak_options);
@@ -241,10 +259,12 @@ fn main() {
         load_average().map_or("unknown".into(), |load| format!("{load:.2}"))
     );
     println!(
-        "settings: TOLLGATE_BENCH_DOCS={} TOLLGATE_BENCH_PASSES={} TOLLGATE_BENCH_E2E_RUNS={} TOLLGATE_BENCH_CRITERION={}",
+        "settings: TOLLGATE_BENCH_DOCS={} TOLLGATE_BENCH_PASSES={} TOLLGATE_BENCH_E2E_RUNS={} \
+         TOLLGATE_BENCH_PROCESS_RUNS={} TOLLGATE_BENCH_CRITERION={}",
         settings.docs,
         settings.passes,
         settings.e2e_runs,
+        settings.process_runs,
         u8::from(settings.criterion)
     );
 
@@ -302,6 +322,15 @@ fn main() {
     }
 
     let binary = Path::new(env!("CARGO_BIN_EXE_tollgate"));
+    let floor = floor_binary(root);
+    let processes = Processes {
+        tollgate: binary,
+        floor: &floor,
+        playbook: &root.join(PLAYBOOK),
+        dir: dir.path(),
+    };
+    processes.whole_corpus(&corpus, &table, settings.process_runs);
+    processes.one_document(&corpus, &stats, settings.e2e_runs);
     end_to_end(
         binary,
         &root.join(PLAYBOOK),
@@ -542,14 +571,16 @@ fn report_corpus(rows: &[Row], stats: &CorpusStats, passes: usize) {
     println!(
         "whole-corpus passes ({docs} documents, {:.1} MB; fastest of {passes} passes)\n\
          (µs/doc = wall time per document; CPU µs = CPU time per document, all threads; cores = CPU time / wall time;\n\
-         waited = share of the threads' time spent ready to run without a CPU, caused by other load on the machine)",
+         waited = share of the threads' time spent ready to run without a CPU, caused by other load on the machine;\n\
+         of (f) = docs/s as a share of the floor row's on as many threads)",
         stats.megabytes()
     );
     println!(
-        "{:<34} {:>7} {:>9} {:>7} {:>8} {:>8} {:>7} {:>6} {:>7}",
+        "{:<34} {:>7} {:>9} {:>7} {:>7} {:>8} {:>8} {:>7} {:>6} {:>7}",
         "configuration",
         "threads",
         "docs/s",
+        "of (f)",
         "MB/s",
         "µs/doc",
         "CPU µs",
@@ -560,10 +591,11 @@ fn report_corpus(rows: &[Row], stats: &CorpusStats, passes: usize) {
     for row in rows {
         let seconds = row.best.wall.as_secs_f64();
         println!(
-            "{:<34} {:>7} {:>9.0} {:>7.1} {:>8.1} {:>8.1} {:>7.2} {:>6.2} {:>6.1}%{}",
+            "{:<34} {:>7} {:>9.0} {:>7.3} {:>7.1} {:>8.1} {:>8.1} {:>7.2} {:>6.2} {:>6.1}%{}",
             row.work.label(),
             row.threads,
             docs as f64 / seconds,
+            pass_seconds(rows, Work::Floor, row.threads) / seconds,
             stats.megabytes() / seconds,
             seconds * 1e6 / docs as f64,
             row.best.cpu.as_secs_f64() * 1e6 / docs as f64,
@@ -584,11 +616,7 @@ fn report_corpus(rows: &[Row], stats: &CorpusStats, passes: usize) {
             DISTURBED * 100.0
         );
     }
-    let time = |work: Work, threads: usize| {
-        rows.iter()
-            .find(|row| row.work == work && row.threads == threads)
-            .map_or(f64::NAN, |row| row.best.wall.as_secs_f64())
-    };
+    let time = |work: Work, threads: usize| pass_seconds(rows, work, threads);
     println!();
     for threads in [1, 2] {
         let cost = time(Work::ModelAndChecks, threads) / time(Work::Model, threads);
@@ -614,6 +642,13 @@ fn report_corpus(rows: &[Row], stats: &CorpusStats, passes: usize) {
             verdict(speedup >= GOAL_SPEEDUP)
         );
     }
+}
+
+/// The fastest pass of `work` on `threads` threads, in seconds.
+fn pass_seconds(rows: &[Row], work: Work, threads: usize) -> f64 {
+    rows.iter()
+        .find(|row| row.work == work && row.threads == threads)
+        .map_or(f64::NAN, |row| row.best.wall.as_secs_f64())
 }
 
 /// Where the time of (b) goes, on one thread: the parse and each check
@@ -785,6 +820,269 @@ fn children_ticks() -> Option<u64> {
     let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
     let field = |index: usize| fields.get(index)?.parse::<u64>().ok();
     Some(field(13)? + field(14)?)
+}
+
+/// `examples/floor.rs`, built in this benchmark's profile into its target
+/// folder. Cargo builds examples for `cargo test` but not for `cargo bench`,
+/// so the benchmark asks cargo for it, a no-op when it is up to date.
+fn floor_binary(root: &Path) -> PathBuf {
+    let exe = std::env::current_exe().expect("the benchmark's own path");
+    // This binary is TARGET/PROFILE/deps/check-HASH.
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("a profile folder");
+    let target = profile_dir.parent().expect("a target folder");
+    let profile = match profile_dir.file_name().and_then(OsStr::to_str) {
+        Some("debug") => "dev",
+        Some(name) => name,
+        None => panic!("{} is in no profile folder", exe.display()),
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "--example",
+            "floor",
+            "--profile",
+            profile,
+        ])
+        .arg("--manifest-path")
+        .arg(root.join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target)
+        .stdin(Stdio::null())
+        .status()
+        .expect("running cargo");
+    assert!(status.success(), "cargo could not build examples/floor.rs");
+    profile_dir
+        .join("examples")
+        .join(format!("floor{}", std::env::consts::EXE_SUFFIX))
+}
+
+/// The processes timed against each other, each run in the corpus folder
+/// with file names relative to it.
+struct Processes<'a> {
+    tollgate: &'a Path,
+    floor: &'a Path,
+    playbook: &'a Path,
+    dir: &'a Path,
+}
+
+/// One process, from spawn to exit.
+#[derive(Clone, Copy)]
+struct ProcessRun {
+    wall: Duration,
+    /// The CPU time it used, user and system, all threads, where the system
+    /// tells it: less sensitive than the wall time to other load on the
+    /// machine.
+    cpu: Option<Duration>,
+    /// Bytes it wrote to its standard output.
+    output: u64,
+}
+
+impl Processes<'_> {
+    /// `tollgate --playbook PLAYBOOK check --step STEP NAMES... --format FORMAT`.
+    fn check_args<'n>(&'n self, names: &[&'n str], format: &'n str) -> Vec<&'n OsStr> {
+        let mut args: Vec<&OsStr> = vec![
+            "--playbook".as_ref(),
+            self.playbook.as_os_str(),
+            "check".as_ref(),
+            "--step".as_ref(),
+            STEP.as_ref(),
+        ];
+        args.extend(names.iter().map(|name| OsStr::new(*name)));
+        args.extend([OsStr::new("--format"), OsStr::new(format)]);
+        args
+    }
+
+    /// Runs `binary` with `args`; it must exit with `code`. Its standard
+    /// output is read to the end through a pipe, as by whatever consumes a
+    /// report; `threads`, if given, sizes its rayon pool.
+    fn run(&self, binary: &Path, args: &[&OsStr], threads: Option<usize>, code: i32) -> ProcessRun {
+        let mut command = Command::new(binary);
+        command
+            .args(args)
+            .current_dir(self.dir)
+            .env_remove("TOLLGATE_PLAYBOOK")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        if let Some(threads) = threads {
+            command.env("RAYON_NUM_THREADS", threads.to_string());
+        }
+        let started = Instant::now();
+        let mut child = command.spawn().expect("starting a process");
+        let output = std::io::copy(
+            &mut child.stdout.take().expect("a piped output"),
+            &mut std::io::sink(),
+        )
+        .expect("reading the output");
+        let (status, cpu) = wait(child);
+        let wall = started.elapsed();
+        assert_eq!(
+            status,
+            Some(code),
+            "{} {args:?} exited with {status:?}",
+            binary.display()
+        );
+        ProcessRun { wall, cpu, output }
+    }
+
+    /// The whole corpus in one process: the floor process and `tollgate
+    /// check` with JSON and with text output, taking turns, the least wall
+    /// and CPU time of `runs` kept; on as many rayon threads as the largest
+    /// pass of `rows`, to which they are compared.
+    fn whole_corpus(&self, corpus: &[PlanDoc], rows: &[Row], runs: usize) {
+        let threads = rows.iter().map(|row| row.threads).max().unwrap_or(1);
+        let names: Vec<&str> = corpus.iter().map(|doc| doc.name.as_str()).collect();
+        let failing = i32::from(corpus.iter().any(|doc| doc.defect.is_some()));
+        let floor_args: Vec<&OsStr> = names.iter().map(OsStr::new).collect();
+        let contenders = [
+            ("floor process (examples/floor)", self.floor, floor_args, 0),
+            (
+                "tollgate check --format json",
+                self.tollgate,
+                self.check_args(&names, "json"),
+                failing,
+            ),
+            (
+                "tollgate check --format text",
+                self.tollgate,
+                self.check_args(&names, "text"),
+                failing,
+            ),
+        ];
+        let mut all: Vec<Vec<ProcessRun>> = vec![Vec::with_capacity(runs); contenders.len()];
+        for _ in 0..runs {
+            for ((_, binary, args, code), runs) in contenders.iter().zip(&mut all) {
+                runs.push(self.run(binary, args, Some(threads), *code));
+            }
+        }
+        let best: Vec<ProcessRun> = all
+            .iter()
+            .map(|runs| ProcessRun {
+                wall: runs.iter().map(|run| run.wall).min().expect("a run"),
+                cpu: runs.iter().map(|run| run.cpu).min().expect("a run"),
+                output: runs[0].output,
+            })
+            .collect();
+        let floor_row = pass_seconds(rows, Work::Floor, threads);
+        let floor_cpu = best[0].cpu.map(|cpu| cpu.as_secs_f64());
+        println!();
+        println!(
+            "whole corpus in one process: {} files as arguments, RAYON_NUM_THREADS={threads}, standard output \
+             read to the end through a pipe, spawn to exit, least wall and CPU time of {runs}\n\
+             (of floor = docs/s as a share of the floor process's; of (f) = of the in-process floor row on {threads} threads;\n\
+             CPU s = user and system time of the process; CPU of floor = the floor process's CPU time as a share of this one's)",
+            names.len()
+        );
+        println!(
+            "{:<34} {:>8} {:>9} {:>8} {:>7} {:>7} {:>12} {:>10}",
+            "process",
+            "wall s",
+            "docs/s",
+            "of floor",
+            "of (f)",
+            "CPU s",
+            "CPU of floor",
+            "output KB"
+        );
+        for ((label, ..), run) in contenders.iter().zip(&best) {
+            let seconds = run.wall.as_secs_f64();
+            let cpu = run.cpu.map(|cpu| cpu.as_secs_f64());
+            println!(
+                "{label:<34} {seconds:>8.3} {:>9.0} {:>8.3} {:>7.3} {:>7} {:>12} {:>10.0}",
+                names.len() as f64 / seconds,
+                best[0].wall.as_secs_f64() / seconds,
+                floor_row / seconds,
+                cpu.map_or("?".into(), |cpu| format!("{cpu:.3}")),
+                floor_cpu
+                    .zip(cpu)
+                    .map_or("?".into(), |(floor, cpu)| format!("{:.3}", floor / cpu)),
+                run.output as f64 / 1024.0
+            );
+        }
+    }
+
+    /// One clean document of median size: `tollgate check` against the floor
+    /// process, `runs` of each taking turns after a few to warm up.
+    fn one_document(&self, corpus: &[PlanDoc], stats: &CorpusStats, runs: usize) {
+        let Some(doc) = typical(corpus, stats, false) else {
+            return;
+        };
+        let floor_args = [OsStr::new(&doc.name)];
+        let check_args = self.check_args(&[&doc.name], "text");
+        let mut floor = Vec::with_capacity(runs);
+        let mut tollgate = Vec::with_capacity(runs);
+        for warm_up in [true, false] {
+            for _ in 0..if warm_up { runs.clamp(1, 10) } else { runs } {
+                let floor_run = self.run(self.floor, &floor_args, None, 0);
+                let check_run = self.run(self.tollgate, &check_args, None, 0);
+                if !warm_up {
+                    floor.push(floor_run);
+                    tollgate.push(check_run);
+                }
+            }
+        }
+        let cpu = |runs: &[ProcessRun]| {
+            runs.iter()
+                .map(|run| run.cpu)
+                .collect::<Option<Vec<_>>>()
+                .map(Summary::of)
+        };
+        let (floor_cpu, tollgate_cpu) = (cpu(&floor), cpu(&tollgate));
+        let wall = |runs: Vec<ProcessRun>| Summary::of(runs.iter().map(|run| run.wall).collect());
+        let (floor, tollgate) = (wall(floor), wall(tollgate));
+        println!();
+        println!(
+            "one document, {} ({} bytes, clean), spawn to exit, {runs} runs each, taking turns:",
+            doc.name,
+            doc.text.len()
+        );
+        println!("  floor process:  {}", floor.line());
+        println!("  tollgate check: {}", tollgate.line());
+        let median = tollgate.median / floor.median;
+        println!(
+            "  tollgate / floor: median {median:.2}, min {:.2}  (goal median <= {GOAL_ONE_DOCUMENT_OVER_FLOOR}: {})",
+            tollgate.min / floor.min,
+            verdict(median <= GOAL_ONE_DOCUMENT_OVER_FLOOR)
+        );
+        if let (Some(floor), Some(tollgate)) = (floor_cpu, tollgate_cpu) {
+            println!(
+                "  CPU time (user + system): floor median {:.2} ms, tollgate median {:.2} ms, tollgate / floor {:.2}",
+                floor.median,
+                tollgate.median,
+                tollgate.median / floor.median
+            );
+        }
+    }
+}
+
+/// Waits for `child`: its exit code and the CPU time it used, which `wait4`
+/// reports and `Child::wait` does not. (Its `ru_maxrss` is left alone: on
+/// Linux it counts this process's memory too, from before the exec.)
+#[cfg(unix)]
+fn wait(child: std::process::Child) -> (Option<i32>, Option<Duration>) {
+    let pid = libc::pid_t::try_from(child.id()).expect("a process id");
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data, `wait4` writes only into these two
+    // locals, and the child is ours and not yet waited for.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid, "wait4: {}", std::io::Error::last_os_error());
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    let time = |time: libc::timeval| {
+        Duration::from_secs(u64::try_from(time.tv_sec).unwrap_or(0))
+            + Duration::from_micros(u64::try_from(time.tv_usec).unwrap_or(0))
+    };
+    (code, Some(time(usage.ru_utime) + time(usage.ru_stime)))
+}
+
+#[cfg(not(unix))]
+fn wait(mut child: std::process::Child) -> (Option<i32>, Option<Duration>) {
+    (child.wait().expect("waiting for a process").code(), None)
 }
 
 fn end_to_end(
