@@ -33,12 +33,13 @@ pub fn check(spec: &ChecklistSpec, doc: &Document, findings: &mut Findings<'_>) 
             Some("write the items as `- [ ] item`".into());
         return;
     }
+    let keys: Vec<String> = tasks
+        .iter()
+        .map(|task| normalize_title(&task.text))
+        .collect();
     for item in &spec.items {
         let wanted = normalize_title(item);
-        if !tasks
-            .iter()
-            .any(|task| normalize_title(&task.text).starts_with(&wanted))
-        {
+        if !keys.iter().any(|key| key.starts_with(&wanted)) {
             findings
                 .report_under(doc, section, format!("missing checklist item \"{item}\""))
                 .help = Some(format!("add `- [ ] {item}`"));

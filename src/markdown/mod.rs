@@ -14,6 +14,7 @@ mod directive;
 mod parse;
 mod source;
 mod title;
+mod words;
 
 #[cfg(test)]
 mod tests;

@@ -11,6 +11,7 @@ use comrak::{Arena, Options};
 
 use super::directive::{self, Directive};
 use super::source::{Blank, Source, blank_out};
+use super::words::WordCount;
 use super::{
     Cell, CodeBlock, Document, FrontMatter, Line, Link, Position, Row, Section, Table, Task,
     normalize_title,
@@ -187,12 +188,14 @@ impl<'s, 't> Collector<'s, 't> {
                 self.anchors.extend(anchors(html));
             }
             NodeValue::Heading(heading) => self.heading(node, heading, span),
-            NodeValue::Paragraph | NodeValue::TableCell => {
+            NodeValue::Paragraph => {
                 self.mark_content(span.start);
                 let mut count = WordCount::default();
                 for_each_text(node, |piece| count.add(piece));
                 self.add_words(span.start, count.words);
             }
+            // The words of a cell are counted as the table reads its text.
+            NodeValue::TableCell => self.mark_content(span.start),
             NodeValue::Table(_) => {
                 self.mark_content(span.start);
                 self.table(node, span);
@@ -293,15 +296,19 @@ impl<'s, 't> Collector<'s, 't> {
         });
     }
 
-    fn cells<'a>(&self, row: &'a AstNode<'a>, line: usize) -> Vec<Cell> {
+    fn cells<'a>(&mut self, row: &'a AstNode<'a>, line: usize) -> Vec<Cell> {
         let text = self.source.line(line);
         let mut cursor = self.source.cursor(line);
         row.children()
             .map(|cell| {
                 let span = cell.data().sourcepos;
                 let start = first_non_blank(text, span.start.column, span.end.column);
+                let text = plain_text(cell);
+                let mut count = WordCount::default();
+                count.add(&text);
+                self.add_words(span.start, count.words);
                 Cell {
-                    text: plain_text(cell),
+                    text,
                     position: Position {
                         line,
                         column: cursor.column(start),
@@ -453,26 +460,6 @@ fn for_each_text<'a>(node: &'a AstNode<'a>, mut f: impl FnMut(&str)) {
             NodeValue::Code(code) => f(&code.literal),
             NodeValue::SoftBreak | NodeValue::LineBreak => f(" "),
             _ => {}
-        }
-    }
-}
-
-/// Counts whitespace-separated words of text that arrives in pieces; a word
-/// can span pieces, as in `foo**bar**`.
-#[derive(Default)]
-struct WordCount {
-    words: usize,
-    in_word: bool,
-}
-
-impl WordCount {
-    fn add(&mut self, text: &str) {
-        for c in text.chars() {
-            let blank = c.is_whitespace();
-            if !blank && !self.in_word {
-                self.words += 1;
-            }
-            self.in_word = !blank;
         }
     }
 }

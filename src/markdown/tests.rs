@@ -801,3 +801,62 @@ tollgate-disable e:
         assert!(from.starts_with("<!--"), "{directive:?}");
     }
 }
+
+/// The word counter over pieces, against `split_whitespace` of the whole.
+fn count_words(pieces: &[&str]) -> usize {
+    let mut count = super::words::WordCount::default();
+    for piece in pieces {
+        count.add(piece);
+    }
+    count.words
+}
+
+#[test]
+fn words_are_split_at_every_kind_of_whitespace() {
+    // ASCII blanks, CRLF, and whitespace beyond ASCII: NEL, no-break space,
+    // ogham space, em space, line separator, narrow no-break space,
+    // ideographic space.
+    let text = "one\ttwo\r\nthree\x0bfour\x0cfive\u{85}six\u{a0}seven\u{1680}eight\u{2003}nine\u{2028}ten\u{202f}eleven\u{3000}twelve";
+    assert_eq!(count_words(&[text]), 12);
+    // Neither a zero-width space, a byte-order mark nor an information
+    // separator (U+001F) is whitespace, so they join words.
+    assert_eq!(count_words(&["a\u{200b}b c\u{feff}d e\u{1f}f"]), 3);
+    // A word spans pieces, whatever the length of each.
+    assert_eq!(count_words(&["foo", "bar baz", " ", "qux"]), 3);
+    assert_eq!(
+        count_words(&["a long run of words!", "glued", " then\u{3000}", "more"]),
+        7
+    );
+    assert_eq!(count_words(&["", "   ", "\u{a0}", ""]), 0);
+    // Eight-byte runs, padded tails and a non-ASCII byte in each position.
+    for len in 0..24 {
+        let words: String = "ab cd ef".repeat(3).chars().take(len).collect();
+        assert_eq!(count_words(&[&words]), words.split_whitespace().count());
+        for at in 0..=len {
+            let (head, tail) = words.split_at(at);
+            for blank in ["\u{a0}", "é", "\u{3000}"] {
+                let mixed = format!("{head}{blank}{tail}");
+                assert_eq!(
+                    count_words(&[&mixed]),
+                    mixed.split_whitespace().count(),
+                    "{mixed:?}"
+                );
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    /// Counting a byte at a time agrees with `char::is_whitespace` splitting
+    /// for any text cut into any pieces.
+    #[test]
+    fn word_count_matches_split_whitespace(
+        pieces in proptest::collection::vec(
+            "[ \t\r\n\u{b}\u{c}\u{1f}\u{85}\u{a0}\u{1680}\u{2000}-\u{200b}\u{2028}\u{2029}\u{202f}\u{205f}\u{3000}\u{feff}aZ9*_é漢😀-]{0,40}",
+            0..6,
+        ),
+    ) {
+        let pieces: Vec<&str> = pieces.iter().map(String::as_str).collect();
+        proptest::prop_assert_eq!(count_words(&pieces), pieces.concat().split_whitespace().count());
+    }
+}

@@ -38,7 +38,8 @@ pub fn normalize_title(title: &str) -> String {
             }
         }
     }
-    if key.contains(" /") || key.contains("/ ") {
+    // A single-byte search first: most titles hold no `/` at all.
+    if key.contains('/') && (key.contains(" /") || key.contains("/ ")) {
         key = key.replace(" /", "/").replace("/ ", "/");
     }
     if key.ends_with(':') {
