@@ -102,7 +102,6 @@ pub struct Options {
 pub struct LoadedArtifact {
     /// The path as findings show it.
     pub path: String,
-    text: Option<String>,
     document: Option<Document>,
     /// Why a file that exists could not be read, and where.
     problem: Option<(String, Position)>,
@@ -138,6 +137,8 @@ impl LoadedArtifact {
     }
 
     fn from_read(read: Result<String, SourceError>, path: &str) -> Self {
+        // The document keeps the text (its line endings made `\n`) for the
+        // code frames of findings.
         let (text, problem) = match read {
             Ok(text) => (Some(text), None),
             Err(SourceError::Io(error)) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -151,8 +152,7 @@ impl LoadedArtifact {
         };
         Self {
             path: path.to_string(),
-            document: text.as_deref().map(|text| Document::parse_str(path, text)),
-            text,
+            document: text.map(|text| Document::parse_string(path, text)),
             problem,
         }
     }
@@ -283,7 +283,7 @@ impl ArtifactSet {
                     .flat_map(|o| &o.findings)
                     .any(|f| f.path == a.path)
             })
-            .filter_map(|a| Some((a.path.clone(), a.text.clone()?)))
+            .filter_map(|a| Some((a.path.clone(), a.document.as_ref()?.text.clone())))
             .collect()
     }
 }

@@ -231,6 +231,11 @@ impl Document {
 
     /// Parses text already known to be UTF-8.
     pub fn parse_str(path: impl Into<String>, text: &str) -> Document {
+        Self::parse_string(path, text.to_owned())
+    }
+
+    /// [`Self::parse_str`] of a text the document may keep as its own.
+    pub fn parse_string(path: impl Into<String>, text: String) -> Document {
         parse::parse(path.into(), source::normalize_text(text))
     }
 

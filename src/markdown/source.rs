@@ -10,12 +10,15 @@ const BOM: char = '\u{feff}';
 /// Removes a leading byte-order mark and turns `\r\n` and lone `\r` line
 /// endings into `\n`, so that comrak and every later step see one line per
 /// line of the original file.
-pub(super) fn normalize_text(text: &str) -> String {
-    let text = text.strip_prefix(BOM).unwrap_or(text);
+/// A text that needs neither is kept as it is, not copied.
+pub(super) fn normalize_text(mut text: String) -> String {
+    if text.starts_with(BOM) {
+        text.drain(..BOM.len_utf8());
+    }
     if text.contains('\r') {
         text.replace("\r\n", "\n").replace('\r', "\n")
     } else {
-        text.to_owned()
+        text
     }
 }
 
