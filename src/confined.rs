@@ -75,14 +75,19 @@ pub fn escapes(path: &str) -> bool {
 /// symbolic link is resolved, when that is inside `root`. A path that does
 /// not exist yet resolves through its deepest existing folder.
 pub fn resolve(root: &Path, path: &Path) -> io::Result<PathBuf> {
-    let outside = || io::Error::from(Refused::Outside(shown(path)));
     // The folder of `playbook.yaml` is "", which does not canonicalize.
     let root = match root.as_os_str().is_empty() {
         true => Path::new("."),
         false => root,
     };
-    let real_root = root.canonicalize()?;
-    let full = root.join(path);
+    resolve_in_real(&root.canonicalize()?, path)
+}
+
+/// [`resolve`] in a root given as its real path (links resolved), for
+/// many paths resolved inside one root.
+pub fn resolve_in_real(real_root: &Path, path: &Path) -> io::Result<PathBuf> {
+    let outside = || io::Error::from(Refused::Outside(shown(path)));
+    let full = real_root.join(path);
     let mut missing = Vec::new();
     let mut existing = full.as_path();
     let real = loop {
@@ -100,7 +105,7 @@ pub fn resolve(root: &Path, path: &Path) -> io::Result<PathBuf> {
             Err(error) => return Err(error),
         }
     };
-    if !real.starts_with(&real_root) {
+    if !real.starts_with(real_root) {
         return Err(outside());
     }
     Ok(missing
@@ -130,9 +135,11 @@ pub fn repository_root(start: &Path) -> PathBuf {
 /// points elsewhere was meant to, while one inside that leads out through
 /// a link was made to by whoever made the link.
 pub fn written_inside(root: &Path, path: &Path) -> bool {
-    let Ok(real_root) = resolve(root, Path::new(".")) else {
-        return false;
-    };
+    resolve(root, Path::new(".")).is_ok_and(|real_root| written_inside_real(&real_root, path))
+}
+
+/// [`written_inside`] of a root given as its real path (links resolved).
+pub fn written_inside_real(real_root: &Path, path: &Path) -> bool {
     let mut written = PathBuf::new();
     for component in real_root.join(path).components() {
         match component {
@@ -143,7 +150,7 @@ pub fn written_inside(root: &Path, path: &Path) -> bool {
             other => written.push(other),
         }
     }
-    written.starts_with(&real_root)
+    written.starts_with(real_root)
 }
 
 /// The text of a file inside `root`, of at most `limit` bytes.

@@ -849,8 +849,9 @@ impl<'a> StatelessRun<'a> {
 
     fn read(&self, file: &Path) -> Result<String, SourceError> {
         match &self.within {
-            Some(root) if crate::confined::written_inside(root, file) => {
-                crate::confined::read_text(root, file, MAX_DOCUMENT_BYTES)
+            Some(root) if crate::confined::written_inside_real(root, file) => {
+                let real = crate::confined::resolve_in_real(root, file)?;
+                source::read_text(&real, MAX_DOCUMENT_BYTES)
             }
             _ => source::read_text(file, MAX_DOCUMENT_BYTES),
         }
@@ -861,7 +862,8 @@ impl<'a> StatelessRun<'a> {
     /// cannot bring an outside file into the output. (A file named outside
     /// the root was meant to be checked, and is.)
     pub fn within(mut self, root: &Path) -> Self {
-        self.within = Some(root.to_path_buf());
+        // Its links resolved once, not again for every file.
+        self.within = Some(root.canonicalize().unwrap_or_else(|_| root.to_path_buf()));
         self
     }
 

@@ -49,17 +49,31 @@ pub fn estimate(len: usize) -> usize {
 #[derive(Debug)]
 pub struct Budget {
     total: usize,
-    left: Mutex<usize>,
+    left: Mutex<Left>,
     given_back: Condvar,
+}
+
+/// The bytes no permit holds, and how many threads wait for some.
+#[derive(Debug)]
+struct Left {
+    bytes: usize,
+    waiting: usize,
 }
 
 impl Budget {
     pub const fn new(total: usize) -> Self {
         Self {
             total,
-            left: Mutex::new(total),
+            left: Mutex::new(Left {
+                bytes: total,
+                waiting: 0,
+            }),
             given_back: Condvar::new(),
         }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Left> {
+        self.left.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Takes `bytes` (at most the whole budget, so that a request larger
@@ -70,14 +84,16 @@ impl Budget {
         let bytes = bytes.min(self.total);
         // The count stays right even if a holder panicked: it only changes
         // under the lock, in one statement.
-        let mut left = self.left.lock().unwrap_or_else(PoisonError::into_inner);
-        while *left < bytes {
+        let mut left = self.lock();
+        while left.bytes < bytes {
+            left.waiting += 1;
             left = self
                 .given_back
                 .wait(left)
                 .unwrap_or_else(PoisonError::into_inner);
+            left.waiting -= 1;
         }
-        *left -= bytes;
+        left.bytes -= bytes;
         Permit {
             budget: self,
             bytes,
@@ -86,7 +102,7 @@ impl Budget {
 
     /// The bytes no permit holds.
     pub fn left(&self) -> usize {
-        *self.left.lock().unwrap_or_else(PoisonError::into_inner)
+        self.lock().bytes
     }
 }
 
@@ -106,14 +122,14 @@ impl Drop for Permit<'_> {
         if self.bytes >= TRIM_FROM {
             give_freed_memory_back();
         }
-        let mut left = self
-            .budget
-            .left
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        *left += self.bytes;
+        let mut left = self.budget.lock();
+        left.bytes += self.bytes;
+        // Waking costs a system call: only when somebody waits.
+        let waiting = left.waiting > 0;
         drop(left);
-        self.budget.given_back.notify_all();
+        if waiting {
+            self.budget.given_back.notify_all();
+        }
     }
 }
 

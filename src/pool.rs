@@ -87,6 +87,8 @@ struct Taken {
     next: usize,
     handed_on: usize,
     stopped: bool,
+    /// Threads waiting for the consumer to move on.
+    waiting: usize,
 }
 
 struct Window {
@@ -113,16 +115,24 @@ impl Window {
                 state.next += 1;
                 return Some(state.next - 1);
             }
+            state.waiting += 1;
             state = self
                 .moved
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
+            state.waiting -= 1;
         }
     }
 
     fn handed_on(&self, count: usize) {
-        self.lock().handed_on = count;
-        self.moved.notify_all();
+        let mut state = self.lock();
+        state.handed_on = count;
+        // Waking costs a system call: only when somebody waits.
+        let waiting = state.waiting > 0;
+        drop(state);
+        if waiting {
+            self.moved.notify_all();
+        }
     }
 
     fn stop(&self) {
