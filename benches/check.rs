@@ -472,27 +472,37 @@ impl Sample {
     }
 }
 
-/// The CPU time of every thread of this process, and their time waiting in
-/// a run queue, from Linux's `/proc/self/task/*/schedstat`; zeros elsewhere.
-/// Threads that already ended are not counted, so only differences over a
-/// span in which no thread ends mean anything (the rayon pools live for the
-/// whole run).
+/// The CPU time of this process, threads that ended included (from
+/// `getrusage`), and the time its live threads waited in a run queue, from
+/// Linux's `/proc/self/task/*/schedstat` (zero elsewhere). The engine row
+/// checks on threads of its own that end with each pass, so their waiting
+/// is not counted: only the rows on the rayon pools, which live for the
+/// whole run, say how long they waited.
 fn scheduler_times() -> (Duration, Duration) {
-    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
-        return (Duration::ZERO, Duration::ZERO);
+    // SAFETY: `rusage` is plain data the kernel fills in.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let cpu = match unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } {
+        0 => {
+            let time = |t: libc::timeval| {
+                Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+            };
+            time(usage.ru_utime) + time(usage.ru_stime)
+        }
+        _ => Duration::ZERO,
     };
-    let (mut cpu, mut waited) = (0u64, 0u64);
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return (cpu, Duration::ZERO);
+    };
+    let mut waited = 0u64;
     for task in tasks.flatten() {
         let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
             continue;
         };
-        let mut fields = stat
-            .split_whitespace()
-            .map(|field| field.parse::<u64>().unwrap_or(0));
-        cpu += fields.next().unwrap_or(0);
-        waited += fields.next().unwrap_or(0);
+        waited += (stat.split_whitespace().nth(1))
+            .and_then(|field| field.parse::<u64>().ok())
+            .unwrap_or(0);
     }
-    (Duration::from_nanos(cpu), Duration::from_nanos(waited))
+    (cpu, Duration::from_nanos(waited))
 }
 
 /// The 1-minute load average, where Linux tells it.
