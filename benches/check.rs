@@ -1187,7 +1187,7 @@ fn in_process_breakdown(
             .collect(),
     );
     println!(
-        "  in process: first LoadedPlaybook::load (cold, builds the schema validator): {:.2} ms",
+        "  in process: first LoadedPlaybook::load (cold): {:.2} ms",
         cold_load.as_secs_f64() * 1e3
     );
     println!("  in process, {runs} runs each (warm):");
