@@ -4,13 +4,15 @@
 //! however many items there are.
 
 use std::collections::VecDeque;
-use std::sync::mpsc::{Receiver, channel};
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
 /// How many items each thread may work ahead of the first one not yet
 /// handed on: enough that a slow item rarely idles the others, few enough
 /// that waiting results stay small.
 const AHEAD_PER_THREAD: usize = 16;
+
+/// How many results in a row wake a consumer that waits for them.
+const WAKE_AFTER: usize = 8;
 
 /// Calls `work` on `0..count` on as many threads as rayon's current pool
 /// has, and gives `consume` the results in index order as they are ready.
@@ -29,32 +31,31 @@ pub fn map_in_order<T: Send, R>(
         return consume(&mut (0..count).map(work));
     }
     let window = Window {
-        state: Mutex::new(Taken::default()),
-        moved: Condvar::new(),
+        state: Mutex::new(State {
+            next: 0,
+            handed_on: 0,
+            stopped: false,
+            ready: VecDeque::new(),
+            workers: threads,
+            workers_waiting: 0,
+            consumer_waiting: false,
+        }),
+        room: Condvar::new(),
+        arrived: Condvar::new(),
         limit: threads * AHEAD_PER_THREAD,
         count,
     };
-    let (sender, receiver) = channel();
     std::thread::scope(|scope| {
         for _ in 0..threads {
-            let sender = sender.clone();
             let (window, work) = (&window, &work);
             scope.spawn(move || {
+                let _leaving = Leaving(window);
                 while let Some(index) = window.take() {
-                    if sender.send((index, work(index))).is_err() {
-                        break;
-                    }
+                    window.put(index, work(index));
                 }
             });
         }
-        drop(sender);
-        let mut ordered = InOrder {
-            receiver,
-            waiting: VecDeque::new(),
-            next: 0,
-            window: &window,
-        };
-        let result = consume(&mut ordered);
+        let result = consume(&mut InOrder(&window));
         window.stop();
         result
     })
@@ -81,25 +82,34 @@ pub fn map_items_in_order<I: Send, T: Send, R>(
     )
 }
 
-/// Which item is the next to take, and how far the consumer has got.
-#[derive(Default)]
-struct Taken {
+/// What the threads and the consumer share, under one lock.
+struct State<T> {
+    /// The next index to work on.
     next: usize,
+    /// How many results the consumer has taken.
     handed_on: usize,
     stopped: bool,
-    /// Threads waiting for the consumer to move on.
-    waiting: usize,
+    /// Finished results not yet handed on: slot `i` holds index
+    /// `handed_on + i`.
+    ready: VecDeque<Option<T>>,
+    /// Threads still working.
+    workers: usize,
+    workers_waiting: usize,
+    consumer_waiting: bool,
 }
 
-struct Window {
-    state: Mutex<Taken>,
-    moved: Condvar,
+struct Window<T> {
+    state: Mutex<State<T>>,
+    /// The consumer moved on: there is room to take another index.
+    room: Condvar,
+    /// The result the consumer waits for arrived, or a thread left.
+    arrived: Condvar,
     limit: usize,
     count: usize,
 }
 
-impl Window {
-    fn lock(&self) -> MutexGuard<'_, Taken> {
+impl<T> Window<T> {
+    fn lock(&self) -> MutexGuard<'_, State<T>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -115,62 +125,94 @@ impl Window {
                 state.next += 1;
                 return Some(state.next - 1);
             }
-            state.waiting += 1;
+            state.workers_waiting += 1;
             state = self
-                .moved
+                .room
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
-            state.waiting -= 1;
+            state.workers_waiting -= 1;
         }
     }
 
-    fn handed_on(&self, count: usize) {
+    /// Files the result of `index`. A waiting consumer is woken once a few
+    /// results are ready for it in a row, not for each (a wake-up is a
+    /// system call and a switch of threads), or when no more can come
+    /// without it.
+    fn put(&self, index: usize, item: T) {
         let mut state = self.lock();
-        state.handed_on = count;
-        // Waking costs a system call: only when somebody waits.
-        let waiting = state.waiting > 0;
-        drop(state);
-        if waiting {
-            self.moved.notify_all();
+        let slot = index - state.handed_on;
+        if state.ready.len() <= slot {
+            state.ready.resize_with(slot + 1, || None);
+        }
+        state.ready[slot] = Some(item);
+        if !state.consumer_waiting {
+            return;
+        }
+        let in_a_row = state
+            .ready
+            .iter()
+            .take(WAKE_AFTER)
+            .take_while(|r| r.is_some());
+        let enough = in_a_row.count() == WAKE_AFTER.min(self.count - state.handed_on);
+        let stuck =
+            state.ready[0].is_some() && (state.next >= self.count || state.workers_waiting > 0);
+        if enough || stuck {
+            self.arrived.notify_one();
         }
     }
 
     fn stop(&self) {
         self.lock().stopped = true;
-        self.moved.notify_all();
+        self.room.notify_all();
     }
 }
 
-/// The results in index order: each waits in `waiting` (slot `i` holds
-/// index `next + i`) until every earlier one was handed on.
-struct InOrder<'w, T> {
-    receiver: Receiver<(usize, T)>,
-    waiting: VecDeque<Option<T>>,
-    next: usize,
-    window: &'w Window,
+/// Counts a thread out when it ends, even by a panic, so that the
+/// consumer never waits for a result no thread will bring.
+struct Leaving<'w, T>(&'w Window<T>);
+
+impl<T> Drop for Leaving<'_, T> {
+    fn drop(&mut self) {
+        let mut state = self.0.lock();
+        state.workers -= 1;
+        if state.consumer_waiting {
+            self.0.arrived.notify_one();
+        }
+    }
 }
+
+/// The results in index order, each handed on once every earlier one was.
+struct InOrder<'w, T>(&'w Window<T>);
 
 impl<T> Iterator for InOrder<'_, T> {
     type Item = T;
 
     fn next(&mut self) -> Option<T> {
+        let window = self.0;
+        let mut state = window.lock();
         loop {
-            if let Some(slot) = self.waiting.front_mut()
-                && let Some(item) = slot.take()
-            {
-                self.waiting.pop_front();
-                self.next += 1;
-                self.window.handed_on(self.next);
+            if state.handed_on >= window.count {
+                return None;
+            }
+            if let Some(item) = state.ready.front_mut().and_then(Option::take) {
+                state.ready.pop_front();
+                state.handed_on += 1;
+                if state.workers_waiting > 0 {
+                    window.room.notify_all();
+                }
                 return Some(item);
             }
-            // A worker that panicked sends nothing more; the scope re-raises
-            // its panic once `consume` returns.
-            let (index, item) = self.receiver.recv().ok()?;
-            let slot = index - self.next;
-            if self.waiting.len() <= slot {
-                self.waiting.resize_with(slot + 1, || None);
+            // A thread that panicked brings nothing more; the scope
+            // re-raises its panic once `consume` returns.
+            if state.workers == 0 {
+                return None;
             }
-            self.waiting[slot] = Some(item);
+            state.consumer_waiting = true;
+            state = window
+                .arrived
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+            state.consumer_waiting = false;
         }
     }
 }

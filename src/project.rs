@@ -301,6 +301,9 @@ impl<'a> Project<'a> {
         check_if_done: bool,
     ) -> Result<StepResult, ProjectError> {
         let paths = self.artifact_paths(record)?;
+        // Held while the documents are parsed and checked: subjects judged
+        // in parallel share the budget that files checked in parallel do.
+        let _permit = crate::memory::SHARED.acquire(self.documents_estimate(&paths));
         let runner =
             StepRunner::new(&self.loaded.playbook, step, self.options).with_plugins(&self.plugins);
         let artifacts = ArtifactSet::load(&self.root, &paths);
@@ -612,6 +615,18 @@ impl<'a> Project<'a> {
             },
             |statuses| statuses.collect(),
         ))
+    }
+
+    /// What parsing the documents at `paths` may take, told from their
+    /// lengths before they are read (a pattern's files are not counted).
+    fn documents_estimate(&self, paths: &IndexMap<String, String>) -> usize {
+        paths
+            .values()
+            .filter(|path| !crate::glob::is_glob(path))
+            .filter_map(|path| crate::confined::resolve(&self.root, Path::new(path)).ok())
+            .filter_map(|real| std::fs::metadata(real).ok())
+            .map(|meta| crate::memory::estimate(usize::try_from(meta.len()).unwrap_or(usize::MAX)))
+            .fold(0, usize::saturating_add)
     }
 
     /// Judges `step` (default: the current one) and, on `passed`, moves the

@@ -566,12 +566,78 @@ fn files_checked_in_parallel_stay_within_the_memory_budget() {
         std::fs::write(dir.path().join(name), &costly).unwrap();
     }
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut command = check_in(dir.path(), &names);
+    let (code, peak_mib) = exit_and_peak_mib(command.env("RAYON_NUM_THREADS", FILES.to_string()));
+    assert_eq!(code, 1, "every file fails the plan");
+    let bound_mib = tollgate::memory::MEMORY_BUDGET / (1024 * 1024) + 128;
+    assert!(
+        peak_mib <= bound_mib,
+        "the check held {peak_mib} MiB at its peak, more than {bound_mib} MiB"
+    );
+}
+
+/// The same for subjects judged in parallel by `check --all`: each takes
+/// its documents' share of the budget before they are read.
+#[cfg(target_os = "linux")]
+#[test]
+fn subjects_checked_in_parallel_stay_within_the_memory_budget() {
+    const SUBJECTS: usize = 6;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join(".git")).unwrap();
+    let tollgate_in = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tollgate"));
+        command
+            .current_dir(dir.path())
+            .env_remove("TOLLGATE_PLAYBOOK")
+            .args(["--root", ".", "--color", "never", "--playbook"])
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join(PLAYBOOK))
+            .args(args);
+        command
+    };
+    let costly = "*_".repeat(DOCUMENT_LIMIT / 2);
+    for index in 0..SUBJECTS {
+        let id = format!("F-{index}");
+        let output = tollgate_in(&["new", &id, "--title", "Costly"])
+            .output()
+            .unwrap();
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+        let state =
+            std::fs::read_to_string(dir.path().join(format!(".tollgate/subjects/{id}.json")));
+        let state: serde_json::Value = serde_json::from_str(&state.unwrap()).unwrap();
+        let folder = dir
+            .path()
+            .join("specs")
+            .join(state["slug"].as_str().unwrap());
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join("plan.md"), &costly).unwrap();
+    }
+    let mut command = tollgate_in(&[
+        "--var",
+        "spec_root=specs",
+        "check",
+        "--all",
+        "--step",
+        "plan",
+    ]);
+    let (code, peak_mib) =
+        exit_and_peak_mib(command.env("RAYON_NUM_THREADS", SUBJECTS.to_string()));
+    assert_eq!(code, 1, "every subject fails the plan");
+    let bound_mib = tollgate::memory::MEMORY_BUDGET / (1024 * 1024) + 128;
+    assert!(
+        peak_mib <= bound_mib,
+        "the check held {peak_mib} MiB at its peak, more than {bound_mib} MiB"
+    );
+}
+
+/// Runs `command` to its end, its output thrown away: its exit code and
+/// its peak resident memory in MiB.
+#[cfg(target_os = "linux")]
+fn exit_and_peak_mib(command: &mut Command) -> (i32, usize) {
     #[expect(
         clippy::zombie_processes,
         reason = "waited for below with `wait4`, which also reports its peak memory"
     )]
-    let child = check_in(dir.path(), &names)
-        .env("RAYON_NUM_THREADS", FILES.to_string())
+    let child = command
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -586,12 +652,6 @@ fn files_checked_in_parallel_stay_within_the_memory_budget() {
     let waited = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
     assert_eq!(waited, child.id() as libc::pid_t);
     assert!(libc::WIFEXITED(status));
-    assert_eq!(libc::WEXITSTATUS(status), 1, "every file fails the plan");
     // Linux gives the peak resident size in KiB.
-    let peak_mib = usage.ru_maxrss as usize / 1024;
-    let bound_mib = tollgate::memory::MEMORY_BUDGET / (1024 * 1024) + 128;
-    assert!(
-        peak_mib <= bound_mib,
-        "the check held {peak_mib} MiB at its peak, more than {bound_mib} MiB"
-    );
+    (libc::WEXITSTATUS(status), usage.ru_maxrss as usize / 1024)
 }
