@@ -108,11 +108,7 @@ pub struct LoadedArtifact {
 }
 
 impl LoadedArtifact {
-    pub fn load(file: &Path, path: &str) -> Self {
-        Self::from_read(source::read_text(file, MAX_DOCUMENT_BYTES), path)
-    }
-
-    /// [`Self::load`] of a file that must lie inside `root` once its
+    /// Reads and parses a file that must lie inside `root` once its
     /// symbolic links are resolved (`file` is relative to `root`, or
     /// absolute).
     pub fn load_within(root: &Path, file: &Path, path: &str) -> Self {

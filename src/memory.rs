@@ -101,7 +101,8 @@ impl Budget {
     }
 
     /// The bytes no permit holds.
-    pub fn left(&self) -> usize {
+    #[cfg(test)]
+    fn left(&self) -> usize {
         self.lock().bytes
     }
 }
