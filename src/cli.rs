@@ -11,7 +11,7 @@ use codespan_reporting::term::termcolor::{
 };
 
 use crate::diagnostic::Diagnostic;
-use crate::engine::Options;
+use crate::engine::{Options, StepResult};
 use crate::lua::LimitOverrides;
 use crate::playbook::{LoadedPlaybook, schema};
 use crate::report::{self, Counts, Escaping, Sources};
@@ -682,15 +682,7 @@ fn check_once(context: &Context, args: &CheckArgs) -> i32 {
                 bar.inc(1);
             }
         },
-        |results| {
-            write_results(
-                context,
-                &loaded.playbook.name,
-                results,
-                args.format,
-                args.strict,
-            )
-        },
+        check_output(context, &loaded, args),
     );
     if let Some(bar) = bar {
         bar.finish_and_clear();
@@ -846,25 +838,35 @@ fn conclude(
     }
 }
 
+/// How `check` writes its results, for files and subjects alike.
+fn check_output<'a>(
+    context: &'a Context,
+    loaded: &'a LoadedPlaybook,
+    args: &'a CheckArgs,
+) -> impl FnOnce(&mut dyn Iterator<Item = StepResult>) -> std::io::Result<()> + 'a {
+    |results| {
+        write_results(
+            context,
+            &loaded.playbook.name,
+            results,
+            args.format,
+            args.strict,
+        )
+    }
+}
+
 /// Writes step results in `format`, each as it comes where the format
 /// allows (text, JSON, GitHub); `strict` as the results were judged.
 fn write_results(
     context: &Context,
     playbook: &str,
-    results: &mut dyn Iterator<Item = crate::engine::StepResult>,
+    results: &mut dyn Iterator<Item = StepResult>,
     format: Format,
     strict: bool,
 ) -> std::io::Result<()> {
     // The formats written at the end keep each result's findings, not the
     // documents they point into: only text frames findings in their lines.
-    let mut gathered = || -> Vec<crate::engine::StepResult> {
-        results
-            .map(|mut result| {
-                result.sources = Vec::new();
-                result
-            })
-            .collect()
-    };
+    let mut gathered = || -> Vec<_> { results.map(StepResult::without_sources).collect() };
     match format {
         Format::Text => {
             let mut out = context.stdout_buffered();

@@ -87,6 +87,15 @@ impl StepResult {
     pub fn suppressed(&self) -> impl Iterator<Item = &Suppressed> {
         self.outcomes.iter().flat_map(|outcome| &outcome.suppressed)
     }
+
+    /// The result without the documents' texts, for what is kept to the
+    /// end of a run and shows no code frame.
+    pub fn without_sources(self) -> Self {
+        Self {
+            sources: Vec::new(),
+            ..self
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, Default)]

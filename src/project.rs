@@ -573,10 +573,7 @@ impl<'a> Project<'a> {
                 let record = record?;
                 let step = self.current_step(&record);
                 let result = step.map(|s| self.judge(&record, s)).transpose()?;
-                let result = result.map(|result| StepResult {
-                    sources: Vec::new(),
-                    ..result
-                });
+                let result = result.map(StepResult::without_sources);
                 let paths = match &result {
                     Some(result) => result.artifacts.clone(),
                     None => self.artifact_paths(&record)?,

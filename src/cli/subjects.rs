@@ -6,8 +6,8 @@ use std::io::Write;
 use clap::{Args, ValueEnum};
 
 use super::{
-    CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Format, complain, conclude,
-    load_playbook, output_failed, print_json, print_text, say, write_results,
+    CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Format, check_output, complain,
+    conclude, load_playbook, output_failed, print_json, print_text, say, write_results,
 };
 use crate::confined::Created;
 use crate::engine::{Options, StepResult};
@@ -354,15 +354,7 @@ pub(super) fn check(
     if to_check.subjects.is_empty() && !to_check.unusable.is_empty() {
         return complain_each(to_check.unusable);
     }
-    let (written, tally) = to_check.judge(&project, |results| {
-        write_results(
-            context,
-            &loaded.playbook.name,
-            results,
-            args.format,
-            args.strict,
-        )
-    });
+    let (written, tally) = to_check.judge(&project, check_output(context, loaded, args));
     let code = conclude(written, tally, args, to_check.nothing_judged);
     code.max(complain_each(to_check.unusable))
 }
