@@ -666,7 +666,10 @@ fn check_once(context: &Context, args: &CheckArgs) -> i32 {
     let files = Targets {
         named: &args.targets,
         cwd,
-        root: context.root.canonicalize().unwrap_or(context.root.clone()),
+        root: context
+            .root
+            .canonicalize()
+            .unwrap_or_else(|_| context.root.clone()),
     };
     let bar = progress::bar(args.targets.len(), context.quiet);
     let checked = service::check_files(

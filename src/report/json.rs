@@ -139,13 +139,13 @@ impl From<&StepResult> for JsonResult {
 /// definition.
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(rename = "CheckReport")]
-pub struct CheckReport<Results = Vec<JsonResult>, Totals = Summary> {
+pub struct CheckReport<Results = Vec<JsonResult>, Verdicts = Summary> {
     /// The version of this shape.
     pub tollgate: u32,
     /// The playbook's name.
     pub playbook: String,
     pub results: Results,
-    pub summary: Totals,
+    pub summary: Verdicts,
 }
 
 /// `check --format json`, as the command line documents it.
