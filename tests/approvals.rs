@@ -94,6 +94,12 @@ impl Repo {
         self.commit_as("Alice", "alice@example.com", "F-1: spec and plan");
     }
 
+    /// Alice (git's identity) approves the plan and commits her approval.
+    fn approved_by_alice(&self) {
+        self.run(&["approve", "F-1"], 0);
+        self.commit_as("Alice", "alice@example.com", "F-1: alice approves the plan");
+    }
+
     fn phase(&self) -> String {
         self.project.subject("F-1")["phase"]
             .as_str()
@@ -338,8 +344,7 @@ fn the_last_author_of_a_document_may_not_approve_it_when_the_step_says_so() {
 fn approved_and_committed() -> Repo {
     let repo = Repo::new("tests/fixtures/subjects/approvals.yaml");
     repo.at_the_plan_gate();
-    repo.run(&["approve", "F-1"], 0);
-    repo.commit_as("Alice", "alice@example.com", "F-1: alice approves the plan");
+    repo.approved_by_alice();
     repo.be("Carol", "carol@example.com");
     repo.run(&["approve", "F-1"], 0);
     repo.commit_as("Carol", "carol@example.com", "F-1: carol approves the plan");
@@ -381,8 +386,7 @@ fn verify_passes_approvals_their_approvers_committed_and_finds_stale_ones() {
 fn an_approval_written_by_hand_and_committed_by_a_bot_is_forged_in_every_format() {
     let repo = Repo::new("tests/fixtures/subjects/approvals.yaml");
     repo.at_the_plan_gate();
-    repo.run(&["approve", "F-1"], 0);
-    repo.commit_as("Alice", "alice@example.com", "F-1: alice approves the plan");
+    repo.approved_by_alice();
     // Carol's approval, copied from alice's by hand.
     let mut record = repo.project.subject("F-1");
     let mut forged = record["approvals"][0].clone();
@@ -659,8 +663,7 @@ fn verify_refuses_an_approval_by_the_last_author_and_an_unsigned_one_under_a_str
 fn verify_reads_a_state_folder_whose_name_holds_a_space() {
     let repo = Repo::new("tests/fixtures/subjects/approvals-spaced-state.yaml");
     repo.at_the_plan_gate();
-    repo.run(&["approve", "F-1"], 0);
-    repo.commit_as("Alice", "alice@example.com", "F-1: alice approves the plan");
+    repo.approved_by_alice();
     repo.be("Carol", "carol@example.com");
     repo.run(&["approve", "F-1"], 0);
     repo.commit_as("Carol", "carol@example.com", "F-1: carol approves the plan");
