@@ -245,7 +245,7 @@ fn validate(
 /// directives costs its length, not its length cubed.
 fn next_content_lines(doc: &Document) -> Vec<Option<usize>> {
     // Lines are numbered 1 to n in order.
-    let last = doc.lines.len();
+    let last = doc.line_count();
     // A line inside a directive's comment, after its first; a line where one starts.
     let mut inside = vec![false; last + 1];
     let mut opening = vec![false; last + 1];
@@ -258,8 +258,8 @@ fn next_content_lines(doc: &Document) -> Vec<Option<usize>> {
             lines.fill(true);
         }
     }
-    let mut next = vec![None; doc.lines.len() + 1];
-    for (index, line) in doc.lines.iter().enumerate().rev() {
+    let mut next = vec![None; doc.line_count() + 1];
+    for (index, line) in doc.lines().enumerate().rev() {
         let directive_only = inside[line.number]
             || (opening[line.number] && line.text.trim_start().starts_with("<!--"));
         let content = !line.text.trim().is_empty() && !directive_only;

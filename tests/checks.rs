@@ -813,7 +813,7 @@ fn every_step_runs_on_every_fixture() {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         if let Ok(text) = std::fs::read_to_string(&path) {
             let document = Document::parse_str(&name, &text);
-            assert!(document.lines.len() <= text.len(), "{name}");
+            assert!(document.line_count() <= text.len(), "{name}");
         }
         for step in &steps {
             let result = check(step, &name);

@@ -130,7 +130,7 @@ fn every_document_parses_and_every_check_runs() {
     assert!(files.len() >= 30, "only {} documents", files.len());
     for path in &files {
         let doc = parse(path);
-        let lines = doc.lines.len();
+        let lines = doc.line_count();
         for section in &doc.sections {
             assert!(
                 section.position.line <= section.end_line && section.end_line <= lines,
@@ -172,7 +172,7 @@ fn sections_are_found_as_written() {
     assert_eq!(levels, [1, 2, 2, 2, 2, 3, 3, 2]);
     let lines: Vec<usize> = doc.sections.iter().map(|s| s.position.line).collect();
     assert_eq!(lines, [1, 8, 12, 24, 30, 32, 44, 63]);
-    assert_eq!(doc.lines.len(), 70);
+    assert_eq!(doc.line_count(), 70);
 
     // CRLF line endings: every line counted once.
     let path = plan(dir, "microsoft__");
@@ -180,7 +180,7 @@ fn sections_are_found_as_written() {
     assert!(bytes.windows(2).any(|pair| pair == b"\r\n"));
     let doc = parse(&path);
     assert_eq!(
-        doc.lines.len(),
+        doc.line_count(),
         bytes.iter().filter(|&&b| b == b'\n').count()
     );
     assert_eq!(doc.sections.len(), 19);

@@ -1011,7 +1011,7 @@ fn real_documents() {
         let rows: usize = doc.tables.iter().map(|table| table.rows.len()).sum();
         let expected = format!(
             "{} {} {rows} {}",
-            doc.lines.len(),
+            doc.line_count(),
             doc.sections.len(),
             doc.tasks.len()
         );

@@ -22,6 +22,6 @@ pub fn check(artifact: &Artifact<'_>, findings: &mut Findings<'_>) {
         Artifact::Loaded(doc) if doc.text.trim().is_empty() => {
             findings.report(Position::START, "the file is empty");
         }
-        Artifact::Loaded(doc) => findings.evidence("exists", 1, doc.lines.len().max(1)),
+        Artifact::Loaded(doc) => findings.evidence("exists", 1, doc.line_count().max(1)),
     }
 }

@@ -46,7 +46,7 @@ pub fn check(spec: &LinksSpec, doc: &Document, root: Option<&Path>, findings: &m
         findings.evidence(
             format!("{}, each resolves", count(doc.links.len(), "link")),
             1,
-            doc.lines.len().max(1),
+            doc.line_count().max(1),
         );
     }
 }

@@ -52,7 +52,7 @@ fn lines(
     match spec.expect {
         Expect::Match => match doc
             .prose_lines(section)
-            .find(|line| regex.is_match(text(line)))
+            .find(|line| regex.is_match(text(*line)))
         {
             Some(line) => findings.evidence(line.text.trim(), line.number, line.number),
             None => {
@@ -109,7 +109,7 @@ fn last_line(
         (Expect::Match, None) => {
             let elsewhere = doc
                 .prose_lines(section)
-                .find(|line| line.number != last.number && regex.is_match(text(line)));
+                .find(|line| line.number != last.number && regex.is_match(text(*line)));
             let finding = findings.report_line(
                 doc,
                 at,
@@ -142,7 +142,7 @@ fn last_line(
 
 /// A line's text as a pattern sees it: without trailing whitespace, which is
 /// invisible (a hard line break, or where an inline comment was blanked out).
-fn text(line: &Line) -> &str {
+fn text(line: Line<'_>) -> &str {
     line.text.trim_end()
 }
 

@@ -79,7 +79,7 @@ pub fn check(markers: &[String], doc: &Document, findings: &mut Findings<'_>) {
         }
     }
     if reported == 0 {
-        findings.evidence("no placeholders", 1, doc.lines.len().max(1));
+        findings.evidence("no placeholders", 1, doc.line_count().max(1));
     }
 }
 

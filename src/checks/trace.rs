@@ -313,7 +313,7 @@ fn matches<'d>(
 ) -> impl Iterator<Item = Found<'d>> {
     let named = regex.capture_names().any(|name| name == Some("id"));
     doc.prose_lines(section).flat_map(move |line| {
-        let text: &'d str = line.text.as_str();
+        let text: &'d str = line.text;
         let found: Vec<Found<'d>> = if named {
             regex
                 .captures_iter(text)
@@ -366,7 +366,7 @@ fn heading(doc: &Document, section: Option<usize>) -> Position {
 fn lines_of(doc: &Document, section: Option<usize>) -> (usize, usize) {
     match section.and_then(|index| doc.sections.get(index)) {
         Some(section) => (section.position.line, section.end_line),
-        None => (1, doc.lines.len()),
+        None => (1, doc.line_count()),
     }
 }
 

@@ -29,7 +29,7 @@ pub fn check(spec: &WordsSpec, doc: &Document, findings: &mut Findings<'_>) {
         None => (
             doc.words,
             Position::START,
-            doc.lines.len(),
+            doc.line_count(),
             "the document".to_string(),
         ),
     };

@@ -730,11 +730,8 @@ impl Outcome {
         // is clamped in its line without reading the text before it.
         let inside = |position: crate::diagnostic::Position| match doc {
             Some(doc) => {
-                let line = position.line.clamp(1, doc.lines.len().max(1));
-                let width = doc
-                    .lines
-                    .get(line - 1)
-                    .map_or(0, |l| l.text.chars().count());
+                let line = position.line.clamp(1, doc.line_count().max(1));
+                let width = doc.line_text(line).map_or(0, |text| text.chars().count());
                 crate::diagnostic::Position::new(line, position.column.clamp(1, width + 1))
             }
             None => position,

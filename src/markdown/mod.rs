@@ -19,13 +19,15 @@ mod words;
 #[cfg(test)]
 mod tests;
 
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 pub use directive::{Action, Directive, DirectiveBody};
 pub use parse::comrak_options;
 pub use title::{annotation, normalize_title};
 
 pub use crate::diagnostic::Position;
+
+use source::{LineSpan, Lines};
 
 /// Why a file could not be turned into a [`Document`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -44,15 +46,15 @@ pub enum DocumentError {
 ///
 /// An empty file has no lines and nothing else. A final line ending does not
 /// start another line, so `"a\n"` has one line and `"a\n\n"` has two.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+/// Its lines ([`Document::lines`]) borrow from the text it owns.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Document {
     /// The path as given by the caller, used in messages.
     pub path: String,
     /// The text without a UTF-8 byte-order mark and with every line ending
     /// turned into `\n`.
     pub text: String,
-    /// Every line of the document, in order.
-    pub lines: Vec<Line>,
+    lines: Lines,
     /// Whitespace-separated words of the plain text of the whole document,
     /// counted as for [`Section::words`]: headings included; markup, code
     /// blocks, HTML blocks, HTML comments and front matter left out.
@@ -72,11 +74,9 @@ pub struct Document {
     pub directives: Vec<Directive>,
     /// Every link and image, in document order (inline, reference or
     /// autolink), never in code.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub links: Vec<Link>,
     /// The explicit anchors of raw HTML (`<a id="x">`, `name="x"`), which a
     /// `#fragment` may name as well as a heading.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub anchors: Vec<String>,
 }
 
@@ -92,14 +92,14 @@ pub struct Link {
     pub end: Position,
 }
 
-/// One line of the document.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Line {
+/// One line of a [`Document`], borrowed from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct Line<'d> {
     pub number: usize,
     /// The line without its line ending, with inline HTML comments
     /// (`text <!-- note --> more`) replaced by spaces so that patterns do not
     /// match inside them while columns stay those of the file.
-    pub text: String,
+    pub text: &'d str,
     /// The line belongs to a fenced or indented code block, an HTML block
     /// (including a multi-line `<!-- comment -->`) or the front matter, so it
     /// is not prose for pattern checks.
@@ -269,33 +269,124 @@ impl Document {
         (outer.position.line..=outer.end_line).contains(&inner.position.line)
     }
 
+    /// Every line of the document, in order.
+    pub fn lines(&self) -> impl DoubleEndedIterator<Item = Line<'_>> + ExactSizeIterator + Clone {
+        self.lines_in(0..self.line_count())
+    }
+
+    /// How many lines the document has.
+    pub fn line_count(&self) -> usize {
+        self.lines.spans.len()
+    }
+
+    /// The line of a 1-based line number, if the document has that line.
+    pub fn line(&self, number: usize) -> Option<Line<'_>> {
+        let index = number.checked_sub(1)?;
+        self.lines
+            .spans
+            .get(index)
+            .map(|span| self.line_at(index, span))
+    }
+
     /// The lines that are not `in_code`, of a section's body
     /// (`body_start_line..=end_line`, subsections included) or, for `None`,
     /// of the whole document. An unknown section index yields nothing.
-    pub fn prose_lines(&self, section: Option<usize>) -> impl Iterator<Item = &Line> {
-        let lines = match section {
-            None => &self.lines[..],
-            Some(index) => self.sections.get(index).map_or(&[][..], |section| {
-                let end = section.end_line.min(self.lines.len());
+    pub fn prose_lines(&self, section: Option<usize>) -> impl Iterator<Item = Line<'_>> {
+        let indices = match section {
+            None => 0..self.line_count(),
+            Some(index) => self.sections.get(index).map_or(0..0, |section| {
+                let end = section.end_line.min(self.line_count());
                 let start = section.body_start_line.saturating_sub(1).min(end);
-                &self.lines[start..end]
+                start..end
             }),
         };
-        lines.iter().filter(|line| !line.in_code)
+        self.lines_in(indices).filter(|line| !line.in_code)
     }
 
     /// The last non-blank line that is not `in_code`: where a closing line
     /// such as `Gate: PASS` is expected.
-    pub fn last_prose_line(&self) -> Option<&Line> {
-        self.lines
-            .iter()
+    pub fn last_prose_line(&self) -> Option<Line<'_>> {
+        self.lines()
             .rev()
             .find(|line| !line.in_code && !line.text.trim().is_empty())
     }
 
     /// [`Line::text`] of a 1-based line number, if the document has that line.
     pub fn line_text(&self, line: usize) -> Option<&str> {
-        let index = line.checked_sub(1)?;
-        self.lines.get(index).map(|line| line.text.as_str())
+        self.line(line).map(|line| line.text)
+    }
+
+    /// The lines at indices (line numbers minus one) `indices`, which must
+    /// be in range.
+    fn lines_in(
+        &self,
+        indices: std::ops::Range<usize>,
+    ) -> impl DoubleEndedIterator<Item = Line<'_>> + ExactSizeIterator + Clone {
+        self.lines.spans[indices.clone()]
+            .iter()
+            .zip(indices)
+            .map(|(span, index)| self.line_at(index, span))
+    }
+
+    fn line_at(&self, index: usize, span: &LineSpan) -> Line<'_> {
+        let text = if span.blanked {
+            &self.lines.blanked
+        } else {
+            &self.text
+        };
+        Line {
+            number: index + 1,
+            text: &text[span.start..span.end],
+            in_code: span.in_code,
+        }
+    }
+}
+
+/// The serialised form lists every line as a [`Line`], as if the document
+/// held them.
+impl Serialize for Document {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        /// [`Document`] with its lines as they read.
+        #[derive(Serialize)]
+        struct Shape<'d> {
+            path: &'d str,
+            text: &'d str,
+            lines: AllLines<'d>,
+            words: usize,
+            sections: &'d [Section],
+            tables: &'d [Table],
+            tasks: &'d [Task],
+            code_blocks: &'d [CodeBlock],
+            front_matter: &'d Option<FrontMatter>,
+            directives: &'d [Directive],
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            links: &'d [Link],
+            #[serde(skip_serializing_if = "<[_]>::is_empty")]
+            anchors: &'d [String],
+        }
+
+        struct AllLines<'d>(&'d Document);
+
+        impl Serialize for AllLines<'_> {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.lines())
+            }
+        }
+
+        Shape {
+            path: &self.path,
+            text: &self.text,
+            lines: AllLines(self),
+            words: self.words,
+            sections: &self.sections,
+            tables: &self.tables,
+            tasks: &self.tasks,
+            code_blocks: &self.code_blocks,
+            front_matter: &self.front_matter,
+            directives: &self.directives,
+            links: &self.links,
+            anchors: &self.anchors,
+        }
+        .serialize(serializer)
     }
 }

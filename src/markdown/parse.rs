@@ -10,10 +10,10 @@ use comrak::nodes::{AstNode, LineColumn, NodeHeading, NodeTaskItem, NodeValue, S
 use comrak::{Arena, Options};
 
 use super::directive::{self, Directive};
-use super::source::{Blank, Source, blank_out};
+use super::source::{Blank, Source};
 use super::words::WordCount;
 use super::{
-    Cell, CodeBlock, Document, FrontMatter, Line, Link, Position, Row, Section, Table, Task,
+    Cell, CodeBlock, Document, FrontMatter, Link, Position, Row, Section, Table, Task,
     normalize_title,
 };
 
@@ -53,7 +53,7 @@ pub(super) fn parse(path: String, text: String) -> Document {
     for task in &mut tasks {
         task.section = innermost_section(&sections, task.position.line);
     }
-    let lines = build_lines(&source, &in_code, blanks);
+    let lines = source.into_lines(&in_code, blanks);
     for directive in &mut directives {
         directive.leading = first_content_line.is_none_or(|line| directive.position.line < line);
     }
@@ -345,7 +345,7 @@ impl<'s, 't> Collector<'s, 't> {
     }
 
     /// Records the bytes of an inline `<!-- comment -->` to blank out of
-    /// [`Line::text`].
+    /// [`super::Line::text`].
     ///
     /// comrak's inline positions can fall short inside table cells (an
     /// escaped `\|` counts as one byte), so the comment is looked up from the
@@ -591,35 +591,6 @@ fn innermost_section(sections: &[Section], line: usize) -> Option<usize> {
     sections
         .partition_point(|section| section.position.line <= line)
         .checked_sub(1)
-}
-
-fn build_lines(source: &Source<'_>, in_code: &[bool], mut blanks: Vec<Blank>) -> Vec<Line> {
-    blanks.sort_unstable_by_key(|blank| (blank.line, blank.bytes.start));
-    let mut next_blank = 0;
-    source
-        .lines()
-        .zip(in_code)
-        .enumerate()
-        .map(|(index, (text, &in_code))| {
-            let number = index + 1;
-            let first_blank = next_blank;
-            while blanks
-                .get(next_blank)
-                .is_some_and(|blank| blank.line <= number)
-            {
-                next_blank += 1;
-            }
-            let text = match &blanks[first_blank..next_blank] {
-                [] => text.to_owned(),
-                line_blanks => blank_out(text, line_blanks),
-            };
-            Line {
-                number,
-                text,
-                in_code,
-            }
-        })
-        .collect()
 }
 
 /// The `id` and `name` attributes of raw HTML: the anchors a link's

@@ -22,22 +22,57 @@ pub(super) fn normalize_text(mut text: String) -> String {
     }
 }
 
+/// Where one line of a [`super::Document`] lies: a byte range of its text,
+/// or of [`Lines::blanked`] when an inline comment was blanked out of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct LineSpan {
+    pub(super) start: usize,
+    pub(super) end: usize,
+    pub(super) blanked: bool,
+    pub(super) in_code: bool,
+}
+
+/// The lines of a document as ranges of text it owns, so that a line costs
+/// no allocation of its own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(super) struct Lines {
+    /// The lines that had inline comments blanked out, one after the other
+    /// as they read blanked; empty (and unallocated) when no line had any.
+    pub(super) blanked: String,
+    /// Indexed by line number minus one.
+    pub(super) spans: Vec<LineSpan>,
+}
+
 /// The lines of a normalised text, indexed by 1-based line number.
 ///
 /// A final `\n` does not start another line, so an empty text has no lines.
 pub(super) struct Source<'t> {
-    lines: Vec<&'t str>,
+    text: &'t str,
+    spans: Vec<LineSpan>,
 }
 
 impl<'t> Source<'t> {
     pub(super) fn new(text: &'t str) -> Self {
-        Self {
-            lines: text.split_terminator('\n').collect(),
-        }
+        let mut start = 0;
+        let spans = text
+            .split_terminator('\n')
+            .map(|line| {
+                let end = start + line.len();
+                let span = LineSpan {
+                    start,
+                    end,
+                    blanked: false,
+                    in_code: false,
+                };
+                start = end + 1;
+                span
+            })
+            .collect();
+        Self { text, spans }
     }
 
     pub(super) fn line_count(&self) -> usize {
-        self.lines.len()
+        self.spans.len()
     }
 
     /// The text of a line; empty for line numbers outside the document, which
@@ -45,13 +80,49 @@ impl<'t> Source<'t> {
     pub(super) fn line(&self, number: usize) -> &'t str {
         number
             .checked_sub(1)
-            .and_then(|index| self.lines.get(index))
-            .copied()
-            .unwrap_or_default()
+            .and_then(|index| self.spans.get(index))
+            .map_or("", |span| &self.text[span.start..span.end])
     }
 
     pub(super) fn lines(&self) -> impl Iterator<Item = &'t str> + '_ {
-        self.lines.iter().copied()
+        let text = self.text;
+        self.spans
+            .iter()
+            .map(move |span| &text[span.start..span.end])
+    }
+
+    /// The lines of the document: `in_code` of each line (indexed by line
+    /// number minus one), and the `blanks` to replace with spaces in them.
+    pub(super) fn into_lines(self, in_code: &[bool], mut blanks: Vec<Blank>) -> Lines {
+        let Self { text, mut spans } = self;
+        blanks.sort_unstable_by_key(|blank| (blank.line, blank.bytes.start));
+        let mut blanked = String::new();
+        let mut next_blank = 0;
+        for (index, (span, &in_code)) in spans.iter_mut().zip(in_code).enumerate() {
+            span.in_code = in_code;
+            let first_blank = next_blank;
+            while blanks
+                .get(next_blank)
+                .is_some_and(|blank| blank.line <= index + 1)
+            {
+                next_blank += 1;
+            }
+            if first_blank < next_blank {
+                let start = blanked.len();
+                blank_out(
+                    &mut blanked,
+                    &text[span.start..span.end],
+                    &blanks[first_blank..next_blank],
+                );
+                *span = LineSpan {
+                    start,
+                    end: blanked.len(),
+                    blanked: true,
+                    in_code,
+                };
+            }
+        }
+        Lines { blanked, spans }
     }
 
     /// The position of a comrak `(line, byte column)` pair.
@@ -112,10 +183,10 @@ pub(super) struct Blank {
     pub(super) bytes: Range<usize>,
 }
 
-/// Replaces every character inside `blanks` (sorted by start, possibly
-/// overlapping) with a space, so character columns stay those of `text`.
-pub(super) fn blank_out(text: &str, blanks: &[Blank]) -> String {
-    let mut out = String::with_capacity(text.len());
+/// Appends `text` to `out` with every character inside `blanks` (sorted by
+/// start, possibly overlapping) replaced by a space, so character columns
+/// stay those of `text`.
+fn blank_out(out: &mut String, text: &str, blanks: &[Blank]) {
     let mut copied = 0;
     for blank in blanks {
         let start = blank.bytes.start.max(copied);
@@ -128,5 +199,4 @@ pub(super) fn blank_out(text: &str, blanks: &[Blank]) -> String {
         copied = end;
     }
     out.push_str(&text[copied..]);
-    out
 }

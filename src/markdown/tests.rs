@@ -44,8 +44,8 @@ fn char_at(document: &Document, position: Position) -> Option<char> {
 
 /// Facts that must hold for any input.
 fn check_invariants(document: &Document) {
-    let line_count = document.lines.len();
-    for (index, line) in document.lines.iter().enumerate() {
+    let line_count = document.line_count();
+    for (index, line) in document.lines().enumerate() {
         assert_eq!(line.number, index + 1);
     }
     for (index, section) in document.sections.iter().enumerate() {
@@ -102,10 +102,9 @@ fn check_invariants(document: &Document) {
 /// A compact, reviewable rendering of the whole model.
 fn summary(document: &Document) -> String {
     let mut out = String::new();
-    writeln!(out, "lines: {}", document.lines.len()).unwrap();
+    writeln!(out, "lines: {}", document.line_count()).unwrap();
     let code_lines: Vec<String> = document
-        .lines
-        .iter()
+        .lines()
         .filter(|line| line.in_code)
         .map(|line| line.number.to_string())
         .collect();
@@ -195,8 +194,7 @@ fn headings_in_code_blocks_are_not_sections() {
     let document = fixture("heading-in-code-fence.md");
     assert_eq!(titles(&document), ["Plan", "Real heading"]);
     let code: Vec<usize> = document
-        .lines
-        .iter()
+        .lines()
         .filter(|line| line.in_code)
         .map(|line| line.number)
         .collect();
@@ -247,8 +245,8 @@ fn crlf_line_endings_match_lf() {
         .replace("\r\n", "\n");
     let crlf = fixture("crlf-line-endings.md");
     assert_eq!(crlf, Document::parse_str("crlf-line-endings.md", &lf));
-    assert_eq!(crlf.lines.len(), 14);
-    assert!(crlf.lines.iter().all(|line| !line.text.contains('\r')));
+    assert_eq!(crlf.line_count(), 14);
+    assert!(crlf.lines().all(|line| !line.text.contains('\r')));
     assert_eq!(crlf.last_prose_line().map(|line| line.number), Some(14));
     assert_eq!(crlf.tables[0].rows[0].cells[1].position, position(12, 10));
 }
@@ -256,7 +254,7 @@ fn crlf_line_endings_match_lf() {
 #[test]
 fn lone_carriage_returns_end_lines() {
     let document = parse("# A\r\rtext\r## B\r");
-    assert_eq!(document.lines.len(), 4);
+    assert_eq!(document.line_count(), 4);
     assert_eq!(document.sections[1].position, position(4, 1));
     assert_eq!(document.text, "# A\n\ntext\n## B\n");
 }
@@ -305,13 +303,13 @@ fn invalid_utf8_position_ignores_bom_and_counts_crlf_once() {
 #[test]
 fn empty_file_has_no_lines() {
     let document = fixture("empty.md");
-    assert!(document.lines.is_empty());
+    assert!(document.lines().next().is_none());
     assert!(
         document.sections.is_empty() && document.tables.is_empty() && document.tasks.is_empty()
     );
     assert_eq!(document.prose_lines(None).count(), 0);
     assert!(document.last_prose_line().is_none());
-    assert_eq!(parse("\n").lines.len(), 1);
+    assert_eq!(parse("\n").line_count(), 1);
 }
 
 #[test]
@@ -323,7 +321,7 @@ fn tables_and_tasks_in_html_comments_do_not_count() {
     let table = &document.tables[0];
     assert_eq!(table.position, position(11, 1));
     assert_eq!(table.section, Some(0));
-    assert!((3..=9).all(|line| document.lines[line - 1].in_code));
+    assert!((3..=9).all(|line| document.line(line).unwrap().in_code));
     assert!(!document.sections[0].empty);
 }
 
@@ -449,7 +447,7 @@ fn comments_and_separators_are_not_content() {
             ("Notes", false, true, 0),
         ]
     );
-    assert_eq!(document.sections[4].end_line, document.lines.len());
+    assert_eq!(document.sections[4].end_line, document.line_count());
 }
 
 #[test]
@@ -466,8 +464,8 @@ fn inline_comments_are_blanked_in_line_text() {
     assert_eq!(line(8), "Code `<!-- not a comment -->` stays.");
     assert_eq!(line(12), format!("| \\| é {} | z |", " ".repeat(10)));
     assert!(document.text.contains("<!-- Status: PASS -->"));
-    assert!(!document.lines.iter().any(|line| line.in_code));
-    for (line, original) in document.lines.iter().zip(document.text.lines()) {
+    assert!(!document.lines().any(|line| line.in_code));
+    for (line, original) in document.lines().zip(document.text.lines()) {
         assert_eq!(line.text.chars().count(), original.chars().count());
     }
     assert_eq!(document.last_prose_line().unwrap().text, "Gate: PASS");
@@ -507,8 +505,8 @@ fn front_matter_is_code_and_kept_apart() {
             end_line: 4
         })
     );
-    assert!((1..=4).all(|line| document.lines[line - 1].in_code));
-    assert!(!document.lines[4].in_code);
+    assert!((1..=4).all(|line| document.line(line).unwrap().in_code));
+    assert!(!document.line(5).unwrap().in_code);
     assert_eq!(titles(&document), ["Plan"]);
     assert_eq!(document.sections[0].position, position(6, 1));
 }
@@ -544,6 +542,53 @@ fn find_section_matches_titles_aliases_and_levels() {
 }
 
 #[test]
+fn lines_borrow_the_text_and_serialise_as_a_list() {
+    let document = parse("# A\n\nkeep <!-- hidden --> this\n```\n<!-- x -->\n```\n");
+    let lines: Vec<Line<'_>> = document.lines().collect();
+    assert_eq!(lines.len(), document.line_count());
+    assert_eq!(document.line(3), Some(lines[2]));
+    assert_eq!(lines[2].text, format!("keep {} this", " ".repeat(15)));
+    assert_eq!(document.line_text(5), Some("<!-- x -->"));
+    // Only the blanked line has text of its own; the rest is the document's.
+    assert_eq!(document.lines.blanked, lines[2].text);
+    let code = document.text.find("<!-- x").unwrap();
+    assert!(std::ptr::eq(
+        lines[4].text.as_ptr(),
+        document.text[code..].as_ptr()
+    ));
+    let json = serde_json::to_value(&document).unwrap();
+    assert_eq!(
+        json["lines"][2],
+        serde_json::json!({"number": 3, "text": lines[2].text, "in_code": false})
+    );
+    assert_eq!(
+        json["lines"][4],
+        serde_json::json!({"number": 5, "text": "<!-- x -->", "in_code": true})
+    );
+    let keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "path",
+            "text",
+            "lines",
+            "words",
+            "sections",
+            "tables",
+            "tasks",
+            "code_blocks",
+            "front_matter",
+            "directives"
+        ]
+    );
+}
+
+#[test]
 fn prose_lines_skip_code_and_stay_in_section() {
     let document = parse("# A\none\n```\ncode\n```\n## B\ntwo\n# C\nthree\n");
     let numbers = |section| {
@@ -573,7 +618,7 @@ fn headings_in_containers_and_html_blocks() {
     let document =
         parse("<details>\n\n## Inside details\n\n</details>\n\n<div>\n## In html block\n</div>\n");
     assert_eq!(titles(&document), ["Inside details"]);
-    assert!(document.lines[7].in_code);
+    assert!(document.line(8).unwrap().in_code);
 }
 
 #[test]
@@ -609,7 +654,7 @@ fn pathological_inputs_do_not_panic() {
     ];
     for input in inputs {
         let document = parse(&input);
-        assert_eq!(document.lines.len(), input.lines().count());
+        assert_eq!(document.line_count(), input.lines().count());
     }
 }
 

@@ -64,8 +64,8 @@ pub fn load_playbook(bytes: &[u8]) {
 /// Every node of the document is located in it, and sections nest.
 pub fn check_document(doc: &Document) {
     let text = &doc.text;
-    let lines = doc.lines.len().max(1);
-    for (index, line) in doc.lines.iter().enumerate() {
+    let lines = doc.line_count().max(1);
+    for (index, line) in doc.lines().enumerate() {
         assert_eq!(line.number, index + 1, "lines are numbered in order");
     }
     for (index, section) in doc.sections.iter().enumerate() {
@@ -126,7 +126,7 @@ pub fn suppress_over(doc: &Document, lines: &[u8]) {
         Check::plugin("c1", "p.c1", json!({})),
         Check::plugin("c2", "p.c2", json!({})),
     ];
-    let line_count = doc.lines.len().max(1);
+    let line_count = doc.line_count().max(1);
     let mut outcomes: Vec<_> = checks
         .iter()
         .map(|check| {
