@@ -271,7 +271,8 @@ impl Document {
 
     /// Every line of the document, in order.
     pub fn lines(&self) -> impl DoubleEndedIterator<Item = Line<'_>> + ExactSizeIterator + Clone {
-        self.lines_in(0..self.line_count())
+        self.indexed(0..self.line_count())
+            .map(|(index, span, in_code)| self.line_at(index, span, in_code))
     }
 
     /// How many lines the document has.
@@ -282,10 +283,8 @@ impl Document {
     /// The line of a 1-based line number, if the document has that line.
     pub fn line(&self, number: usize) -> Option<Line<'_>> {
         let index = number.checked_sub(1)?;
-        self.lines
-            .spans
-            .get(index)
-            .map(|span| self.line_at(index, span))
+        let span = self.lines.spans.get(index)?;
+        Some(self.line_at(index, span, self.lines.in_code[index]))
     }
 
     /// The lines that are not `in_code`, of a section's body
@@ -300,7 +299,9 @@ impl Document {
                 start..end
             }),
         };
-        self.lines_in(indices).filter(|line| !line.in_code)
+        self.indexed(indices)
+            .filter(|&(_, _, in_code)| !in_code)
+            .map(|(index, span, in_code)| self.line_at(index, span, in_code))
     }
 
     /// The last non-blank line that is not `in_code`: where a closing line
@@ -316,19 +317,21 @@ impl Document {
         self.line(line).map(|line| line.text)
     }
 
-    /// The lines at indices (line numbers minus one) `indices`, which must
-    /// be in range.
-    fn lines_in(
+    /// The index, span and `in_code` of each line at `indices` (line numbers
+    /// minus one), which must be in range.
+    fn indexed(
         &self,
         indices: std::ops::Range<usize>,
-    ) -> impl DoubleEndedIterator<Item = Line<'_>> + ExactSizeIterator + Clone {
+    ) -> impl DoubleEndedIterator<Item = (usize, &LineSpan, bool)> + ExactSizeIterator + Clone {
+        let first = indices.start;
         self.lines.spans[indices.clone()]
             .iter()
-            .zip(indices)
-            .map(|(span, index)| self.line_at(index, span))
+            .zip(&self.lines.in_code[indices])
+            .enumerate()
+            .map(move |(offset, (span, &in_code))| (first + offset, span, in_code))
     }
 
-    fn line_at(&self, index: usize, span: &LineSpan) -> Line<'_> {
+    fn line_at(&self, index: usize, span: &LineSpan, in_code: bool) -> Line<'_> {
         let text = if span.blanked {
             &self.lines.blanked
         } else {
@@ -337,7 +340,7 @@ impl Document {
         Line {
             number: index + 1,
             text: &text[span.start..span.end],
-            in_code: span.in_code,
+            in_code,
         }
     }
 }

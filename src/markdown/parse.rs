@@ -53,7 +53,7 @@ pub(super) fn parse(path: String, text: String) -> Document {
     for task in &mut tasks {
         task.section = innermost_section(&sections, task.position.line);
     }
-    let lines = source.into_lines(&in_code, blanks);
+    let lines = source.into_lines(in_code, blanks);
     for directive in &mut directives {
         directive.leading = first_content_line.is_none_or(|line| directive.position.line < line);
     }

@@ -29,18 +29,18 @@ pub(super) struct LineSpan {
     pub(super) start: usize,
     pub(super) end: usize,
     pub(super) blanked: bool,
-    pub(super) in_code: bool,
 }
 
 /// The lines of a document as ranges of text it owns, so that a line costs
-/// no allocation of its own.
+/// no allocation of its own. The vectors are indexed by line number minus
+/// one.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub(super) struct Lines {
     /// The lines that had inline comments blanked out, one after the other
     /// as they read blanked; empty (and unallocated) when no line had any.
     pub(super) blanked: String,
-    /// Indexed by line number minus one.
     pub(super) spans: Vec<LineSpan>,
+    pub(super) in_code: Vec<bool>,
 }
 
 /// The lines of a normalised text, indexed by 1-based line number.
@@ -62,7 +62,6 @@ impl<'t> Source<'t> {
                     start,
                     end,
                     blanked: false,
-                    in_code: false,
                 };
                 start = end + 1;
                 span
@@ -93,36 +92,36 @@ impl<'t> Source<'t> {
 
     /// The lines of the document: `in_code` of each line (indexed by line
     /// number minus one), and the `blanks` to replace with spaces in them.
-    pub(super) fn into_lines(self, in_code: &[bool], mut blanks: Vec<Blank>) -> Lines {
+    /// Only lines with blanks are looked at again.
+    pub(super) fn into_lines(self, in_code: Vec<bool>, mut blanks: Vec<Blank>) -> Lines {
         let Self { text, mut spans } = self;
         blanks.sort_unstable_by_key(|blank| (blank.line, blank.bytes.start));
-        let mut blanked = String::new();
-        let mut next_blank = 0;
-        for (index, (span, &in_code)) in spans.iter_mut().zip(in_code).enumerate() {
-            span.in_code = in_code;
-            let first_blank = next_blank;
-            while blanks
-                .get(next_blank)
-                .is_some_and(|blank| blank.line <= index + 1)
-            {
-                next_blank += 1;
-            }
-            if first_blank < next_blank {
-                let start = blanked.len();
-                blank_out(
-                    &mut blanked,
-                    &text[span.start..span.end],
-                    &blanks[first_blank..next_blank],
-                );
-                *span = LineSpan {
-                    start,
-                    end: blanked.len(),
-                    blanked: true,
-                    in_code,
-                };
-            }
+        let by_line = || blanks.chunk_by(|one, other| one.line == other.line);
+        let span_of = |line_blanks: &[Blank]| line_blanks[0].line.checked_sub(1);
+        // Blanking never lengthens a line, so one allocation holds them all.
+        let mut blanked = String::with_capacity(
+            by_line()
+                .filter_map(|line_blanks| spans.get(span_of(line_blanks)?))
+                .map(|span| span.end - span.start)
+                .sum(),
+        );
+        for line_blanks in by_line() {
+            let Some(span) = span_of(line_blanks).and_then(|index| spans.get_mut(index)) else {
+                continue;
+            };
+            let start = blanked.len();
+            blank_out(&mut blanked, &text[span.start..span.end], line_blanks);
+            *span = LineSpan {
+                start,
+                end: blanked.len(),
+                blanked: true,
+            };
         }
-        Lines { blanked, spans }
+        Lines {
+            blanked,
+            spans,
+            in_code,
+        }
     }
 
     /// The position of a comrak `(line, byte column)` pair.
