@@ -45,14 +45,14 @@ pub fn check(markers: &[String], doc: &Document, findings: &mut Findings<'_>) {
     for line in doc.prose_lines(None) {
         // Most lines hold no marker at all: skip the field analysis for them.
         // A rule (`---`, a table's `|---|`) holds no value, whatever `--` says.
-        if !markers.iter().any(|m| line.text.contains(m.as_str())) || is_rule(&line.text) {
+        if !markers.iter().any(|m| line.text.contains(m.as_str())) || is_rule(line.text) {
             continue;
         }
         // Columns are counted on from the previous field and, within a
         // field, from the previous match, never from the line's start, so a
         // line of many markers costs its length (once per marker).
         let mut field_column = (0, 1);
-        for (field_start, field) in fields(&line.text) {
+        for (field_start, field) in fields(line.text) {
             field_column.1 += line.text[field_column.0..field_start].chars().count();
             field_column.0 = field_start;
             let value_start = field_start + value_offset(field, markers);
