@@ -718,11 +718,16 @@ impl crate::engine::FileList for Targets<'_> {
         self.named.len()
     }
 
-    fn file(&self, index: usize) -> (PathBuf, String) {
+    fn file(&self, index: usize) -> PathBuf {
+        self.cwd.join(&self.named[index])
+    }
+
+    fn shown(&self, index: usize, real: Option<&Path>) -> String {
         let named = Path::new(&self.named[index]);
-        let file = self.cwd.join(named);
-        let shown = shown_from_root(&self.root, &file, named);
-        (file, shown)
+        match real {
+            Some(real) => shown_in_root(&self.root, real, named),
+            None => shown_from_root(&self.root, &self.file(index), named),
+        }
     }
 }
 
@@ -936,7 +941,12 @@ fn shown_from_root(root: &Path, absolute: &Path, named: &Path) -> String {
     let absolute = absolute
         .canonicalize()
         .unwrap_or_else(|_| absolute.to_path_buf());
-    match absolute.strip_prefix(root) {
+    shown_in_root(root, &absolute, named)
+}
+
+/// [`shown_from_root`] of a file whose links are resolved already (`real`).
+fn shown_in_root(root: &Path, real: &Path, named: &Path) -> String {
+    match real.strip_prefix(root) {
         Ok(relative) => relative.to_string_lossy().replace('\\', "/"),
         Err(_) => display_path(named),
     }

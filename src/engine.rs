@@ -726,8 +726,12 @@ impl<'a> StepRunner<'a> {
 pub trait FileList: Sync {
     fn count(&self) -> usize;
 
-    /// The file at `index`: the path to read, and the path results show.
-    fn file(&self, index: usize) -> (PathBuf, String);
+    /// The path to read of the file at `index`.
+    fn file(&self, index: usize) -> PathBuf;
+
+    /// The path results show for the file at `index`, given its real path
+    /// (links resolved) when reading it found it.
+    fn shown(&self, index: usize, real: Option<&Path>) -> String;
 }
 
 impl FileList for [(PathBuf, String)] {
@@ -735,8 +739,12 @@ impl FileList for [(PathBuf, String)] {
         self.len()
     }
 
-    fn file(&self, index: usize) -> (PathBuf, String) {
-        self[index].clone()
+    fn file(&self, index: usize) -> PathBuf {
+        self[index].0.clone()
+    }
+
+    fn shown(&self, index: usize, _: Option<&Path>) -> String {
+        self[index].1.clone()
     }
 }
 
@@ -746,7 +754,7 @@ pub struct StatelessRun<'a> {
     /// The artifact each file stands for.
     pub artifact: String,
     /// The folder every file must lie inside, when there is one.
-    within: Option<PathBuf>,
+    within: Option<crate::confined::Resolver>,
     /// Other artifacts, given with `--artifact-file`: read by the checks
     /// that need them (a `trace`, a plugin's `ctx:artifact`), not checked.
     supporting: Vec<(String, Arc<LoadedArtifact>)>,
@@ -849,16 +857,23 @@ impl<'a> StatelessRun<'a> {
     /// Loads a file named on the command line: inside the root, confined
     /// to it.
     fn load(&self, file: &Path, display: &str) -> LoadedArtifact {
-        LoadedArtifact::from_read(self.read(file), display)
+        LoadedArtifact::from_read(self.read(file).0, display)
     }
 
-    fn read(&self, file: &Path) -> Result<String, SourceError> {
+    /// The text of `file`, and its real path when resolving it inside the
+    /// root found it there.
+    fn read(&self, file: &Path) -> (Result<String, SourceError>, Option<PathBuf>) {
         match &self.within {
-            Some(root) if crate::confined::written_inside_real(root, file) => {
-                let real = crate::confined::resolve_in_real(root, file)?;
-                source::read_text(&real, MAX_DOCUMENT_BYTES)
+            Some(resolver) if crate::confined::written_inside_real(resolver.root(), file) => {
+                match resolver.resolve(file) {
+                    Ok(resolved) => (
+                        resolved.read_text(MAX_DOCUMENT_BYTES),
+                        resolved.existing().map(Path::to_path_buf),
+                    ),
+                    Err(error) => (Err(error.into()), None),
+                }
             }
-            _ => source::read_text(file, MAX_DOCUMENT_BYTES),
+            _ => (source::read_text(file, MAX_DOCUMENT_BYTES), None),
         }
     }
 
@@ -868,7 +883,7 @@ impl<'a> StatelessRun<'a> {
     /// the root was meant to be checked, and is.)
     pub fn within(mut self, root: &Path) -> Self {
         // Its links resolved once, not again for every file.
-        self.within = Some(root.canonicalize().unwrap_or_else(|_| root.to_path_buf()));
+        self.within = Some(crate::confined::Resolver::new(root));
         self
     }
 
@@ -897,8 +912,8 @@ impl<'a> StatelessRun<'a> {
         crate::pool::map_in_order(
             files.count(),
             |index| {
-                let (file, display) = files.file(index);
-                let result = self.check_file(&file, &display);
+                let (read, real) = self.read(&files.file(index));
+                let result = self.check_read(read, &files.shown(index, real.as_deref()));
                 done();
                 result
             },
@@ -908,7 +923,10 @@ impl<'a> StatelessRun<'a> {
 
     /// Checks one file as the step's primary artifact.
     pub fn check_file(&self, file: &Path, display: &str) -> StepResult {
-        let read = self.read(file);
+        self.check_read(self.read(file).0, display)
+    }
+
+    fn check_read(&self, read: Result<String, SourceError>, display: &str) -> StepResult {
         // Taken before the text is parsed and held until its check is done,
         // so that the threads together hold no more than the budget; the
         // text alone is small beside the model parsed from it.
@@ -929,7 +947,7 @@ impl<'a> StatelessRun<'a> {
             &self.artifact,
             loaded,
             &self.supporting,
-            self.within.as_deref(),
+            self.within.as_ref().map(crate::confined::Resolver::root),
         );
         let outcomes = self.runner.run(&artifacts, None);
         let verdict = self.runner.verdict(&outcomes);
