@@ -14,6 +14,7 @@ use crate::diagnostic::Diagnostic;
 use crate::engine::{Options, StepResult};
 use crate::lua::LimitOverrides;
 use crate::playbook::{LoadedPlaybook, schema};
+use crate::pool::Handed;
 use crate::report::{self, Counts, Escaping, Sources};
 use crate::service;
 
@@ -851,7 +852,8 @@ fn check_output<'a>(
     context: &'a Context,
     loaded: &'a LoadedPlaybook,
     args: &'a CheckArgs,
-) -> impl FnOnce(&mut dyn Iterator<Item = StepResult>) -> std::io::Result<()> + 'a {
+) -> impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, StepResult>>) -> std::io::Result<()> + 'a
+{
     |results| {
         write_results(
             context,
@@ -868,13 +870,17 @@ fn check_output<'a>(
 fn write_results(
     context: &Context,
     playbook: &str,
-    results: &mut dyn Iterator<Item = StepResult>,
+    results: &mut dyn Iterator<Item = Handed<'_, StepResult>>,
     format: Format,
     strict: bool,
 ) -> std::io::Result<()> {
     // The formats written at the end keep each result's findings, not the
     // documents they point into: only text frames findings in their lines.
-    let mut gathered = || -> Vec<_> { results.map(StepResult::without_sources).collect() };
+    let mut gathered = || -> Vec<_> {
+        results
+            .map(|result| result.into_inner().without_sources())
+            .collect()
+    };
     match format {
         Format::Text => {
             let mut out = context.stdout_buffered();

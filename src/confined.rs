@@ -535,9 +535,14 @@ mod tests {
         // The first file makes the folder known; the link beside it must
         // not pass through it.
         let plan = resolver.resolve(Path::new("docs/plan.md")).unwrap();
-        assert_eq!(plan.existing(), Some(real_root.join("docs/plan.md").as_path()));
+        assert_eq!(
+            plan.existing(),
+            Some(real_root.join("docs/plan.md").as_path())
+        );
         assert!(refused_outside(resolver.resolve(Path::new("docs/leak.md"))));
-        assert!(refused_outside(resolver.resolve(&root.join("docs/leak.md"))));
+        assert!(refused_outside(
+            resolver.resolve(&root.join("docs/leak.md"))
+        ));
         // A link that stays inside is followed to its file.
         let alias = resolver.resolve(Path::new("docs/alias.md")).unwrap();
         assert_eq!(alias.real, real_root.join("docs/plan.md"));
@@ -554,7 +559,9 @@ mod tests {
         std::os::unix::fs::symlink(outside.path(), root.join("out")).unwrap();
         let resolver = Resolver::new(root);
         for _ in 0..2 {
-            assert!(refused_outside(resolver.resolve(Path::new("out/secret.md"))));
+            assert!(refused_outside(
+                resolver.resolve(Path::new("out/secret.md"))
+            ));
         }
     }
 

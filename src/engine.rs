@@ -19,6 +19,7 @@ use crate::lua::{LimitOverrides, PluginCall, PluginSet, SubjectInfo};
 use crate::markdown::Document;
 use crate::memory;
 use crate::playbook::{Check, CheckKind, Gate, Playbook, SectionAliases, Step};
+use crate::pool::Handed;
 use crate::render::{self, step::SubjectView};
 use crate::source::{self, SourceError};
 use crate::suppress::{self, Suppressed, Target};
@@ -895,19 +896,22 @@ impl<'a> StatelessRun<'a> {
 
     /// Checks every file, in parallel, keeping the order given.
     pub fn check_files(&self, files: &[(PathBuf, String)]) -> Vec<StepResult> {
-        self.check_files_in_order(files, &|| {}, |results| results.collect())
+        self.check_files_in_order(files, &|| {}, |results| {
+            results.map(Handed::into_inner).collect()
+        })
     }
 
     /// Checks every file in parallel and gives `consume` the results in the
     /// order of `files`, each as soon as it and those before it are ready,
     /// so that they can be written out while later files are checked;
     /// `done` is called as each file is checked, from whichever thread
-    /// checked it (a progress bar counts them).
+    /// checked it (a progress bar counts them). A result dropped by
+    /// `consume` is freed by the thread that made it.
     pub fn check_files_in_order<R>(
         &self,
         files: &(impl FileList + ?Sized),
         done: &(dyn Fn() + Sync),
-        consume: impl FnOnce(&mut dyn Iterator<Item = StepResult>) -> R,
+        consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, StepResult>>) -> R,
     ) -> R {
         crate::pool::map_in_order(
             files.count(),

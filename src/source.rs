@@ -301,6 +301,36 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_file_up_to_the_limit_and_refuses_one_byte_more() {
+        let dir = tempfile::tempdir().unwrap();
+        for (len, limit) in [(0, 0), (1, 1), (10, 10), (9_000, 9_000), (5, 100)] {
+            let path = dir.path().join(format!("{len}-{limit}.md"));
+            let text = "a".repeat(len);
+            std::fs::write(&path, &text).unwrap();
+            assert_eq!(read_text(&path, limit).unwrap(), text, "{len} of {limit}");
+            if limit > 0 {
+                let error = read_text(&path, len - 1).unwrap_err().to_string();
+                assert_eq!(
+                    error,
+                    format!(
+                        "the file is {len} bytes, more than the {} bytes allowed",
+                        len - 1
+                    )
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_folder_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            read_bytes(dir.path(), 100),
+            Err(SourceError::NotRegular)
+        ));
+    }
+
+    #[test]
     fn drops_a_byte_order_mark() {
         assert_eq!(decode("\u{feff}a: 1".as_bytes().to_vec()).unwrap(), "a: 1");
     }
