@@ -274,13 +274,10 @@ impl<'w, T> Iterator for InOrder<'w, T> {
             if let Some((maker, item)) = state.ready.front_mut().and_then(Option::take) {
                 state.ready.pop_front();
                 state.handed_on += 1;
-                // Waiting threads are woken once half the window is free
-                // again, not for every slot.
-                let free = state.handed_on + window.limit - state.next;
-                let wake = state.workers_waiting > 0 && free >= window.limit / 2;
-                if wake {
-                    state.workers_waiting = 0;
-                }
+                // Threads waiting for room are woken once, not again for
+                // every slot freed before they run.
+                let wake = state.workers_waiting > 0;
+                state.workers_waiting = 0;
                 drop(state);
                 if wake {
                     window.room.notify_all();
