@@ -14,6 +14,7 @@ use crate::diagnostic::Diagnostic;
 use crate::engine::{Options, StepResult};
 use crate::lua::LimitOverrides;
 use crate::playbook::{LoadedPlaybook, schema};
+use crate::pool::Handed;
 use crate::report::{self, Counts, Escaping, Sources};
 use crate::service;
 
@@ -718,11 +719,16 @@ impl crate::engine::FileList for Targets<'_> {
         self.named.len()
     }
 
-    fn file(&self, index: usize) -> (PathBuf, String) {
+    fn file(&self, index: usize) -> PathBuf {
+        self.cwd.join(&self.named[index])
+    }
+
+    fn shown(&self, index: usize, real: Option<&Path>) -> String {
         let named = Path::new(&self.named[index]);
-        let file = self.cwd.join(named);
-        let shown = shown_from_root(&self.root, &file, named);
-        (file, shown)
+        match real {
+            Some(real) => shown_in_root(&self.root, real, named),
+            None => shown_from_root(&self.root, &self.file(index), named),
+        }
     }
 }
 
@@ -846,7 +852,8 @@ fn check_output<'a>(
     context: &'a Context,
     loaded: &'a LoadedPlaybook,
     args: &'a CheckArgs,
-) -> impl FnOnce(&mut dyn Iterator<Item = StepResult>) -> std::io::Result<()> + 'a {
+) -> impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, StepResult>>) -> std::io::Result<()> + 'a
+{
     |results| {
         write_results(
             context,
@@ -863,13 +870,17 @@ fn check_output<'a>(
 fn write_results(
     context: &Context,
     playbook: &str,
-    results: &mut dyn Iterator<Item = StepResult>,
+    results: &mut dyn Iterator<Item = Handed<'_, StepResult>>,
     format: Format,
     strict: bool,
 ) -> std::io::Result<()> {
     // The formats written at the end keep each result's findings, not the
     // documents they point into: only text frames findings in their lines.
-    let mut gathered = || -> Vec<_> { results.map(StepResult::without_sources).collect() };
+    let mut gathered = || -> Vec<_> {
+        results
+            .map(|result| result.into_inner().without_sources())
+            .collect()
+    };
     match format {
         Format::Text => {
             let mut out = context.stdout_buffered();
@@ -936,7 +947,12 @@ fn shown_from_root(root: &Path, absolute: &Path, named: &Path) -> String {
     let absolute = absolute
         .canonicalize()
         .unwrap_or_else(|_| absolute.to_path_buf());
-    match absolute.strip_prefix(root) {
+    shown_in_root(root, &absolute, named)
+}
+
+/// [`shown_from_root`] of a file whose links are resolved already (`real`).
+fn shown_in_root(root: &Path, real: &Path, named: &Path) -> String {
+    match real.strip_prefix(root) {
         Ok(relative) => relative.to_string_lossy().replace('\\', "/"),
         Err(_) => display_path(named),
     }

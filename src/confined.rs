@@ -11,9 +11,11 @@
 //!   folder on the way from the root; a file is replaced through a new
 //!   temporary file with a random name, created exclusively.
 
+use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::{PoisonError, RwLock};
 
 use crate::source::{self, SourceError};
 
@@ -112,6 +114,124 @@ pub fn resolve_in_real(real_root: &Path, path: &Path) -> io::Result<PathBuf> {
         .into_iter()
         .rev()
         .fold(real, |real, name| real.join(name)))
+}
+
+/// Paths resolved inside one root, for a run that reads many files from
+/// few folders: each folder's links are resolved once, not once for every
+/// file in it.
+///
+/// The cache cannot let a path out of the root. It holds only folders, each
+/// with its real path (no link left in it), and a file is taken through one
+/// only when the file itself, looked at without following it, is not a
+/// link: then the file's real path is the folder's real path and its name,
+/// exactly what resolving the whole path would give. A link in a folder is
+/// always resolved in full and judged like any path; a folder that leads
+/// outside, or cannot be resolved, is never used. The cache answers as the
+/// folders were when first met, which is as long as a run reads a
+/// repository (as a path resolved and then opened already assumes).
+#[derive(Debug)]
+pub struct Resolver {
+    real_root: PathBuf,
+    /// Folders as written, and their real paths when inside the root.
+    folders: RwLock<HashMap<PathBuf, Option<PathBuf>>>,
+}
+
+/// A path resolved by a [`Resolver`].
+#[derive(Debug)]
+pub struct Resolved {
+    /// Where it leads, links resolved (see [`resolve_in_real`]).
+    pub real: PathBuf,
+    /// Its metadata, not following a link, when it was found to be there
+    /// and not a link.
+    found: Option<fs::Metadata>,
+}
+
+impl Resolved {
+    /// Its real path when it is known to be there: a file that the whole
+    /// path resolves to.
+    pub fn existing(&self) -> Option<&Path> {
+        self.found.as_ref().map(|_| self.real.as_path())
+    }
+
+    /// The text of the file, of at most `limit` bytes.
+    pub fn read_text(&self, limit: usize) -> Result<String, SourceError> {
+        match &self.found {
+            Some(meta) => source::read_text_found(&self.real, meta, limit),
+            None => source::read_text(&self.real, limit),
+        }
+    }
+}
+
+impl Resolver {
+    /// A resolver inside `root`; a root that cannot be resolved is taken as
+    /// written.
+    pub fn new(root: &Path) -> Self {
+        Self {
+            real_root: root.canonicalize().unwrap_or_else(|_| root.to_path_buf()),
+            folders: RwLock::default(),
+        }
+    }
+
+    /// The root, its links resolved.
+    pub fn root(&self) -> &Path {
+        &self.real_root
+    }
+
+    /// Where `path` (relative to the root, or absolute) leads, as
+    /// [`resolve_in_real`] says.
+    pub fn resolve(&self, path: &Path) -> io::Result<Resolved> {
+        let full = self.real_root.join(path);
+        if let Some(resolved) = self.through_folder(&full) {
+            return Ok(resolved);
+        }
+        Ok(Resolved {
+            real: resolve_in_real(&self.real_root, path)?,
+            found: None,
+        })
+    }
+
+    /// `full` through its folder's cached real path, when that is sure to
+    /// be where the whole path leads.
+    fn through_folder(&self, full: &Path) -> Option<Resolved> {
+        let name = full.file_name()?;
+        // `x/.` or `x/` end in no name of their own: only a full
+        // resolution treats them right.
+        if !full
+            .as_os_str()
+            .as_encoded_bytes()
+            .ends_with(name.as_encoded_bytes())
+        {
+            return None;
+        }
+        let folder = self.real_folder(full.parent()?)?;
+        let real = folder.join(name);
+        let meta = fs::symlink_metadata(&real).ok()?;
+        if meta.file_type().is_symlink() {
+            return None;
+        }
+        Some(Resolved {
+            real,
+            found: Some(meta),
+        })
+    }
+
+    /// The real path of `folder` (as written), when it lies inside the root.
+    fn real_folder(&self, folder: &Path) -> Option<PathBuf> {
+        let known = self.folders.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(real) = known.get(folder) {
+            return real.clone();
+        }
+        drop(known);
+        let real = folder
+            .canonicalize()
+            .ok()
+            .filter(|real| real.starts_with(&self.real_root));
+        self.folders
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(folder.to_path_buf(), real.clone());
+        real
+    }
 }
 
 /// The repository a file at `start` belongs to: the nearest folder upward
@@ -391,6 +511,88 @@ mod tests {
         let error = write_atomic(root, Path::new("state/x.json"), b"{}").unwrap_err();
         assert!(matches!(refusal(&error), Some(Refused::Symlink(p)) if p == "state"));
         assert_eq!(fs::read_dir(outside.path()).unwrap().count(), 0);
+    }
+
+    /// Whether resolving `path` was refused as leading outside.
+    fn refused_outside(resolved: io::Result<Resolved>) -> bool {
+        matches!(resolved, Err(error) if matches!(refusal(&error), Some(Refused::Outside(_))))
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_planted_in_a_known_folder_is_still_judged_by_where_it_leads() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir(root.join("docs")).unwrap();
+        fs::write(root.join("docs/plan.md"), "# Plan\n").unwrap();
+        fs::write(outside.path().join("secret.md"), "secret").unwrap();
+        std::os::unix::fs::symlink(outside.path().join("secret.md"), root.join("docs/leak.md"))
+            .unwrap();
+        std::os::unix::fs::symlink(root.join("docs/plan.md"), root.join("docs/alias.md")).unwrap();
+        let resolver = Resolver::new(root);
+        let real_root = root.canonicalize().unwrap();
+        // The first file makes the folder known; the link beside it must
+        // not pass through it.
+        let plan = resolver.resolve(Path::new("docs/plan.md")).unwrap();
+        assert_eq!(
+            plan.existing(),
+            Some(real_root.join("docs/plan.md").as_path())
+        );
+        assert!(refused_outside(resolver.resolve(Path::new("docs/leak.md"))));
+        assert!(refused_outside(
+            resolver.resolve(&root.join("docs/leak.md"))
+        ));
+        // A link that stays inside is followed to its file.
+        let alias = resolver.resolve(Path::new("docs/alias.md")).unwrap();
+        assert_eq!(alias.real, real_root.join("docs/plan.md"));
+        assert_eq!(alias.read_text(100).unwrap(), "# Plan\n");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_folder_linked_outside_is_refused_every_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::write(outside.path().join("secret.md"), "secret").unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("out")).unwrap();
+        let resolver = Resolver::new(root);
+        for _ in 0..2 {
+            assert!(refused_outside(
+                resolver.resolve(Path::new("out/secret.md"))
+            ));
+        }
+    }
+
+    #[test]
+    fn a_resolver_says_what_resolving_each_path_alone_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        fs::create_dir_all(root.join("a/b")).unwrap();
+        fs::write(root.join("a/x.md"), "x").unwrap();
+        fs::write(root.join("a/b/y.md"), "y").unwrap();
+        let resolver = Resolver::new(root);
+        let paths = [
+            "a/x.md",
+            "a/b/y.md",
+            "a/b/../x.md",
+            "a/./x.md",
+            "a/x.md/.",
+            "a/x.md/",
+            "a/b",
+            "a/missing.md",
+            "missing/x.md",
+            "a/b/../../../x.md",
+        ];
+        // Twice: the second time through the folders already known.
+        for path in paths.iter().chain(&paths) {
+            let alone = resolve(root, Path::new(path));
+            match resolver.resolve(Path::new(path)) {
+                Ok(resolved) => assert_eq!(resolved.real, alone.unwrap(), "{path}"),
+                Err(error) => assert_eq!(error.to_string(), alone.unwrap_err().to_string()),
+            }
+        }
     }
 
     #[test]

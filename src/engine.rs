@@ -19,6 +19,7 @@ use crate::lua::{LimitOverrides, PluginCall, PluginSet, SubjectInfo};
 use crate::markdown::Document;
 use crate::memory;
 use crate::playbook::{Check, CheckKind, Gate, Playbook, SectionAliases, Step};
+use crate::pool::Handed;
 use crate::render::{self, step::SubjectView};
 use crate::source::{self, SourceError};
 use crate::suppress::{self, Suppressed, Target};
@@ -726,8 +727,12 @@ impl<'a> StepRunner<'a> {
 pub trait FileList: Sync {
     fn count(&self) -> usize;
 
-    /// The file at `index`: the path to read, and the path results show.
-    fn file(&self, index: usize) -> (PathBuf, String);
+    /// The path to read of the file at `index`.
+    fn file(&self, index: usize) -> PathBuf;
+
+    /// The path results show for the file at `index`, given its real path
+    /// (links resolved) when reading it found it.
+    fn shown(&self, index: usize, real: Option<&Path>) -> String;
 }
 
 impl FileList for [(PathBuf, String)] {
@@ -735,8 +740,12 @@ impl FileList for [(PathBuf, String)] {
         self.len()
     }
 
-    fn file(&self, index: usize) -> (PathBuf, String) {
-        self[index].clone()
+    fn file(&self, index: usize) -> PathBuf {
+        self[index].0.clone()
+    }
+
+    fn shown(&self, index: usize, _: Option<&Path>) -> String {
+        self[index].1.clone()
     }
 }
 
@@ -746,7 +755,7 @@ pub struct StatelessRun<'a> {
     /// The artifact each file stands for.
     pub artifact: String,
     /// The folder every file must lie inside, when there is one.
-    within: Option<PathBuf>,
+    within: Option<crate::confined::Resolver>,
     /// Other artifacts, given with `--artifact-file`: read by the checks
     /// that need them (a `trace`, a plugin's `ctx:artifact`), not checked.
     supporting: Vec<(String, Arc<LoadedArtifact>)>,
@@ -849,16 +858,23 @@ impl<'a> StatelessRun<'a> {
     /// Loads a file named on the command line: inside the root, confined
     /// to it.
     fn load(&self, file: &Path, display: &str) -> LoadedArtifact {
-        LoadedArtifact::from_read(self.read(file), display)
+        LoadedArtifact::from_read(self.read(file).0, display)
     }
 
-    fn read(&self, file: &Path) -> Result<String, SourceError> {
+    /// The text of `file`, and its real path when resolving it inside the
+    /// root found it there.
+    fn read(&self, file: &Path) -> (Result<String, SourceError>, Option<PathBuf>) {
         match &self.within {
-            Some(root) if crate::confined::written_inside_real(root, file) => {
-                let real = crate::confined::resolve_in_real(root, file)?;
-                source::read_text(&real, MAX_DOCUMENT_BYTES)
+            Some(resolver) if crate::confined::written_inside_real(resolver.root(), file) => {
+                match resolver.resolve(file) {
+                    Ok(resolved) => (
+                        resolved.read_text(MAX_DOCUMENT_BYTES),
+                        resolved.existing().map(Path::to_path_buf),
+                    ),
+                    Err(error) => (Err(error.into()), None),
+                }
             }
-            _ => source::read_text(file, MAX_DOCUMENT_BYTES),
+            _ => (source::read_text(file, MAX_DOCUMENT_BYTES), None),
         }
     }
 
@@ -868,7 +884,7 @@ impl<'a> StatelessRun<'a> {
     /// the root was meant to be checked, and is.)
     pub fn within(mut self, root: &Path) -> Self {
         // Its links resolved once, not again for every file.
-        self.within = Some(root.canonicalize().unwrap_or_else(|_| root.to_path_buf()));
+        self.within = Some(crate::confined::Resolver::new(root));
         self
     }
 
@@ -880,25 +896,28 @@ impl<'a> StatelessRun<'a> {
 
     /// Checks every file, in parallel, keeping the order given.
     pub fn check_files(&self, files: &[(PathBuf, String)]) -> Vec<StepResult> {
-        self.check_files_in_order(files, &|| {}, |results| results.collect())
+        self.check_files_in_order(files, &|| {}, |results| {
+            results.map(Handed::into_inner).collect()
+        })
     }
 
     /// Checks every file in parallel and gives `consume` the results in the
     /// order of `files`, each as soon as it and those before it are ready,
     /// so that they can be written out while later files are checked;
     /// `done` is called as each file is checked, from whichever thread
-    /// checked it (a progress bar counts them).
+    /// checked it (a progress bar counts them). A result dropped by
+    /// `consume` is freed by the thread that made it.
     pub fn check_files_in_order<R>(
         &self,
         files: &(impl FileList + ?Sized),
         done: &(dyn Fn() + Sync),
-        consume: impl FnOnce(&mut dyn Iterator<Item = StepResult>) -> R,
+        consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, StepResult>>) -> R,
     ) -> R {
         crate::pool::map_in_order(
             files.count(),
             |index| {
-                let (file, display) = files.file(index);
-                let result = self.check_file(&file, &display);
+                let (read, real) = self.read(&files.file(index));
+                let result = self.check_read(read, &files.shown(index, real.as_deref()));
                 done();
                 result
             },
@@ -908,7 +927,10 @@ impl<'a> StatelessRun<'a> {
 
     /// Checks one file as the step's primary artifact.
     pub fn check_file(&self, file: &Path, display: &str) -> StepResult {
-        let read = self.read(file);
+        self.check_read(self.read(file).0, display)
+    }
+
+    fn check_read(&self, read: Result<String, SourceError>, display: &str) -> StepResult {
         // Taken before the text is parsed and held until its check is done,
         // so that the threads together hold no more than the budget; the
         // text alone is small beside the model parsed from it.
@@ -929,7 +951,7 @@ impl<'a> StatelessRun<'a> {
             &self.artifact,
             loaded,
             &self.supporting,
-            self.within.as_deref(),
+            self.within.as_ref().map(crate::confined::Resolver::root),
         );
         let outcomes = self.runner.run(&artifacts, None);
         let verdict = self.runner.verdict(&outcomes);

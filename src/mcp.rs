@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use crate::engine::{Options, StepResult};
 use crate::lua::LimitOverrides;
 use crate::playbook::LoadedPlaybook;
+use crate::pool::Handed;
 use crate::project::{Project, ProjectError};
 use crate::report::{self, AdvanceReport, CheckReport, LintReport, StatusReport};
 use crate::{agents, confined, identity, scaffold, service};
@@ -369,7 +370,9 @@ impl Server {
             return self.on_project(|project| {
                 let ids: Vec<String> = args.subject.iter().cloned().collect();
                 let mut to_check = service::subjects_to_check(project, &ids, args.step.as_deref())?;
-                let (results, _) = to_check.judge(project, |results| results.collect::<Vec<_>>());
+                let (results, _) = to_check.judge(project, |results| {
+                    results.map(Handed::into_inner).collect::<Vec<_>>()
+                });
                 let name = &project.loaded.playbook.name;
                 // Nothing registered is no pass, as on the command line.
                 let errors = to_check.unusable.iter().map(ToString::to_string);
@@ -412,7 +415,7 @@ impl Server {
             self.options(),
             confined.as_slice(),
             &|| {},
-            |results| results.collect::<Vec<_>>(),
+            |results| results.map(Handed::into_inner).collect::<Vec<_>>(),
         );
         match checked {
             Ok(checked) => judged(&loaded.playbook.name, &checked.consumed).with_errors(

@@ -2,6 +2,11 @@
 //! ready: results can be written while later items are still being worked
 //! on, and only a bounded window of them ever waits, so memory stays flat
 //! however many items there are.
+//!
+//! A result is freed by the thread that made it: the consumer hands each
+//! back when done with it (see [`Handed`]). The allocator keeps a thread's
+//! memory in that thread's arena, and freeing into another thread's arena
+//! means taking its lock while that thread allocates.
 
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
@@ -14,6 +19,56 @@ const AHEAD_PER_THREAD: usize = 16;
 /// How many results in a row wake a consumer that waits for them.
 const WAKE_AFTER: usize = 8;
 
+/// A result of [`map_in_order`]: the result itself through `Deref`, which
+/// goes back to the thread that made it to be freed there when dropped, or
+/// is kept with [`Handed::into_inner`].
+pub struct Handed<'w, T> {
+    item: Option<T>,
+    /// Where the thread that made it takes back what it is to free.
+    back: Option<&'w Mutex<Vec<T>>>,
+}
+
+impl<'w, T> Handed<'w, T> {
+    /// An item made where it is consumed: dropped where it is.
+    pub fn new(item: T) -> Self {
+        Self {
+            item: Some(item),
+            back: None,
+        }
+    }
+
+    /// The item, freed where its new owner drops it.
+    pub fn into_inner(mut self) -> T {
+        self.item.take().expect("an item is only taken out once")
+    }
+}
+
+impl<T> std::ops::Deref for Handed<'_, T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        self.item.as_ref().expect("an item is only taken out once")
+    }
+}
+
+impl<T> std::borrow::Borrow<T> for Handed<'_, T> {
+    fn borrow(&self) -> &T {
+        self
+    }
+}
+
+impl<T> Drop for Handed<'_, T> {
+    fn drop(&mut self) {
+        if let (Some(item), Some(back)) = (self.item.take(), self.back) {
+            lock(back).push(item);
+        }
+    }
+}
+
+fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Calls `work` on `0..count` on as many threads as rayon's current pool
 /// has, and gives `consume` the results in index order as they are ready.
 /// When `consume` returns before taking every result (its output was
@@ -21,14 +76,14 @@ const WAKE_AFTER: usize = 8;
 pub fn map_in_order<T: Send, R>(
     count: usize,
     work: impl Fn(usize) -> T + Sync,
-    consume: impl FnOnce(&mut dyn Iterator<Item = T>) -> R,
+    consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, T>>) -> R,
 ) -> R {
     let threads = match count {
         0 | 1 => 1,
         _ => rayon::current_num_threads().clamp(1, count),
     };
     if threads == 1 {
-        return consume(&mut (0..count).map(work));
+        return consume(&mut (0..count).map(|index| Handed::new(work(index))));
     }
     let window = Window {
         state: Mutex::new(State {
@@ -44,38 +99,46 @@ pub fn map_in_order<T: Send, R>(
         arrived: Condvar::new(),
         limit: threads * AHEAD_PER_THREAD,
         count,
+        back: (0..threads).map(|_| Mutex::default()).collect(),
     };
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
+    let result = std::thread::scope(|scope| {
+        for maker in 0..threads {
             let (window, work) = (&window, &work);
             scope.spawn(move || {
                 let _leaving = Leaving(window);
-                while let Some(index) = window.take() {
-                    window.put(index, work(index));
+                // What the consumer handed back, swapped with an empty list
+                // whose room it fills next: no list is allocated again.
+                let mut returned = Vec::new();
+                let mut next = window.take(None);
+                while let Some(index) = next {
+                    let item = work(index);
+                    next = window.take(Some((index, maker, item)));
+                    std::mem::swap(&mut *lock(&window.back[maker]), &mut returned);
+                    returned.clear();
                 }
             });
         }
         let result = consume(&mut InOrder(&window));
         window.stop();
         result
-    })
+    });
+    // What was handed back after its thread ended is freed here.
+    drop(window);
+    result
 }
 
 /// [`map_in_order`] over owned items: `work` takes each item by value.
 pub fn map_items_in_order<I: Send, T: Send, R>(
     items: Vec<I>,
     work: impl Fn(I) -> T + Sync,
-    consume: impl FnOnce(&mut dyn Iterator<Item = T>) -> R,
+    consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, T>>) -> R,
 ) -> R {
     // Each item is taken out of its slot by the one thread that works on it.
     let slots: Vec<Mutex<Option<I>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
     map_in_order(
         slots.len(),
         |index| {
-            let item = slots[index]
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .take();
+            let item = lock(&slots[index]).take();
             work(item.expect("each index is worked on once"))
         },
         consume,
@@ -89,12 +152,14 @@ struct State<T> {
     /// How many results the consumer has taken.
     handed_on: usize,
     stopped: bool,
-    /// Finished results not yet handed on: slot `i` holds index
-    /// `handed_on + i`.
-    ready: VecDeque<Option<T>>,
+    /// Finished results not yet handed on, with the thread that made each:
+    /// slot `i` holds index `handed_on + i`.
+    ready: VecDeque<Option<(usize, T)>>,
     /// Threads still working.
     workers: usize,
+    /// Threads waiting for room, not yet woken.
     workers_waiting: usize,
+    /// The consumer waits for a result, and no thread has woken it yet.
     consumer_waiting: bool,
 }
 
@@ -106,17 +171,30 @@ struct Window<T> {
     arrived: Condvar,
     limit: usize,
     count: usize,
+    /// What the consumer handed back, by the thread that made it.
+    back: Vec<Mutex<Vec<T>>>,
 }
 
 impl<T> Window<T> {
     fn lock(&self) -> MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&self.state)
     }
 
-    /// The next index to work on, waiting while it would run too far ahead
-    /// of the consumer; `None` when all are taken or the consumer stopped.
-    fn take(&self) -> Option<usize> {
+    /// Files the result `done` of an index (with the thread that made it),
+    /// if any, and takes the next index to work on, under one lock; waits
+    /// while that would run too far ahead of the consumer. `None` when all
+    /// are taken or the consumer stopped.
+    fn take(&self, done: Option<(usize, usize, T)>) -> Option<usize> {
         let mut state = self.lock();
+        if let Some((index, maker, item)) = done
+            && self.put(&mut state, index, maker, item)
+        {
+            // Woken outside the lock, so that the consumer does not wake
+            // only to wait for it.
+            drop(state);
+            self.arrived.notify_one();
+            state = self.lock();
+        }
         loop {
             if state.stopped || state.next >= self.count {
                 return None;
@@ -130,23 +208,21 @@ impl<T> Window<T> {
                 .room
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
-            state.workers_waiting -= 1;
         }
     }
 
-    /// Files the result of `index`. A waiting consumer is woken once a few
-    /// results are ready for it in a row, not for each (a wake-up is a
+    /// Files the result of `index`; whether to wake the consumer: once a
+    /// few results are ready for it in a row, not for each (a wake-up is a
     /// system call and a switch of threads), or when no more can come
     /// without it.
-    fn put(&self, index: usize, item: T) {
-        let mut state = self.lock();
+    fn put(&self, state: &mut State<T>, index: usize, maker: usize, item: T) -> bool {
         let slot = index - state.handed_on;
         if state.ready.len() <= slot {
             state.ready.resize_with(slot + 1, || None);
         }
-        state.ready[slot] = Some(item);
+        state.ready[slot] = Some((maker, item));
         if !state.consumer_waiting {
-            return;
+            return false;
         }
         let in_a_row = state
             .ready
@@ -156,9 +232,9 @@ impl<T> Window<T> {
         let enough = in_a_row.count() == WAKE_AFTER.min(self.count - state.handed_on);
         let stuck =
             state.ready[0].is_some() && (state.next >= self.count || state.workers_waiting > 0);
-        if enough || stuck {
-            self.arrived.notify_one();
-        }
+        // Woken once, however many results arrive before it runs.
+        state.consumer_waiting &= !(enough || stuck);
+        enough || stuck
     }
 
     fn stop(&self) {
@@ -176,6 +252,7 @@ impl<T> Drop for Leaving<'_, T> {
         let mut state = self.0.lock();
         state.workers -= 1;
         if state.consumer_waiting {
+            state.consumer_waiting = false;
             self.0.arrived.notify_one();
         }
     }
@@ -184,23 +261,31 @@ impl<T> Drop for Leaving<'_, T> {
 /// The results in index order, each handed on once every earlier one was.
 struct InOrder<'w, T>(&'w Window<T>);
 
-impl<T> Iterator for InOrder<'_, T> {
-    type Item = T;
+impl<'w, T> Iterator for InOrder<'w, T> {
+    type Item = Handed<'w, T>;
 
-    fn next(&mut self) -> Option<T> {
+    fn next(&mut self) -> Option<Handed<'w, T>> {
         let window = self.0;
         let mut state = window.lock();
         loop {
             if state.handed_on >= window.count {
                 return None;
             }
-            if let Some(item) = state.ready.front_mut().and_then(Option::take) {
+            if let Some((maker, item)) = state.ready.front_mut().and_then(Option::take) {
                 state.ready.pop_front();
                 state.handed_on += 1;
-                if state.workers_waiting > 0 {
+                // Threads waiting for room are woken once, not again for
+                // every slot freed before they run.
+                let wake = state.workers_waiting > 0;
+                state.workers_waiting = 0;
+                drop(state);
+                if wake {
                     window.room.notify_all();
                 }
-                return Some(item);
+                return Some(Handed {
+                    item: Some(item),
+                    back: Some(&window.back[maker]),
+                });
             }
             // A thread that panicked brings nothing more; the scope
             // re-raises its panic once `consume` returns.
@@ -212,7 +297,6 @@ impl<T> Iterator for InOrder<'_, T> {
                 .arrived
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
-            state.consumer_waiting = false;
         }
     }
 }
@@ -241,7 +325,7 @@ mod tests {
                     ));
                     i * 2
                 },
-                |results| results.collect(),
+                |results| results.map(Handed::into_inner).collect(),
             )
         });
         assert_eq!(out, (0..500).map(|i| i * 2).collect::<Vec<_>>());
@@ -263,10 +347,10 @@ mod tests {
                 |results| {
                     for i in results {
                         // A slow consumer: the workers must wait for it.
-                        if i % 100 == 0 {
+                        if *i % 100 == 0 {
                             std::thread::sleep(std::time::Duration::from_millis(2));
                         }
-                        handed_on.store(i + 1, Ordering::SeqCst);
+                        handed_on.store(*i + 1, Ordering::SeqCst);
                     }
                 },
             )
@@ -289,7 +373,7 @@ mod tests {
                     worked.fetch_add(1, Ordering::SeqCst);
                     i
                 },
-                |results| results.take(3).collect(),
+                |results| results.take(3).map(Handed::into_inner).collect(),
             )
         });
         assert_eq!(first, [0, 1, 2]);
@@ -303,9 +387,53 @@ mod tests {
     #[test]
     fn one_item_or_none_needs_no_thread() {
         let caller = std::thread::current().id();
-        let ids: Vec<_> = map_in_order(1, |_| std::thread::current().id(), |r| r.collect());
+        let ids: Vec<_> = map_in_order(
+            1,
+            |_| std::thread::current().id(),
+            |r| r.map(Handed::into_inner).collect(),
+        );
         assert_eq!(ids, [caller]);
-        let none: Vec<usize> = map_in_order(0, |i| i, |r| r.collect());
+        let none: Vec<usize> = map_in_order(0, |i| i, |r| r.map(Handed::into_inner).collect());
         assert!(none.is_empty());
+    }
+
+    /// Records, when dropped, whether it is dropped by the thread that
+    /// made it.
+    struct Made<'a> {
+        by: std::thread::ThreadId,
+        elsewhere: &'a AtomicUsize,
+    }
+
+    impl Drop for Made<'_> {
+        fn drop(&mut self) {
+            if std::thread::current().id() != self.by {
+                self.elsewhere.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    #[test]
+    fn a_result_is_freed_by_the_thread_that_made_it() {
+        let elsewhere = AtomicUsize::new(0);
+        let threads = 2;
+        let count = 3_000;
+        let seen = pool(threads).install(|| {
+            map_in_order(
+                count,
+                |_| Made {
+                    by: std::thread::current().id(),
+                    elsewhere: &elsewhere,
+                },
+                |results| results.count(),
+            )
+        });
+        assert_eq!(seen, count);
+        // Only what is handed back after its thread ran out of items is
+        // freed elsewhere: at most a window's worth.
+        let elsewhere = elsewhere.load(Ordering::SeqCst);
+        assert!(
+            elsewhere <= threads * AHEAD_PER_THREAD + threads,
+            "{elsewhere} of {count} results were freed by another thread"
+        );
     }
 }

@@ -610,7 +610,7 @@ impl<'a> Project<'a> {
                     record,
                 })
             },
-            |statuses| statuses.collect(),
+            |statuses| statuses.map(crate::pool::Handed::into_inner).collect(),
         ))
     }
 

@@ -12,6 +12,7 @@ use crate::diagnostic::Diagnostic;
 use crate::engine::{FileList, Options, RunError, StatelessRun, StepResult, Verdict};
 use crate::lua::PluginSet;
 use crate::playbook::{LoadError, LoadStage, LoadedPlaybook, Step, lint};
+use crate::pool::Handed;
 use crate::project::{Project, ProjectError, SubjectStatus, Transition};
 use crate::render::step;
 use crate::report::{self, AdvanceReport, JsonFinding, LintedFile, Sources};
@@ -178,7 +179,7 @@ impl SubjectsToCheck<'_> {
     pub fn judge<T>(
         &mut self,
         project: &Project,
-        consume: impl FnOnce(&mut dyn Iterator<Item = StepResult>) -> T,
+        consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, StepResult>>) -> T,
     ) -> (T, Tally) {
         let subjects = std::mem::take(&mut self.subjects);
         let mut tally = Tally::default();
@@ -188,8 +189,14 @@ impl SubjectsToCheck<'_> {
             |(record, step)| project.judge(&record, step),
             |judged| {
                 let mut results = judged
-                    .filter_map(|judged| judged.map_err(|error| unusable.push(error)).ok())
-                    .inspect(|result| tally.add(result));
+                    .filter_map(|judged| {
+                        judged
+                            .into_inner()
+                            .map_err(|error| unusable.push(error))
+                            .ok()
+                    })
+                    .inspect(|result| tally.add(result))
+                    .map(Handed::new);
                 let consumed = consume(&mut results);
                 results.for_each(drop);
                 consumed
@@ -384,7 +391,7 @@ pub fn check_files<T>(
     options: Options,
     files: &(impl FileList + ?Sized),
     done: &(dyn Fn() + Sync),
-    consume: impl FnOnce(&mut dyn Iterator<Item = StepResult>) -> T,
+    consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, StepResult>>) -> T,
 ) -> Result<CheckedFiles<T>, RunError> {
     let plugins = PluginSet::load(
         loaded.folder(),

@@ -2,6 +2,7 @@
 //! reading, a byte-order mark dropped, and bytes that are not UTF-8 reported
 //! at their line and column instead of being replaced.
 
+use std::fs::Metadata;
 use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
@@ -22,7 +23,17 @@ pub enum SourceError {
 
 /// Reads a whole text file of at most `limit` bytes.
 pub fn read_text(path: &Path, limit: usize) -> Result<String, SourceError> {
-    decode(read_bytes(path, limit)?).map_err(|position| SourceError::NotUtf8 { position })
+    text_of(read_bytes(path, limit)?)
+}
+
+/// [`read_text`] of a file whose metadata was just taken without following
+/// a link (it is not one).
+pub fn read_text_found(path: &Path, meta: &Metadata, limit: usize) -> Result<String, SourceError> {
+    text_of(read_bytes_found(path, meta, limit)?)
+}
+
+fn text_of(bytes: Vec<u8>) -> Result<String, SourceError> {
+    decode(bytes).map_err(|position| SourceError::NotUtf8 { position })
 }
 
 /// Reads a whole regular file of at most `limit` bytes. Anything else (a
@@ -30,14 +41,19 @@ pub fn read_text(path: &Path, limit: usize) -> Result<String, SourceError> {
 /// does not block, so a FIFO put in its place meanwhile cannot hang the
 /// read either.
 pub fn read_bytes(path: &Path, limit: usize) -> Result<Vec<u8>, SourceError> {
-    if !std::fs::metadata(path)?.is_file() {
+    read_bytes_found(path, &std::fs::metadata(path)?, limit)
+}
+
+/// [`read_bytes`] of a file whose metadata (`meta`) was just taken.
+fn read_bytes_found(path: &Path, meta: &Metadata, limit: usize) -> Result<Vec<u8>, SourceError> {
+    if !meta.is_file() {
         return Err(SourceError::NotRegular);
     }
     let mut options = std::fs::OpenOptions::new();
     options.read(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let file = options.open(path)?;
+    let mut file = options.open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(SourceError::NotRegular);
@@ -46,15 +62,29 @@ pub fn read_bytes(path: &Path, limit: usize) -> Result<Vec<u8>, SourceError> {
     if size > limit as u64 {
         return Err(SourceError::TooLarge { size, limit });
     }
-    let mut bytes = Vec::with_capacity(size as usize);
-    // The limit also holds for files that grow while being read.
-    file.take(limit as u64 + 1).read_to_end(&mut bytes)?;
-    if bytes.len() > limit {
-        return Err(SourceError::TooLarge {
-            size: bytes.len() as u64,
-            limit,
-        });
+    // A byte more than the size told, so that the read that fills the rest
+    // is followed by only the one that finds the end.
+    let mut bytes = vec![0; size as usize + 1];
+    let mut filled = 0;
+    loop {
+        if filled == bytes.len() {
+            // The file grew while being read: the limit holds all the same.
+            if filled > limit {
+                return Err(SourceError::TooLarge {
+                    size: filled as u64,
+                    limit,
+                });
+            }
+            bytes.resize(filled.saturating_mul(2).min(limit + 1), 0);
+        }
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(read) => filled += read,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error.into()),
+        }
     }
+    bytes.truncate(filled);
     Ok(bytes)
 }
 
@@ -268,6 +298,36 @@ mod tests {
             decode(b"\xef\xbb\xbfab\r\n\r\ncd\xc3".to_vec()),
             Err(Position::new(3, 3))
         );
+    }
+
+    #[test]
+    fn reads_a_file_up_to_the_limit_and_refuses_one_byte_more() {
+        let dir = tempfile::tempdir().unwrap();
+        for (len, limit) in [(0, 0), (1, 1), (10, 10), (9_000, 9_000), (5, 100)] {
+            let path = dir.path().join(format!("{len}-{limit}.md"));
+            let text = "a".repeat(len);
+            std::fs::write(&path, &text).unwrap();
+            assert_eq!(read_text(&path, limit).unwrap(), text, "{len} of {limit}");
+            if limit > 0 {
+                let error = read_text(&path, len - 1).unwrap_err().to_string();
+                assert_eq!(
+                    error,
+                    format!(
+                        "the file is {len} bytes, more than the {} bytes allowed",
+                        len - 1
+                    )
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_folder_is_not_read() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            read_bytes(dir.path(), 100),
+            Err(SourceError::NotRegular)
+        ));
     }
 
     #[test]

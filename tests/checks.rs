@@ -841,12 +841,13 @@ impl FileList for Repeated {
         self.times
     }
 
-    fn file(&self, index: usize) -> (std::path::PathBuf, String) {
+    fn file(&self, _: usize) -> std::path::PathBuf {
         self.started.fetch_add(1, Ordering::SeqCst);
-        (
-            Path::new(FIXTURES).join(self.fixture),
-            format!("{index}.md"),
-        )
+        Path::new(FIXTURES).join(self.fixture)
+    }
+
+    fn shown(&self, index: usize, _: Option<&Path>) -> String {
+        format!("{index}.md")
     }
 }
 

@@ -10,9 +10,10 @@ use super::{
     conclude, load_playbook, output_failed, print_json, print_text, say, write_results,
 };
 use crate::confined::Created;
-use crate::engine::{Options, StepResult};
+use crate::engine::Options;
 use crate::identity;
 use crate::playbook::{LoadedPlaybook, graph};
+use crate::pool::Handed;
 use crate::project::{Project, ProjectError, SubjectStatus, Transition};
 use crate::report::{Escaping, one_line};
 use crate::scaffold::{self, ScaffoldError};
@@ -233,10 +234,12 @@ pub(super) fn status(context: &Context, args: &StatusArgs) -> i32 {
                 &subjects,
             )),
             findings => {
-                let results: Vec<StepResult> =
-                    subjects.into_iter().filter_map(|s| s.result).collect();
+                let mut results = subjects
+                    .into_iter()
+                    .filter_map(|s| s.result)
+                    .map(Handed::new);
                 let name = &project.loaded.playbook.name;
-                write_results(context, name, &mut results.into_iter(), findings, false)
+                write_results(context, name, &mut results, findings, false)
             }
         };
         let code = output_failed(written).unwrap_or(EXIT_OK);

@@ -2,6 +2,7 @@
 //! server returns. Each is a Rust type, so its JSON Schema (the MCP tools'
 //! output schemas) is generated from the same definition that serializes it.
 
+use std::borrow::Borrow;
 use std::cell::{Cell, RefCell};
 
 use indexmap::IndexMap;
@@ -160,9 +161,9 @@ pub fn check_json(playbook: &str, results: &[StepResult]) -> CheckReport {
 
 /// Writes `check --format json` as [`check_json`] would print it, each
 /// result as it comes, so that no result is held after it is written.
-pub fn write_check_json(
+pub fn write_check_json<R: Borrow<StepResult>>(
     playbook: &str,
-    results: &mut dyn Iterator<Item = StepResult>,
+    results: &mut dyn Iterator<Item = R>,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
     let summary = Cell::new(Summary::default());
@@ -180,19 +181,20 @@ pub fn write_check_json(
 }
 
 /// Results serialized as they are taken, each counted into `summary`.
-struct Streamed<'a, 'r> {
-    results: RefCell<&'r mut dyn Iterator<Item = StepResult>>,
+struct Streamed<'a, 'r, R> {
+    results: RefCell<&'r mut dyn Iterator<Item = R>>,
     summary: &'a Cell<Summary>,
 }
 
-impl Serialize for Streamed<'_, '_> {
+impl<R: Borrow<StepResult>> Serialize for Streamed<'_, '_, R> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut results = self.results.borrow_mut();
         serializer.collect_seq((&mut **results).map(|result| {
+            let result = result.borrow();
             let mut summary = self.summary.get();
             summary.add(result.verdict);
             self.summary.set(summary);
-            JsonResult::from(&result)
+            JsonResult::from(result)
         }))
     }
 }
