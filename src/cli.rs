@@ -386,7 +386,7 @@ pub enum Format {
 
 /// Parses the arguments and runs the command; the process's exit code.
 pub fn main() -> i32 {
-    let cli = match Cli::try_parse() {
+    let cli = match parse_arguments() {
         Ok(cli) => cli,
         Err(error) => {
             let code = if error.use_stderr() {
@@ -399,6 +399,16 @@ pub fn main() -> i32 {
         }
     };
     run(cli)
+}
+
+/// The command line, as `Cli::try_parse` reads it, but with clap's tree of
+/// every command and option left to the end of the process: freeing it
+/// costs more than checking a small document.
+fn parse_arguments() -> Result<Cli, clap::Error> {
+    let mut command = std::mem::ManuallyDrop::new(<Cli as clap::CommandFactory>::command());
+    let mut matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut matches)
+        .map_err(|error| error.format(&mut command))
 }
 
 pub fn run(cli: Cli) -> i32 {

@@ -164,21 +164,23 @@ pub struct LineStarts {
 
 impl LineStarts {
     pub fn new(text: &str) -> Self {
-        let mut starts = vec![usize::from(text.starts_with('\u{feff}')) * '\u{feff}'.len_utf8()];
-        let mut ascii = Vec::new();
-        let mut line_ascii = true;
         let bytes = text.as_bytes();
-        for (index, &byte) in bytes.iter().enumerate().skip(starts[0]) {
-            let ends_line =
-                byte == b'\n' || (byte == b'\r' && bytes.get(index + 1) != Some(&b'\n'));
-            line_ascii &= byte.is_ascii();
-            if ends_line {
-                starts.push(index + 1);
-                ascii.push(line_ascii);
-                line_ascii = true;
+        let first = usize::from(text.starts_with('\u{feff}')) * '\u{feff}'.len_utf8();
+        let mut starts = vec![first];
+        let mut ascii = Vec::new();
+        // memchr finds the line endings many bytes at a time; a `\r` ends a
+        // line unless a `\n` follows, which ends it instead.
+        let endings = memchr::memchr2_iter(b'\n', b'\r', &bytes[first..]).map(|at| first + at);
+        for end in endings {
+            if bytes[end] == b'\r' && bytes.get(end + 1) == Some(&b'\n') {
+                continue;
             }
+            let start = *starts.last().expect("starts with the first line");
+            ascii.push(bytes[start..end].is_ascii());
+            starts.push(end + 1);
         }
-        ascii.push(line_ascii);
+        let start = *starts.last().expect("starts with the first line");
+        ascii.push(bytes[start..].is_ascii());
         LineStarts { starts, ascii }
     }
 

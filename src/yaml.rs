@@ -4,8 +4,9 @@
 //! and the model, and a [`SpanIndex`] maps each JSON pointer back to where it
 //! was written, so every later error can name `file:line:column`.
 
-use std::collections::HashMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
+
+use foldhash::HashMap;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value as Json};
@@ -74,11 +75,21 @@ enum Value {
 #[derive(Debug)]
 struct Key(String);
 
+/// Where one node was written: its value and, for a member of a mapping,
+/// its key.
+#[derive(Debug, Default, Clone, Copy)]
+struct Spans {
+    value: Option<Position>,
+    key: Option<Position>,
+}
+
 /// The positions of one document's nodes, by JSON pointer (`/steps/0/id`).
+/// One entry per node, keyed with foldhash (randomly seeded per process,
+/// so a playbook cannot be written to collide): SipHash and a second map
+/// for the keys cost more than the rest of building the tree.
 #[derive(Debug, Default, Clone)]
 pub struct SpanIndex {
-    values: HashMap<String, Position>,
-    keys: HashMap<String, Position>,
+    nodes: HashMap<Box<str>, Spans>,
     /// For a document merged from several files (`extends:`), the file each
     /// subtree was written in, by the pointer of its root.
     files: HashMap<String, String>,
@@ -90,8 +101,8 @@ impl SpanIndex {
     pub fn value(&self, pointer: &str) -> Option<Position> {
         let mut pointer = pointer;
         loop {
-            if let Some(span) = self.values.get(pointer) {
-                return Some(*span);
+            if let Some(span) = self.nodes.get(pointer).and_then(|spans| spans.value) {
+                return Some(span);
             }
             pointer = &pointer[..pointer.rfind('/')?];
         }
@@ -100,9 +111,9 @@ impl SpanIndex {
     /// Where the key of the member at `pointer` was written, falling back to
     /// its value: a message about a field reads best pointing at its name.
     pub fn key(&self, pointer: &str) -> Option<Position> {
-        self.keys
+        self.nodes
             .get(pointer)
-            .copied()
+            .and_then(|spans| spans.key)
             .or_else(|| self.value(pointer))
     }
 
@@ -120,9 +131,8 @@ impl SpanIndex {
 
     /// Forgets every position at or under `pointer`.
     pub fn remove(&mut self, pointer: &str) {
-        let under = |p: &String| p == pointer || p.starts_with(&format!("{pointer}/"));
-        self.values.retain(|p, _| !under(p));
-        self.keys.retain(|p, _| !under(p));
+        let under = |p: &str| p == pointer || p.starts_with(&format!("{pointer}/"));
+        self.nodes.retain(|p, _| !under(p));
         self.files.retain(|p, _| !under(p));
     }
 
@@ -130,18 +140,16 @@ impl SpanIndex {
     /// places under `to_pointer`, noting that they were written in `file`
     /// (unless `from` already knows their file).
     pub fn graft(&mut self, from: &SpanIndex, from_pointer: &str, to_pointer: &str, file: &str) {
-        let moved = |p: &String| -> Option<String> {
+        let moved = |p: &str| -> Option<String> {
             let rest = p.strip_prefix(from_pointer)?;
             (rest.is_empty() || rest.starts_with('/')).then(|| format!("{to_pointer}{rest}"))
         };
-        for (p, position) in &from.values {
+        for (p, spans) in &from.nodes {
             if let Some(to) = moved(p) {
-                self.values.insert(to, *position);
-            }
-        }
-        for (p, position) in &from.keys {
-            if let Some(to) = moved(p) {
-                self.keys.insert(to, *position);
+                // A position `from` lacks leaves the one already here.
+                let here = self.nodes.entry(to.into()).or_default();
+                here.value = spans.value.or(here.value);
+                here.key = spans.key.or(here.key);
             }
         }
         let root_file = from.file(from_pointer).unwrap_or(file);
@@ -157,7 +165,24 @@ impl SpanIndex {
 
 /// Escapes one JSON-pointer segment (RFC 6901).
 pub fn pointer_segment(segment: &str) -> String {
-    segment.replace('~', "~0").replace('/', "~1")
+    let mut escaped = String::with_capacity(segment.len());
+    push_segment(&mut escaped, segment);
+    escaped
+}
+
+/// Appends `segment` to `pointer`, escaped (RFC 6901).
+fn push_segment(pointer: &mut String, segment: &str) {
+    if !segment.contains(['~', '/']) {
+        pointer.push_str(segment);
+        return;
+    }
+    for c in segment.chars() {
+        match c {
+            '~' => pointer.push_str("~0"),
+            '/' => pointer.push_str("~1"),
+            c => pointer.push(c),
+        }
+    }
 }
 
 /// Parses one YAML document into JSON and the positions of its nodes.
@@ -221,8 +246,11 @@ pub fn parse(text: &str) -> Result<(Json, SpanIndex), YamlError> {
                 position,
             }
         })?;
-    let mut index = SpanIndex::default();
-    let json = into_json(root, String::new(), &mut index);
+    let mut index = SpanIndex {
+        nodes: HashMap::with_capacity_and_hasher(count(&root), Default::default()),
+        files: HashMap::default(),
+    };
+    let json = into_json(root, None, &mut String::new(), &mut index);
     Ok((json, index))
 }
 
@@ -396,10 +424,32 @@ fn position(location: Location) -> Option<Position> {
     (line > 0).then(|| Position::new(line, column.max(1)))
 }
 
-fn into_json(node: Spanned<Value>, pointer: String, index: &mut SpanIndex) -> Json {
-    if let Some(start) = position(node.referenced) {
-        index.values.insert(pointer.clone(), start);
+/// How many nodes `node` holds, itself included: the size of its index.
+fn count(node: &Spanned<Value>) -> usize {
+    1 + match &node.value {
+        Value::Seq(items) => items.iter().map(count).sum(),
+        Value::Map(entries) => entries.iter().map(|(_, value)| count(value)).sum(),
+        _ => 0,
     }
+}
+
+/// `node` as JSON, noting where it and its descendants were written; `key`
+/// is where its key was, for a member of a mapping. `pointer` is its JSON
+/// pointer, one buffer grown and cut back as the walk goes down and up.
+fn into_json(
+    node: Spanned<Value>,
+    key: Option<Position>,
+    pointer: &mut String,
+    index: &mut SpanIndex,
+) -> Json {
+    let spans = Spans {
+        value: position(node.referenced),
+        key,
+    };
+    if spans.value.is_some() || spans.key.is_some() {
+        index.nodes.insert(pointer.as_str().into(), spans);
+    }
+    let length = pointer.len();
     match node.value {
         Value::Null => Json::Null,
         Value::Bool(value) => Json::Bool(value),
@@ -409,17 +459,21 @@ fn into_json(node: Spanned<Value>, pointer: String, index: &mut SpanIndex) -> Js
             items
                 .into_iter()
                 .enumerate()
-                .map(|(i, item)| into_json(item, format!("{pointer}/{i}"), index))
+                .map(|(i, item)| {
+                    write!(pointer, "/{i}").expect("writing to a String cannot fail");
+                    let json = into_json(item, None, pointer, index);
+                    pointer.truncate(length);
+                    json
+                })
                 .collect(),
         ),
         Value::Map(entries) => {
             let mut map = Map::with_capacity(entries.len());
             for (key, value) in entries {
-                let member = format!("{pointer}/{}", pointer_segment(&key.value.0));
-                if let Some(start) = position(key.referenced) {
-                    index.keys.insert(member.clone(), start);
-                }
-                let value = into_json(value, member, index);
+                pointer.push('/');
+                push_segment(pointer, &key.value.0);
+                let value = into_json(value, position(key.referenced), pointer, index);
+                pointer.truncate(length);
                 map.insert(key.value.0, value);
             }
             Json::Object(map)
