@@ -27,9 +27,16 @@
 //! alone, cut at `|`, with HTML comments blanked out, so lint warns about a
 //! marker holding `|` or `<!--`, spanning lines, or blank.
 
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use aho_corasick::AhoCorasick;
+use memchr::memmem::Finder;
+
 use super::Findings;
 use crate::diagnostic::Position;
-use crate::markdown::Document;
+use crate::markdown::{Document, Line};
+use crate::playbook::Markers;
 
 /// How to fix what this kind finds, in one line, for reports.
 pub const HINT: &str =
@@ -40,12 +47,18 @@ const WRAPPERS: &[char] = &['`', '*', '_', '~', ' ', '\t', '"', '\''];
 /// What may sit between the rest of a value and a marker that ends it.
 const SEPARATORS: &[char] = &['-', '–', '—', ':', '(', ',', ';', '/', '='];
 
-pub fn check(markers: &[String], doc: &Document, findings: &mut Findings<'_>) {
+/// The openings and closings of HTML comments, which [`Line::text`] blanks
+/// out.
+static OPENING: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("<!--"));
+static CLOSING: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("-->"));
+
+pub fn check(markers: &Markers, doc: &Document, findings: &mut Findings<'_>) {
+    let matcher = markers.compiled(compile);
     let mut reported = 0;
-    for line in doc.prose_lines(None) {
-        // Most lines hold no marker at all: skip the field analysis for them.
+    for line in candidate_lines(matcher, doc) {
+        // Few lines hold a marker: skip the field analysis for the others.
         // A rule (`---`, a table's `|---|`) holds no value, whatever `--` says.
-        if !markers.iter().any(|m| line.text.contains(m.as_str())) || is_rule(&line.text) {
+        if line.in_code || !holds_marker(matcher, markers, &line.text) || is_rule(&line.text) {
             continue;
         }
         // Columns are counted on from the previous field and, within a
@@ -58,7 +71,7 @@ pub fn check(markers: &[String], doc: &Document, findings: &mut Findings<'_>) {
             let value_start = field_start + value_offset(field, markers);
             let value = &line.text[value_start..field_start + field.len()];
             let brackets = Brackets::of(value);
-            for marker in markers {
+            for marker in markers.iter() {
                 let (mut counted_to, mut column) = field_column;
                 for (at, _) in value.match_indices(marker.as_str()) {
                     if is_placeholder(value, &brackets, at, marker) {
@@ -81,6 +94,105 @@ pub fn check(markers: &[String], doc: &Document, findings: &mut Findings<'_>) {
     if reported == 0 {
         findings.evidence("no placeholders", 1, doc.lines.len().max(1));
     }
+}
+
+/// One automaton for the markers that fit on a line (a marker that holds a
+/// line break is never found); `None` when a marker is empty, and so on
+/// every line, or the automaton is too large to build.
+fn compile(markers: &[String]) -> Option<AhoCorasick> {
+    if markers.iter().any(String::is_empty) {
+        return None;
+    }
+    AhoCorasick::new(markers.iter().filter(|marker| !marker.contains('\n'))).ok()
+}
+
+/// Whether a line's text holds one of the markers.
+fn holds_marker(matcher: Option<&AhoCorasick>, markers: &[String], text: &str) -> bool {
+    match matcher {
+        Some(matcher) => matcher.is_match(text),
+        None => markers.iter().any(|marker| text.contains(marker.as_str())),
+    }
+}
+
+/// The lines that may hold a marker, in order, found in passes over the
+/// whole text so that every other line is skipped unread: each line whose
+/// text in the file holds a marker, and each line an HTML comment spans
+/// (from its `<!--` to the first `-->` after it), since blanking the
+/// comment out of [`Line::text`] can make a marker holding spaces appear.
+/// Every line without a matcher.
+fn candidate_lines<'d>(
+    matcher: Option<&AhoCorasick>,
+    doc: &'d Document,
+) -> impl Iterator<Item = &'d Line> {
+    let count = doc.lines.len();
+    let spans = match matcher {
+        Some(matcher) => marked_lines(matcher, &doc.text),
+        None => std::iter::once(0..count).collect(),
+    };
+    spans
+        .into_iter()
+        .flat_map(move |span| &doc.lines[span.start.min(count)..span.end.min(count)])
+}
+
+/// The 0-based indices of the lines of `text` with a match of `matcher` or
+/// in an HTML comment, as ascending, disjoint ranges.
+///
+/// Every match of a marker overlaps one that the search reports, and both
+/// lie on one line, so a search that skips overlapping matches misses no
+/// line.
+fn marked_lines(matcher: &AhoCorasick, text: &str) -> Vec<Range<usize>> {
+    let mut marked: Vec<Range<usize>> = Vec::new();
+    let mut lines = Lines::new(text);
+    for found in matcher.find_iter(text) {
+        let line = lines.of(found.start());
+        marked.push(line..line + 1);
+    }
+    let mut lines = Lines::new(text);
+    for open in OPENING.find_iter(text.as_bytes()) {
+        let line = lines.of(open);
+        let end = CLOSING
+            .find(&text.as_bytes()[open..])
+            .map_or(text.len(), |at| open + at);
+        marked.push(line..line + 1 + newlines(&text.as_bytes()[open..end]));
+    }
+    marked.sort_unstable_by_key(|span| span.start);
+    let mut spans: Vec<Range<usize>> = Vec::with_capacity(marked.len());
+    for span in marked {
+        match spans.last_mut() {
+            Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
+            _ => spans.push(span),
+        }
+    }
+    spans
+}
+
+/// The line of each of a rising series of byte offsets, counted on from
+/// the previous one.
+struct Lines<'t> {
+    text: &'t [u8],
+    line: usize,
+    counted_to: usize,
+}
+
+impl<'t> Lines<'t> {
+    fn new(text: &'t str) -> Self {
+        Self {
+            text: text.as_bytes(),
+            line: 0,
+            counted_to: 0,
+        }
+    }
+
+    /// The 0-based line of `offset`, which is not before the last one asked.
+    fn of(&mut self, offset: usize) -> usize {
+        self.line += newlines(&self.text[self.counted_to..offset]);
+        self.counted_to = offset;
+        self.line
+    }
+}
+
+fn newlines(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', bytes).count()
 }
 
 /// Whether a line is only markup that draws a rule: a thematic break, a
@@ -364,5 +476,45 @@ mod tests {
             assert!(is_rule(line), "{line}");
         }
         assert!(!is_rule("| -- | x |"));
+    }
+
+    proptest::proptest! {
+        /// Every prose line whose text holds a marker is a candidate, once
+        /// and in order, whatever inline comments blank out of the text and
+        /// whatever the markers hold (spaces, a comment's opening, a line
+        /// break).
+        #[test]
+        fn candidates_hold_every_line_with_a_marker(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "TODO: x", "a  b", "<!-- c -->", "<!--", "-->", "<!-->", "\n", "\n\n",
+                    " ", "  ", "`<!--`", "- ", "> ", "| a | b |\n|---|---|\n", "TO", "DO:",
+                    "[TBD]", "```\n", "x", "é", "# ",
+                ]),
+                0..40,
+            ),
+            markers in proptest::sample::subsequence(
+                vec!["TODO:", "  ", "a  b", " -->", "<!-- c", "x\nTO", "[TBD]", "b x"],
+                1..4,
+            ),
+        ) {
+            let doc = Document::parse_str("plan.md", &pieces.concat());
+            let markers: Vec<String> = markers.into_iter().map(String::from).collect();
+            let matcher = compile(&markers);
+            let candidates: Vec<usize> = candidate_lines(matcher.as_ref(), &doc)
+                .map(|line| line.number)
+                .collect();
+            proptest::prop_assert!(candidates.windows(2).all(|pair| pair[0] < pair[1]));
+            for line in doc.prose_lines(None) {
+                let holds = markers.iter().any(|marker| line.text.contains(marker.as_str()));
+                proptest::prop_assert_eq!(
+                    holds,
+                    holds_marker(matcher.as_ref(), &markers, &line.text)
+                );
+                if holds {
+                    proptest::prop_assert!(candidates.contains(&line.number), "line {}", line.number);
+                }
+            }
+        }
     }
 }

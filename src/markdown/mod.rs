@@ -23,7 +23,7 @@ use serde::Serialize;
 
 pub use directive::{Action, Directive, DirectiveBody};
 pub use parse::comrak_options;
-pub use title::{annotation, normalize_title};
+pub use title::{annotation, normalize_title, title_keys};
 
 pub use crate::diagnostic::Position;
 
@@ -248,12 +248,18 @@ impl Document {
         aliases: &[String],
         level: Option<u8>,
     ) -> Option<(usize, &Section)> {
-        let wanted: Vec<String> = std::iter::once(title)
-            .chain(aliases.iter().map(String::as_str))
-            .map(normalize_title)
-            .collect();
+        self.find_section_by_keys(&title_keys(title, aliases), level)
+    }
+
+    /// [`Self::find_section`] by keys already normalized ([`title_keys`]),
+    /// which a check works out once rather than for every document.
+    pub fn find_section_by_keys(
+        &self,
+        keys: &[String],
+        level: Option<u8>,
+    ) -> Option<(usize, &Section)> {
         self.sections.iter().enumerate().find(|(_, section)| {
-            level.is_none_or(|level| section.level == level) && wanted.contains(&section.normalized)
+            level.is_none_or(|level| section.level == level) && keys.contains(&section.normalized)
         })
     }
 
