@@ -30,7 +30,6 @@
 use std::ops::Range;
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
 use memchr::memmem::Finder;
 
 use super::Findings;
@@ -53,12 +52,12 @@ static OPENING: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("<!--")
 static CLOSING: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("-->"));
 
 pub fn check(markers: &Markers, doc: &Document, findings: &mut Findings<'_>) {
-    let matcher = markers.compiled(compile);
+    let finders = markers.finders();
     let mut reported = 0;
-    for line in candidate_lines(matcher, doc) {
+    for line in candidate_lines(finders, doc) {
         // Few lines hold a marker: skip the field analysis for the others.
         // A rule (`---`, a table's `|---|`) holds no value, whatever `--` says.
-        if line.in_code || !holds_marker(matcher, markers, &line.text) || is_rule(&line.text) {
+        if line.in_code || !holds_marker(finders, &line.text) || is_rule(&line.text) {
             continue;
         }
         // Columns are counted on from the previous field and, within a
@@ -96,22 +95,11 @@ pub fn check(markers: &Markers, doc: &Document, findings: &mut Findings<'_>) {
     }
 }
 
-/// One automaton for the markers that fit on a line (a marker that holds a
-/// line break is never found); `None` when a marker is empty, and so on
-/// every line, or the automaton is too large to build.
-fn compile(markers: &[String]) -> Option<AhoCorasick> {
-    if markers.iter().any(String::is_empty) {
-        return None;
-    }
-    AhoCorasick::new(markers.iter().filter(|marker| !marker.contains('\n'))).ok()
-}
-
 /// Whether a line's text holds one of the markers.
-fn holds_marker(matcher: Option<&AhoCorasick>, markers: &[String], text: &str) -> bool {
-    match matcher {
-        Some(matcher) => matcher.is_match(text),
-        None => markers.iter().any(|marker| text.contains(marker.as_str())),
-    }
+fn holds_marker(finders: &[Finder<'_>], text: &str) -> bool {
+    finders
+        .iter()
+        .any(|finder| finder.find(text.as_bytes()).is_some())
 }
 
 /// The lines that may hold a marker, in order, found in passes over the
@@ -119,76 +107,58 @@ fn holds_marker(matcher: Option<&AhoCorasick>, markers: &[String], text: &str) -
 /// text in the file holds a marker, and each line an HTML comment spans
 /// (from its `<!--` to the first `-->` after it), since blanking the
 /// comment out of [`Line::text`] can make a marker holding spaces appear.
-/// Every line without a matcher.
+/// Every line when a marker is empty, and so on every line.
 fn candidate_lines<'d>(
-    matcher: Option<&AhoCorasick>,
+    finders: &[Finder<'_>],
     doc: &'d Document,
 ) -> impl Iterator<Item = &'d Line> {
     let count = doc.lines.len();
-    let spans = match matcher {
-        Some(matcher) => marked_lines(matcher, &doc.text),
-        None => std::iter::once(0..count).collect(),
+    let spans = if finders.iter().any(|finder| finder.needle().is_empty()) {
+        std::iter::once(0..count).collect()
+    } else {
+        marked_lines(finders, &doc.text)
     };
     spans
         .into_iter()
         .flat_map(move |span| &doc.lines[span.start.min(count)..span.end.min(count)])
 }
 
-/// The 0-based indices of the lines of `text` with a match of `matcher` or
-/// in an HTML comment, as ascending, disjoint ranges.
+/// The 0-based indices of the lines of `text` with a marker or in an HTML
+/// comment, as ascending, disjoint ranges.
 ///
-/// Every match of a marker overlaps one that the search reports, and both
-/// lie on one line, so a search that skips overlapping matches misses no
-/// line.
-fn marked_lines(matcher: &AhoCorasick, text: &str) -> Vec<Range<usize>> {
+/// A marker that holds a line break is never on a line, so it is not
+/// looked for. Every match of another overlaps one that its search reports
+/// (which skips overlapping ones), and both lie on one line, so no line is
+/// missed.
+fn marked_lines(finders: &[Finder<'_>], text: &str) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
+    // Byte ranges first; their lines are counted in one pass once sorted.
     let mut marked: Vec<Range<usize>> = Vec::new();
-    let mut lines = Lines::new(text);
-    for found in matcher.find_iter(text) {
-        let line = lines.of(found.start());
-        marked.push(line..line + 1);
+    for finder in finders
+        .iter()
+        .filter(|finder| !finder.needle().contains(&b'\n'))
+    {
+        marked.extend(finder.find_iter(bytes).map(|found| found..found));
     }
-    let mut lines = Lines::new(text);
-    for open in OPENING.find_iter(text.as_bytes()) {
-        let line = lines.of(open);
+    for open in OPENING.find_iter(bytes) {
         let end = CLOSING
-            .find(&text.as_bytes()[open..])
+            .find(&bytes[open..])
             .map_or(text.len(), |at| open + at);
-        marked.push(line..line + 1 + newlines(&text.as_bytes()[open..end]));
+        marked.push(open..end);
     }
-    marked.sort_unstable_by_key(|span| span.start);
+    marked.sort_unstable_by_key(|range| range.start);
     let mut spans: Vec<Range<usize>> = Vec::with_capacity(marked.len());
-    for span in marked {
+    let (mut line, mut counted_to) = (0, 0);
+    for range in marked {
+        line += newlines(&bytes[counted_to..range.start]);
+        counted_to = range.start;
+        let span = line..line + 1 + newlines(&bytes[range]);
         match spans.last_mut() {
             Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
             _ => spans.push(span),
         }
     }
     spans
-}
-
-/// The line of each of a rising series of byte offsets, counted on from
-/// the previous one.
-struct Lines<'t> {
-    text: &'t [u8],
-    line: usize,
-    counted_to: usize,
-}
-
-impl<'t> Lines<'t> {
-    fn new(text: &'t str) -> Self {
-        Self {
-            text: text.as_bytes(),
-            line: 0,
-            counted_to: 0,
-        }
-    }
-
-    /// The 0-based line of `offset`, which is not before the last one asked.
-    fn of(&mut self, offset: usize) -> usize {
-        self.line += newlines(&self.text[self.counted_to..offset]);
-        self.counted_to = offset;
-        self.line
-    }
 }
 
 fn newlines(bytes: &[u8]) -> usize {
@@ -499,9 +469,8 @@ mod tests {
             ),
         ) {
             let doc = Document::parse_str("plan.md", &pieces.concat());
-            let markers: Vec<String> = markers.into_iter().map(String::from).collect();
-            let matcher = compile(&markers);
-            let candidates: Vec<usize> = candidate_lines(matcher.as_ref(), &doc)
+            let markers = Markers::new(markers.into_iter().map(String::from).collect());
+            let candidates: Vec<usize> = candidate_lines(markers.finders(), &doc)
                 .map(|line| line.number)
                 .collect();
             proptest::prop_assert!(candidates.windows(2).all(|pair| pair[0] < pair[1]));
@@ -509,7 +478,7 @@ mod tests {
                 let holds = markers.iter().any(|marker| line.text.contains(marker.as_str()));
                 proptest::prop_assert_eq!(
                     holds,
-                    holds_marker(matcher.as_ref(), &markers, &line.text)
+                    holds_marker(markers.finders(), &line.text)
                 );
                 if holds {
                     proptest::prop_assert!(candidates.contains(&line.number), "line {}", line.number);

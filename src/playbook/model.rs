@@ -674,28 +674,26 @@ impl ChecklistSpec {
 #[derive(Debug, Clone)]
 pub struct Markers {
     markers: Vec<String>,
-    /// What the check compiles from the markers, on first use, then shared
-    /// by every document and thread.
-    compiled: OnceLock<Option<aho_corasick::AhoCorasick>>,
+    /// A searcher for each marker, built on first use, then shared by
+    /// every document and thread.
+    finders: OnceLock<Vec<memchr::memmem::Finder<'static>>>,
 }
 
 impl Markers {
     pub fn new(markers: Vec<String>) -> Self {
         Self {
             markers,
-            compiled: OnceLock::new(),
+            finders: OnceLock::new(),
         }
     }
 
-    /// The markers as `compile` (the same for every call) compiles them,
-    /// compiled once.
-    pub fn compiled(
-        &self,
-        compile: impl FnOnce(&[String]) -> Option<aho_corasick::AhoCorasick>,
-    ) -> Option<&aho_corasick::AhoCorasick> {
-        self.compiled
-            .get_or_init(|| compile(&self.markers))
-            .as_ref()
+    /// A searcher for each marker, in order.
+    pub fn finders(&self) -> &[memchr::memmem::Finder<'static>] {
+        self.finders.get_or_init(|| {
+            (self.markers.iter())
+                .map(|marker| memchr::memmem::Finder::new(marker).into_owned())
+                .collect()
+        })
     }
 }
 
