@@ -37,9 +37,8 @@ pub fn check(spec: &ChecklistSpec, doc: &Document, findings: &mut Findings<'_>) 
         .iter()
         .map(|task| normalize_title(&task.text))
         .collect();
-    for item in &spec.items {
-        let wanted = normalize_title(item);
-        if !keys.iter().any(|key| key.starts_with(&wanted)) {
+    for (item, wanted) in spec.items.iter().zip(spec.item_keys()) {
+        if !keys.iter().any(|key| key.starts_with(wanted.as_str())) {
             findings
                 .report_under(doc, section, format!("missing checklist item \"{item}\""))
                 .help = Some(format!("add `- [ ] {item}`"));

@@ -313,10 +313,11 @@ pub fn resolve_under(
     under: Option<&Under>,
     findings: &mut Findings<'_>,
 ) -> Result<Option<usize>, MissingSection> {
-    let Some(Under { title, aliases }) = under else {
+    let Some(under) = under else {
         return Ok(None);
     };
-    match doc.find_section(title, aliases, None) {
+    let Under { title, aliases, .. } = under;
+    match doc.find_section_by_keys(under.keys(), None) {
         Some((index, _)) => Ok(Some(index)),
         None => {
             findings

@@ -27,9 +27,15 @@
 //! alone, cut at `|`, with HTML comments blanked out, so lint warns about a
 //! marker holding `|` or `<!--`, spanning lines, or blank.
 
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
 use super::Findings;
 use crate::diagnostic::Position;
-use crate::markdown::Document;
+use crate::markdown::{Document, Line};
+use crate::playbook::Markers;
 
 /// How to fix what this kind finds, in one line, for reports.
 pub const HINT: &str =
@@ -40,12 +46,18 @@ const WRAPPERS: &[char] = &['`', '*', '_', '~', ' ', '\t', '"', '\''];
 /// What may sit between the rest of a value and a marker that ends it.
 const SEPARATORS: &[char] = &['-', '–', '—', ':', '(', ',', ';', '/', '='];
 
-pub fn check(markers: &[String], doc: &Document, findings: &mut Findings<'_>) {
+/// The openings and closings of HTML comments, which [`Line::text`] blanks
+/// out.
+static OPENING: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("<!--"));
+static CLOSING: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("-->"));
+
+pub fn check(markers: &Markers, doc: &Document, findings: &mut Findings<'_>) {
+    let finders = markers.finders();
     let mut reported = 0;
-    for line in doc.prose_lines(None) {
-        // Most lines hold no marker at all: skip the field analysis for them.
+    for line in candidate_lines(finders, doc) {
+        // Few lines hold a marker: skip the field analysis for the others.
         // A rule (`---`, a table's `|---|`) holds no value, whatever `--` says.
-        if !markers.iter().any(|m| line.text.contains(m.as_str())) || is_rule(line.text) {
+        if line.in_code || !holds_marker(finders, line.text) || is_rule(line.text) {
             continue;
         }
         // Columns are counted on from the previous field and, within a
@@ -58,7 +70,7 @@ pub fn check(markers: &[String], doc: &Document, findings: &mut Findings<'_>) {
             let value_start = field_start + value_offset(field, markers);
             let value = &line.text[value_start..field_start + field.len()];
             let brackets = Brackets::of(value);
-            for marker in markers {
+            for marker in markers.iter() {
                 let (mut counted_to, mut column) = field_column;
                 for (at, _) in value.match_indices(marker.as_str()) {
                     if is_placeholder(value, &brackets, at, marker) {
@@ -81,6 +93,73 @@ pub fn check(markers: &[String], doc: &Document, findings: &mut Findings<'_>) {
     if reported == 0 {
         findings.evidence("no placeholders", 1, doc.line_count().max(1));
     }
+}
+
+/// Whether a line's text holds one of the markers.
+fn holds_marker(finders: &[Finder<'_>], text: &str) -> bool {
+    finders
+        .iter()
+        .any(|finder| finder.find(text.as_bytes()).is_some())
+}
+
+/// The lines that may hold a marker, in order, found in passes over the
+/// whole text so that every other line is skipped unread: each line whose
+/// text in the file holds a marker, and each line an HTML comment spans
+/// (from its `<!--` to the first `-->` after it), since blanking the
+/// comment out of [`Line::text`] can make a marker holding spaces appear.
+/// Every line when a marker is empty, and so on every line.
+fn candidate_lines<'d>(
+    finders: &[Finder<'_>],
+    doc: &'d Document,
+) -> impl Iterator<Item = Line<'d>> {
+    let spans = if finders.iter().any(|finder| finder.needle().is_empty()) {
+        std::iter::once(0..doc.line_count()).collect()
+    } else {
+        marked_lines(finders, &doc.text)
+    };
+    spans.into_iter().flat_map(move |span| doc.lines_at(span))
+}
+
+/// The 0-based indices of the lines of `text` with a marker or in an HTML
+/// comment, as ascending, disjoint ranges.
+///
+/// A marker that holds a line break is never on a line, so it is not
+/// looked for. Every match of another overlaps one that its search reports
+/// (which skips overlapping ones), and both lie on one line, so no line is
+/// missed.
+fn marked_lines(finders: &[Finder<'_>], text: &str) -> Vec<Range<usize>> {
+    let bytes = text.as_bytes();
+    // Byte ranges first; their lines are counted in one pass once sorted.
+    let mut marked: Vec<Range<usize>> = Vec::new();
+    for finder in finders
+        .iter()
+        .filter(|finder| !finder.needle().contains(&b'\n'))
+    {
+        marked.extend(finder.find_iter(bytes).map(|found| found..found));
+    }
+    for open in OPENING.find_iter(bytes) {
+        let end = CLOSING
+            .find(&bytes[open..])
+            .map_or(text.len(), |at| open + at);
+        marked.push(open..end);
+    }
+    marked.sort_unstable_by_key(|range| range.start);
+    let mut spans: Vec<Range<usize>> = Vec::with_capacity(marked.len());
+    let (mut line, mut counted_to) = (0, 0);
+    for range in marked {
+        line += newlines(&bytes[counted_to..range.start]);
+        counted_to = range.start;
+        let span = line..line + 1 + newlines(&bytes[range]);
+        match spans.last_mut() {
+            Some(last) if span.start <= last.end => last.end = last.end.max(span.end),
+            _ => spans.push(span),
+        }
+    }
+    spans
+}
+
+fn newlines(bytes: &[u8]) -> usize {
+    memchr::memchr_iter(b'\n', bytes).count()
 }
 
 /// Whether a line is only markup that draws a rule: a thematic break, a
@@ -364,5 +443,44 @@ mod tests {
             assert!(is_rule(line), "{line}");
         }
         assert!(!is_rule("| -- | x |"));
+    }
+
+    proptest::proptest! {
+        /// Every prose line whose text holds a marker is a candidate, once
+        /// and in order, whatever inline comments blank out of the text and
+        /// whatever the markers hold (spaces, a comment's opening, a line
+        /// break).
+        #[test]
+        fn candidates_hold_every_line_with_a_marker(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "TODO: x", "a  b", "<!-- c -->", "<!--", "-->", "<!-->", "\n", "\n\n",
+                    " ", "  ", "`<!--`", "- ", "> ", "| a | b |\n|---|---|\n", "TO", "DO:",
+                    "[TBD]", "```\n", "x", "é", "# ",
+                ]),
+                0..40,
+            ),
+            markers in proptest::sample::subsequence(
+                vec!["TODO:", "  ", "a  b", " -->", "<!-- c", "x\nTO", "[TBD]", "b x"],
+                1..4,
+            ),
+        ) {
+            let doc = Document::parse_str("plan.md", &pieces.concat());
+            let markers = Markers::new(markers.into_iter().map(String::from).collect());
+            let candidates: Vec<usize> = candidate_lines(markers.finders(), &doc)
+                .map(|line| line.number)
+                .collect();
+            proptest::prop_assert!(candidates.windows(2).all(|pair| pair[0] < pair[1]));
+            for line in doc.prose_lines(None) {
+                let holds = markers.iter().any(|marker| line.text.contains(marker.as_str()));
+                proptest::prop_assert_eq!(
+                    holds,
+                    holds_marker(markers.finders(), line.text)
+                );
+                if holds {
+                    proptest::prop_assert!(candidates.contains(&line.number), "line {}", line.number);
+                }
+            }
+        }
     }
 }

@@ -28,7 +28,7 @@ pub fn check(spec: &SectionsSpec, doc: &Document, findings: &mut Findings<'_>) {
         .sections
         .iter()
         .map(|entry| {
-            doc.find_section(&entry.title, &entry.aliases, entry.level)
+            doc.find_section_by_keys(entry.keys(), entry.level)
                 .map(|(index, _)| index)
         })
         .collect();
@@ -73,7 +73,7 @@ fn wrong_level(entry: &SectionEntry, doc: &Document, findings: &mut Findings<'_>
     let Some(level) = entry.level else {
         return false;
     };
-    let Some((_, wrong)) = doc.find_section(&entry.title, &entry.aliases, None) else {
+    let Some((_, wrong)) = doc.find_section_by_keys(entry.keys(), None) else {
         return false;
     };
     findings

@@ -21,7 +21,7 @@ pub fn check(spec: &TableSpec, doc: &Document, findings: &mut Findings<'_>) {
     let Ok(section) = resolve_under(doc, spec.under.as_ref(), findings) else {
         return;
     };
-    let wanted: Vec<String> = spec.columns.iter().map(|c| normalize_title(c)).collect();
+    let wanted = spec.column_keys();
     let tables: Vec<&Table> = doc
         .tables
         .iter()
@@ -94,16 +94,12 @@ pub fn check(spec: &TableSpec, doc: &Document, findings: &mut Findings<'_>) {
             ),
         );
     }
-    let allow_empty: Vec<String> = spec
-        .allow_empty
-        .iter()
-        .map(|c| normalize_title(c))
-        .collect();
+    let allow_empty = spec.allow_empty_keys();
     // The columns every row must fill, worked out once rather than per row.
     let required: Vec<(&String, &Option<usize>)> = spec
         .columns
         .iter()
-        .zip(&wanted)
+        .zip(wanted)
         .zip(&found)
         .filter(|((_, key), _)| !allow_empty.contains(key))
         .map(|((name, _), index)| (name, index))

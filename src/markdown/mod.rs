@@ -23,7 +23,7 @@ use serde::{Serialize, Serializer};
 
 pub use directive::{Action, Directive, DirectiveBody};
 pub use parse::comrak_options;
-pub use title::{annotation, normalize_title};
+pub use title::{annotation, normalize_title, title_keys};
 
 pub use crate::diagnostic::Position;
 
@@ -248,12 +248,18 @@ impl Document {
         aliases: &[String],
         level: Option<u8>,
     ) -> Option<(usize, &Section)> {
-        let wanted: Vec<String> = std::iter::once(title)
-            .chain(aliases.iter().map(String::as_str))
-            .map(normalize_title)
-            .collect();
+        self.find_section_by_keys(&title_keys(title, aliases), level)
+    }
+
+    /// [`Self::find_section`] by keys already normalized ([`title_keys`]),
+    /// which a check works out once rather than for every document.
+    pub fn find_section_by_keys(
+        &self,
+        keys: &[String],
+        level: Option<u8>,
+    ) -> Option<(usize, &Section)> {
         self.sections.iter().enumerate().find(|(_, section)| {
-            level.is_none_or(|level| section.level == level) && wanted.contains(&section.normalized)
+            level.is_none_or(|level| section.level == level) && keys.contains(&section.normalized)
         })
     }
 
@@ -271,7 +277,17 @@ impl Document {
 
     /// Every line of the document, in order.
     pub fn lines(&self) -> impl DoubleEndedIterator<Item = Line<'_>> + ExactSizeIterator + Clone {
-        self.indexed(0..self.line_count())
+        self.lines_at(0..self.line_count())
+    }
+
+    /// The lines at `indices` (line numbers minus one), those past the end
+    /// left out.
+    pub fn lines_at(
+        &self,
+        indices: std::ops::Range<usize>,
+    ) -> impl DoubleEndedIterator<Item = Line<'_>> + ExactSizeIterator + Clone {
+        let count = self.line_count();
+        self.indexed(indices.start.min(count)..indices.end.min(count))
             .map(|(index, span, in_code)| self.line_at(index, span, in_code))
     }
 
@@ -290,7 +306,10 @@ impl Document {
     /// The lines that are not `in_code`, of a section's body
     /// (`body_start_line..=end_line`, subsections included) or, for `None`,
     /// of the whole document. An unknown section index yields nothing.
-    pub fn prose_lines(&self, section: Option<usize>) -> impl Iterator<Item = Line<'_>> {
+    pub fn prose_lines(
+        &self,
+        section: Option<usize>,
+    ) -> impl DoubleEndedIterator<Item = Line<'_>> {
         let indices = match section {
             None => 0..self.line_count(),
             Some(index) => self.sections.get(index).map_or(0..0, |section| {

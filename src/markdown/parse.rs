@@ -29,6 +29,7 @@ pub(super) fn parse(path: String, text: String) -> Document {
     for node in root.descendants() {
         collector.visit(node);
     }
+    collector.end_paragraph();
     let Collector {
         in_code,
         content,
@@ -115,6 +116,9 @@ struct Collector<'s, 't> {
     first_content_line: Option<usize>,
     links: Vec<Link>,
     anchors: Vec<String>,
+    /// The paragraph whose text the walk is passing, with the words counted
+    /// so far: where it starts and its count.
+    paragraph: Option<(LineColumn, WordCount)>,
 }
 
 impl<'s, 't> Collector<'s, 't> {
@@ -135,6 +139,7 @@ impl<'s, 't> Collector<'s, 't> {
             first_content_line: None,
             links: Vec::new(),
             anchors: Vec::new(),
+            paragraph: None,
         }
     }
 
@@ -150,6 +155,11 @@ impl<'s, 't> Collector<'s, 't> {
                 .is_some_and(|parent| matches!(parent.data().value, NodeValue::Document))
         {
             self.first_content_line = Some(span.start.line);
+        }
+        // A walk in document order passes a paragraph's inline nodes right
+        // after it, and meets a block only once they are all passed.
+        if data.value.block() {
+            self.end_paragraph();
         }
         match &data.value {
             NodeValue::FrontMatter(_) => {
@@ -190,10 +200,9 @@ impl<'s, 't> Collector<'s, 't> {
             NodeValue::Heading(heading) => self.heading(node, heading, span),
             NodeValue::Paragraph => {
                 self.mark_content(span.start);
-                let mut count = WordCount::default();
-                for_each_text(node, |piece| count.add(piece));
-                self.add_words(span.start, count.words);
+                self.paragraph = Some((span.start, WordCount::default()));
             }
+
             // The words of a cell are counted as the table reads its text.
             NodeValue::TableCell => self.mark_content(span.start),
             NodeValue::Table(_) => {
@@ -211,7 +220,28 @@ impl<'s, 't> Collector<'s, 't> {
                 self.blank_comment(span, html);
                 self.directives(span, html);
             }
-            _ => {}
+            // A paragraph's words are counted as the walk passes its text,
+            // not in a walk of their own.
+            value => {
+                if let Some(piece) = text_piece(value) {
+                    self.paragraph_text(piece);
+                }
+            }
+        }
+    }
+
+    /// Counts a piece of text of the paragraph being passed, if any (a
+    /// heading's or a cell's words are counted with its text).
+    fn paragraph_text(&mut self, piece: &str) {
+        if let Some((_, count)) = &mut self.paragraph {
+            count.add(piece);
+        }
+    }
+
+    /// Adds the words of the paragraph just passed to its first line.
+    fn end_paragraph(&mut self) {
+        if let Some((start, count)) = self.paragraph.take() {
+            self.add_words(start, count.words);
         }
     }
 
@@ -445,22 +475,24 @@ fn line_entry(counts: &mut [usize], line: usize) -> Option<&mut usize> {
 /// spaces; HTML tags and comments are left out.
 fn plain_text<'a>(node: &'a AstNode<'a>) -> String {
     let mut text = String::new();
-    for_each_text(node, |piece| text.push_str(piece));
+    for descendant in node.descendants() {
+        if let Some(piece) = text_piece(&descendant.data().value) {
+            text.push_str(piece);
+        }
+    }
     text.truncate(text.trim_end().len());
     text.drain(..text.len() - text.trim_start().len());
     text
 }
 
-/// Calls `f` with each piece of [`plain_text`] of `node`, in order, without
-/// building the whole string.
-fn for_each_text<'a>(node: &'a AstNode<'a>, mut f: impl FnMut(&str)) {
-    for descendant in node.descendants() {
-        match &descendant.data().value {
-            NodeValue::Text(literal) => f(literal),
-            NodeValue::Code(code) => f(&code.literal),
-            NodeValue::SoftBreak | NodeValue::LineBreak => f(" "),
-            _ => {}
-        }
+/// What a node adds to [`plain_text`]: its text, a code span's, or a space
+/// for a line break.
+fn text_piece(value: &NodeValue) -> Option<&str> {
+    match value {
+        NodeValue::Text(literal) => Some(literal),
+        NodeValue::Code(code) => Some(&code.literal),
+        NodeValue::SoftBreak | NodeValue::LineBreak => Some(" "),
+        _ => None,
     }
 }
 

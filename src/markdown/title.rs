@@ -21,6 +21,42 @@
 /// `"**3.1 Failure Modes**:"` becomes `"failure modes"`, and
 /// `"API / Interface design"` becomes `"api/interface design"`.
 pub fn normalize_title(title: &str) -> String {
+    let mut key = if title.is_ascii() {
+        ascii_words(title)
+    } else {
+        words(title)
+    };
+    // A single-byte search first: most titles hold no `/` at all.
+    if key.contains('/') && (key.contains(" /") || key.contains("/ ")) {
+        key = key.replace(" /", "/").replace("/ ", "/");
+    }
+    if key.ends_with(':') {
+        key.pop();
+        key.truncate(key.trim_end().len());
+    }
+    if let Some(annotation) = annotation(&key) {
+        key.truncate(key.len() - annotation.len());
+        key.truncate(key.trim_end().len());
+    }
+    let number_len = key.len() - strip_leading_number(&key).len();
+    if number_len > 0 {
+        key.drain(..number_len);
+    }
+    key
+}
+
+/// The keys a heading is looked up by: [`normalize_title`] of `title`, then
+/// of each of `aliases`.
+pub fn title_keys(title: &str, aliases: &[String]) -> Vec<String> {
+    std::iter::once(title)
+        .chain(aliases.iter().map(String::as_str))
+        .map(normalize_title)
+        .collect()
+}
+
+/// The words of a title, lower-cased (Unicode), without emphasis markers,
+/// joined by single spaces.
+fn words(title: &str) -> String {
     let mut key = String::with_capacity(title.len());
     let mut pending_space = false;
     for c in title.chars() {
@@ -38,21 +74,32 @@ pub fn normalize_title(title: &str) -> String {
             }
         }
     }
-    // A single-byte search first: most titles hold no `/` at all.
-    if key.contains('/') && (key.contains(" /") || key.contains("/ ")) {
-        key = key.replace(" /", "/").replace("/ ", "/");
-    }
-    if key.ends_with(':') {
-        key.pop();
-        key.truncate(key.trim_end().len());
-    }
-    if let Some(annotation) = annotation(&key) {
-        key.truncate(key.len() - annotation.len());
-        key.truncate(key.trim_end().len());
-    }
-    let number_len = key.len() - strip_leading_number(&key).len();
-    key.drain(..number_len);
     key
+}
+
+/// [`words`] of an ASCII title, the common case, a byte at a time. The key
+/// is never longer than the title (a space is written only for blanks
+/// skipped), so it is written into a buffer of that length without growing.
+fn ascii_words(title: &str) -> String {
+    let mut key = vec![0; title.len()];
+    let mut len = 0;
+    let mut pending_space = false;
+    for &byte in title.as_bytes() {
+        // `char::is_whitespace` of ASCII: tab to carriage return, and space.
+        if matches!(byte, b'\t'..=b'\r' | b' ') {
+            pending_space = len > 0;
+        } else if !matches!(byte, b'*' | b'_' | b'`' | b'~') {
+            if pending_space {
+                key[len] = b' ';
+                len += 1;
+                pending_space = false;
+            }
+            key[len] = byte.to_ascii_lowercase();
+            len += 1;
+        }
+    }
+    key.truncate(len);
+    String::from_utf8(key).expect("only ASCII bytes are dropped or written")
 }
 
 /// The trailing annotation of a title, `(mandatory)` of
@@ -105,4 +152,41 @@ fn strip_leading_number(title: &str) -> &str {
 
 fn skip_digits(text: &str) -> &str {
     text.trim_start_matches(|c: char| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every ASCII text of up to three bytes: each byte class (blank,
+    /// marker, upper and lower case, digit, symbol) next to every other.
+    #[test]
+    fn ascii_words_agree_with_words_exhaustively() {
+        let texts = (0..128u8).flat_map(|a| {
+            (0..128u8).flat_map(move |b| {
+                [b'A', b' ', b'\x0b', b'*', b'\x7f']
+                    .into_iter()
+                    .map(move |c| String::from_utf8(vec![a, b, c]).expect("ASCII"))
+            })
+        });
+        for text in texts.chain((0..128u8).map(|a| char::from(a).to_string())) {
+            assert_eq!(ascii_words(&text), words(&text), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_words_agree_with_words(text in "[\\x00-\\x7f]{0,60}") {
+            proptest::prop_assert_eq!(ascii_words(&text), words(&text));
+        }
+
+        /// Words, blanks, markers, numbers, annotations and slashes, as
+        /// titles are written: the fast path gives the same key.
+        #[test]
+        fn ascii_titles_agree_with_words(
+            text in "([ \\t]{0,2}(\\*\\*|__|`|~~|[0-9]\\.|[0-9]\\)|[A-Za-z&]{1,8}|/|\\(x\\)|:)){0,10}",
+        ) {
+            proptest::prop_assert_eq!(ascii_words(&text), words(&text));
+        }
+    }
 }

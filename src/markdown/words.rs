@@ -27,19 +27,16 @@ impl WordCount {
             if chunk & HIGH != 0 {
                 break;
             }
-            self.add_ascii_chunk(chunk);
+            self.add_ascii(chunk, 8);
             ascii += 8;
         }
-        let rest = &bytes[ascii..];
-        if let Some(&last) = rest.last()
-            && rest.len() < 8
-            && rest.is_ascii()
-        {
-            // Repeating the last byte starts no word and ends as it does.
-            let mut padded = [last; 8];
-            padded[..rest.len()].copy_from_slice(rest);
-            self.add_ascii_chunk(u64::from_le_bytes(padded));
-            return;
+        let rest = bytes.len() - ascii;
+        if (1..8).contains(&rest) {
+            let tail = tail(bytes, rest);
+            if tail & HIGH & low_bytes(rest) == 0 {
+                self.add_ascii(tail, rest);
+                return;
+            }
         }
         // Eight ASCII bytes end on a character boundary.
         for c in text[ascii..].chars() {
@@ -49,16 +46,41 @@ impl WordCount {
         }
     }
 
-    /// Counts the words that start in eight ASCII bytes (least significant
-    /// first): each non-blank byte that follows a blank one.
-    fn add_ascii_chunk(&mut self, chunk: u64) {
+    /// Counts the words that start in the first `len` (1 to 8) bytes of
+    /// `chunk` (least significant first), which are ASCII: each non-blank
+    /// byte that follows a blank one. The other bytes are ignored.
+    fn add_ascii(&mut self, chunk: u64, len: usize) {
         let blank = ascii_blanks(chunk);
         let before = if self.in_word { 0 } else { 0x80 };
-        let starts = ((blank << 8) | before) & !blank & HIGH;
+        let starts = ((blank << 8) | before) & !blank & HIGH & low_bytes(len);
         // One bit per byte at most: the multiplication adds up the bytes
         // into the top one (a population count without the instruction).
         self.words += ((starts >> 7).wrapping_mul(0x0101_0101_0101_0101) >> 56) as usize;
-        self.in_word = blank >> 56 == 0;
+        self.in_word = (blank >> (8 * len - 1)) & 1 == 0;
+    }
+}
+
+/// The mask of the `len` (1 to 8) least significant bytes of a `u64`.
+fn low_bytes(len: usize) -> u64 {
+    u64::MAX >> (8 * (8 - len))
+}
+
+/// The last `len` (1 to 7) bytes of `bytes` as the least significant bytes
+/// of a `u64`, the others unspecified; `len` is all of `bytes` when there
+/// are fewer than eight. Loads may overlap, which puts a byte read twice in
+/// the same place both times; nothing outside `bytes` is read, nothing is
+/// copied.
+fn tail(bytes: &[u8], len: usize) -> u64 {
+    let n = bytes.len();
+    let word = |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"));
+    if n >= 8 {
+        let last = u64::from_le_bytes(bytes[n - 8..].try_into().expect("eight bytes"));
+        last >> (8 * (8 - len))
+    } else if n >= 4 {
+        u64::from(word(0)) | u64::from(word(n - 4)) << (8 * (n - 4))
+    } else {
+        let byte = |at: usize| u64::from(bytes[at]) << (8 * at);
+        byte(0) | byte(n / 2) | byte(n - 1)
     }
 }
 

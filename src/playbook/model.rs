@@ -11,6 +11,7 @@ use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use crate::diagnostic::Severity;
+use crate::markdown::{normalize_title, title_keys};
 
 /// The keys that name a check's kind; a check has exactly one of them.
 pub const CHECK_KINDS: [&str; 10] = [
@@ -397,7 +398,7 @@ pub enum CheckKind {
     Table(TableSpec),
     Checklist(ChecklistSpec),
     Pattern(PatternSpec),
-    Placeholders(Vec<String>),
+    Placeholders(Markers),
     Words(WordsSpec),
     Trace(Box<TraceSpec>),
     Links(LinksSpec),
@@ -459,6 +460,49 @@ pub struct SectionEntry {
     pub aliases: Vec<String>,
     pub level: Option<u8>,
     pub min_words: Option<usize>,
+    keys: Keys,
+}
+
+impl SectionEntry {
+    /// The keys its heading is looked up by: the title's, then the aliases'.
+    pub fn keys(&self) -> &[String] {
+        self.keys.get(|| title_keys(&self.title, &self.aliases))
+    }
+}
+
+/// Titles of a spec as [`normalize_title`] keys, worked out on the first
+/// lookup and then shared by every document and thread.
+///
+/// A clone starts without them: a clone is how a title's aliases are
+/// widened (see [`super::aliases`]), and the widened title must not be
+/// looked up by the keys of the original.
+#[derive(Debug, Default)]
+struct Keys(OnceLock<Vec<String>>);
+
+impl Keys {
+    fn get(&self, keys: impl FnOnce() -> Vec<String>) -> &[String] {
+        self.0.get_or_init(keys)
+    }
+}
+
+impl Clone for Keys {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+/// The keys follow from the titles beside them, which decide equality.
+impl PartialEq for Keys {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Keys {}
+
+/// [`normalize_title`] of each title.
+fn normalized(titles: &[String]) -> Vec<String> {
+    titles.iter().map(|title| normalize_title(title)).collect()
 }
 
 #[derive(Deserialize, JsonSchema)]
@@ -494,14 +538,27 @@ struct DetailedSection {
 pub struct Under {
     pub title: String,
     pub aliases: Vec<String>,
+    keys: Keys,
+}
+
+impl Under {
+    pub fn new(title: String, aliases: Vec<String>) -> Self {
+        Under {
+            title,
+            aliases,
+            keys: Keys::default(),
+        }
+    }
+
+    /// The keys its heading is looked up by: the title's, then the aliases'.
+    pub fn keys(&self) -> &[String] {
+        self.keys.get(|| title_keys(&self.title, &self.aliases))
+    }
 }
 
 impl From<&str> for Under {
     fn from(title: &str) -> Self {
-        Under {
-            title: title.to_string(),
-            aliases: Vec::new(),
-        }
+        Under::new(title.to_string(), Vec::new())
     }
 }
 
@@ -534,7 +591,7 @@ impl<'de> Deserialize<'de> for Under {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(match RawUnder::deserialize(deserializer)? {
             RawUnder::Title(title) => title.as_str().into(),
-            RawUnder::Detailed(DetailedUnder { title, aliases }) => Under { title, aliases },
+            RawUnder::Detailed(DetailedUnder { title, aliases }) => Under::new(title, aliases),
         })
     }
 }
@@ -565,6 +622,24 @@ pub struct TableSpec {
     /// Listed columns that may be left empty.
     #[serde(default)]
     pub allow_empty: Vec<String>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    column_keys: Keys,
+    #[serde(skip)]
+    #[schemars(skip)]
+    allow_empty_keys: Keys,
+}
+
+impl TableSpec {
+    /// [`normalize_title`] of each of `columns`.
+    pub fn column_keys(&self) -> &[String] {
+        self.column_keys.get(|| normalized(&self.columns))
+    }
+
+    /// [`normalize_title`] of each of `allow_empty`.
+    pub fn allow_empty_keys(&self) -> &[String] {
+        self.allow_empty_keys.get(|| normalized(&self.allow_empty))
+    }
 }
 
 fn one() -> usize {
@@ -583,6 +658,52 @@ pub struct ChecklistSpec {
     /// Items that must be present, matched by their leading text.
     #[serde(default)]
     pub items: Vec<String>,
+    #[serde(skip)]
+    #[schemars(skip)]
+    item_keys: Keys,
+}
+
+impl ChecklistSpec {
+    /// [`normalize_title`] of each of `items`.
+    pub fn item_keys(&self) -> &[String] {
+        self.item_keys.get(|| normalized(&self.items))
+    }
+}
+
+/// The markers of a `placeholders` check, in the order written.
+#[derive(Debug, Clone)]
+pub struct Markers {
+    markers: Vec<String>,
+    /// A searcher for each marker, built on first use, then shared by
+    /// every document and thread.
+    finders: OnceLock<Vec<memchr::memmem::Finder<'static>>>,
+}
+
+impl Markers {
+    pub fn new(markers: Vec<String>) -> Self {
+        Self {
+            markers,
+            finders: OnceLock::new(),
+        }
+    }
+
+    /// A searcher for each marker, in order.
+    pub fn finders(&self) -> &[memchr::memmem::Finder<'static>] {
+        self.finders.get_or_init(|| {
+            (self.markers.iter())
+                .map(|marker| memchr::memmem::Finder::new(marker).into_owned())
+                .collect()
+        })
+    }
+}
+
+/// A list of markers, read as one.
+impl std::ops::Deref for Markers {
+    type Target = [String];
+
+    fn deref(&self) -> &[String] {
+        &self.markers
+    }
 }
 
 /// A regular expression over the document's prose lines.
@@ -865,7 +986,10 @@ impl TryFrom<RawCheck> for CheckItem {
         kinds.extend(raw.table.map(CheckKind::Table));
         kinds.extend(raw.checklist.map(CheckKind::Checklist));
         kinds.extend(raw.pattern.map(CheckKind::Pattern));
-        kinds.extend(raw.placeholders.map(CheckKind::Placeholders));
+        kinds.extend(
+            raw.placeholders
+                .map(|markers| CheckKind::Placeholders(Markers::new(markers))),
+        );
         kinds.extend(raw.words.map(CheckKind::Words));
         kinds.extend(raw.trace.map(|spec| CheckKind::Trace(Box::new(spec))));
         kinds.extend(raw.links.map(CheckKind::Links));
@@ -903,12 +1027,14 @@ impl RawSectionEntry {
                 aliases: Vec::new(),
                 level,
                 min_words,
+                keys: Keys::default(),
             },
             RawSectionEntry::Detailed(detail) => SectionEntry {
                 title: detail.title,
                 aliases: detail.aliases,
                 level: detail.level.or(level),
                 min_words: detail.min_words.or(min_words),
+                keys: Keys::default(),
             },
         }
     }
