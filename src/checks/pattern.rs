@@ -95,8 +95,7 @@ fn last_line(
 ) {
     let last = doc
         .prose_lines(section)
-        .filter(|line| !line.text.trim().is_empty())
-        .last();
+        .rfind(|line| !line.text.trim().is_empty());
     let Some(last) = last else {
         if spec.expect == Expect::Match {
             findings.report(Position::START, "the document has no closing line");
