@@ -15,7 +15,7 @@ pub(super) fn normalize_text(mut text: String) -> String {
     if text.starts_with(BOM) {
         text.drain(..BOM.len_utf8());
     }
-    if text.contains('\r') {
+    if memchr::memchr(b'\r', text.as_bytes()).is_some() {
         text.replace("\r\n", "\n").replace('\r', "\n")
     } else {
         text
@@ -53,20 +53,23 @@ pub(super) struct Source<'t> {
 
 impl<'t> Source<'t> {
     pub(super) fn new(text: &'t str) -> Self {
+        let span = |start, end| LineSpan {
+            start,
+            end,
+            blanked: false,
+        };
         let mut start = 0;
-        let spans = text
-            .split_terminator('\n')
-            .map(|line| {
-                let end = start + line.len();
-                let span = LineSpan {
-                    start,
-                    end,
-                    blanked: false,
-                };
+        let mut spans: Vec<LineSpan> = memchr::memchr_iter(b'\n', text.as_bytes())
+            .map(|end| {
+                let line = span(start, end);
                 start = end + 1;
-                span
+                line
             })
             .collect();
+        // A last line without a line ending; a final line ending starts none.
+        if start < text.len() {
+            spans.push(span(start, text.len()));
+        }
         Self { text, spans }
     }
 
