@@ -306,10 +306,7 @@ impl Document {
     /// The lines that are not `in_code`, of a section's body
     /// (`body_start_line..=end_line`, subsections included) or, for `None`,
     /// of the whole document. An unknown section index yields nothing.
-    pub fn prose_lines(
-        &self,
-        section: Option<usize>,
-    ) -> impl DoubleEndedIterator<Item = Line<'_>> {
+    pub fn prose_lines(&self, section: Option<usize>) -> impl DoubleEndedIterator<Item = Line<'_>> {
         let indices = match section {
             None => 0..self.line_count(),
             Some(index) => self.sections.get(index).map_or(0..0, |section| {
