@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use indexmap::IndexMap;
 use minijinja::{Environment, Value, context};
@@ -319,7 +319,9 @@ pub struct StepRunner<'a> {
     /// step's `sections` checks declare.
     checks: Vec<Cow<'a, Check>>,
     aliases: SectionAliases,
-    env: Environment<'static>,
+    /// Built the first time a `when:` or `message:` needs it: most steps
+    /// have neither.
+    env: OnceLock<Environment<'static>>,
     options: Options,
     plugins: Option<&'a PluginSet>,
 }
@@ -342,10 +344,14 @@ impl<'a> StepRunner<'a> {
             step,
             checks: checks.into_iter().map(|c| aliases.apply(c)).collect(),
             aliases,
-            env: render::environment(),
+            env: OnceLock::new(),
             options,
             plugins: None,
         }
+    }
+
+    fn env(&self) -> &Environment<'static> {
+        self.env.get_or_init(render::environment)
     }
 
     /// Runs `plugin:` checks with these plugins; without, they fail saying so.
@@ -660,7 +666,7 @@ impl<'a> StepRunner<'a> {
     fn when_outcome(&self, check: &Check, path: &str, context: &Value) -> Option<CheckOutcome> {
         let when = check.when.as_deref()?;
         let result = self
-            .env
+            .env()
             .compile_expression(when)
             .and_then(|expression| expression.eval(context));
         match result {
@@ -694,7 +700,7 @@ impl<'a> StepRunner<'a> {
                 check => context! { id => check.id.clone(), artifact => check.artifact.clone() },
                 ..base.clone()
             };
-            match self.env.render_str(template, context) {
+            match self.env().render_str(template, context) {
                 Ok(message) => finding.message = message,
                 Err(error) => {
                     finding.message = format!(
