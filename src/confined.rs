@@ -572,8 +572,14 @@ mod tests {
         fs::create_dir_all(root.join("a/b")).unwrap();
         fs::write(root.join("a/x.md"), "x").unwrap();
         fs::write(root.join("a/b/y.md"), "y").unwrap();
+        // A link inside the root, which `..` after it leaves by where it
+        // leads, not by how it is written.
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(root.join("a/b"), root.join("l")).unwrap();
         let resolver = Resolver::new(root);
         let paths = [
+            "l/y.md",
+            "l/../x.md",
             "a/x.md",
             "a/b/y.md",
             "a/b/../x.md",
