@@ -104,6 +104,8 @@ pub enum ColorWhen {
 }
 
 #[derive(Debug, Subcommand)]
+// A run builds the options of the one command it runs, not of all twenty.
+#[command(defer = true)]
 pub enum Command {
     /// Write a bundled playbook, its plugins, the schema and the Lua stubs into the project
     #[command(
@@ -307,6 +309,7 @@ pub struct CompletionsArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(defer = true)]
 pub enum PluginCommand {
     /// Run a plugin against the sample documents of PLUGIN.test.yaml and compare its findings
     #[command(
