@@ -1,8 +1,10 @@
-//! YAML with positions. The file is read once, by serde-saphyr (pure Rust,
-//! with budgets against alias bombs and deep nesting), into a tree that keeps
-//! the position of every key and value. The tree becomes JSON for the schema
-//! and the model, and a [`SpanIndex`] maps each JSON pointer back to where it
-//! was written, so every later error can name `file:line:column`.
+//! YAML with positions. The file becomes JSON for the schema and the model,
+//! and a [`SpanIndex`] maps each JSON pointer back to where its key and
+//! value were written, so every later error can name `file:line:column`.
+//! A common playbook is read straight from the parser's events; anything
+//! else, and every error, is read by serde-saphyr (pure Rust, with budgets
+//! against alias bombs and deep nesting) into a tree that keeps the
+//! position of every key and value.
 
 use std::fmt::{self, Write as _};
 
@@ -77,7 +79,7 @@ struct Key(String);
 
 /// Where one node was written: its value and, for a member of a mapping,
 /// its key.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
 struct Spans {
     value: Option<Position>,
     key: Option<Position>,
@@ -87,7 +89,7 @@ struct Spans {
 /// One entry per node, keyed with foldhash (randomly seeded per process,
 /// so a playbook cannot be written to collide): SipHash and a second map
 /// for the keys cost more than the rest of building the tree.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct SpanIndex {
     nodes: HashMap<Box<str>, Spans>,
     /// For a document merged from several files (`extends:`), the file each
@@ -126,6 +128,13 @@ impl SpanIndex {
                 return Some(file);
             }
             pointer = &pointer[..pointer.rfind('/')?];
+        }
+    }
+
+    /// Notes where the node at `pointer` was written, if anywhere.
+    fn note(&mut self, pointer: &str, spans: Spans) {
+        if spans.value.is_some() || spans.key.is_some() {
+            self.nodes.insert(pointer.into(), spans);
         }
     }
 
@@ -215,6 +224,15 @@ pub fn parse(text: &str) -> Result<(Json, SpanIndex), YamlError> {
             position: None,
         });
     }
+    match parse_common(text) {
+        Some(parsed) => Ok(parsed),
+        None => parse_spanned(text),
+    }
+}
+
+/// Parses `text` with serde-saphyr into a tree that keeps every node's
+/// position: any YAML, and the errors' words and positions.
+fn parse_spanned(text: &str) -> Result<(Json, SpanIndex), YamlError> {
     let root: Spanned<Value> =
         serde_saphyr::from_str_with_options(text, options()).map_err(|error| {
             let position = error.location().and_then(position);
@@ -252,6 +270,199 @@ pub fn parse(text: &str) -> Result<(Json, SpanIndex), YamlError> {
     };
     let json = into_json(root, None, &mut String::new(), &mut index);
     Ok((json, index))
+}
+
+/// Reads the common playbook straight from the parser's events: mappings
+/// whose keys are plain words or quoted, sequences, and scalars whose type
+/// cannot be in doubt (text, a whole number, `true`, `false`). Anything
+/// else (an anchor, an alias, a tag, a key or value that YAML might read as
+/// a number, a boolean or null, a repeated key, a second document, nesting
+/// near the budget, or any error) gives `None`, and the file is read again
+/// by serde-saphyr, whose answer is the reference. On what this reads, the
+/// two give the same JSON and the same positions (tested); it skips
+/// serde-saphyr's position-carrying tree, which cost two thirds of loading
+/// a playbook.
+fn parse_common(text: &str) -> Option<(Json, SpanIndex)> {
+    use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+
+    let mut reader = CommonReader::default();
+    let mut documents = 0;
+    for (events, item) in Parser::new_from_str(text).enumerate() {
+        // Well below the budget: serde-saphyr counts events its own way.
+        if events > MAX_EVENTS / 2 {
+            return None;
+        }
+        let (event, span) = item.ok()?;
+        let at = marker_position(&span.start);
+        match event {
+            Event::StreamStart | Event::DocumentEnd => {}
+            Event::DocumentStart(_, None) if documents == 0 => documents += 1,
+            Event::Scalar(value, style, 0, None) => {
+                let plain = matches!(style, ScalarStyle::Plain);
+                if reader.wants_key() {
+                    let key = if plain {
+                        plain_word(&value)?
+                    } else {
+                        value.into_owned()
+                    };
+                    reader.key(key, at)?;
+                } else {
+                    let json = if plain {
+                        plain_scalar(&value)?
+                    } else {
+                        Json::String(value.into_owned())
+                    };
+                    reader.open(at)?;
+                    reader.close(json)?;
+                }
+            }
+            Event::SequenceStart(_, 0, None) => {
+                reader.open(at)?;
+                reader.stack.push(Open::Seq(Vec::new()));
+            }
+            Event::MappingStart(_, 0, None) => {
+                reader.open(at)?;
+                reader.stack.push(Open::Map(Map::new(), None));
+            }
+            Event::SequenceEnd => {
+                let Some(Open::Seq(items)) = reader.stack.pop() else {
+                    return None;
+                };
+                reader.close(Json::Array(items))?;
+            }
+            Event::MappingEnd => {
+                let Some(Open::Map(map, None)) = reader.stack.pop() else {
+                    return None;
+                };
+                reader.close(Json::Object(map))?;
+            }
+            Event::StreamEnd => break,
+            _ => return None,
+        }
+    }
+    let root = reader.root.filter(Json::is_object)?;
+    Some((root, reader.index))
+}
+
+/// A collection still being read, with the key waiting for its value.
+enum Open {
+    Seq(Vec<Json>),
+    Map(Map<String, Json>, Option<(String, Option<Position>)>),
+}
+
+#[derive(Default)]
+struct CommonReader {
+    stack: Vec<Open>,
+    /// The pointer of the node being read; each open collection's length
+    /// of it is where its own pointer ends.
+    pointer: String,
+    lengths: Vec<usize>,
+    index: SpanIndex,
+    root: Option<Json>,
+}
+
+impl CommonReader {
+    fn wants_key(&self) -> bool {
+        matches!(self.stack.last(), Some(Open::Map(_, None)))
+    }
+
+    fn key(&mut self, key: String, at: Option<Position>) -> Option<()> {
+        let Some(Open::Map(map, waiting)) = self.stack.last_mut() else {
+            return None;
+        };
+        // serde-saphyr decides what a repeated key or a merge key means.
+        if key == "<<" || map.contains_key(&key) {
+            return None;
+        }
+        *waiting = Some((key, at));
+        Some(())
+    }
+
+    /// Starts a node written at `at`: its pointer and its positions.
+    fn open(&mut self, at: Option<Position>) -> Option<()> {
+        if self.stack.len() >= MAX_DEPTH - 1 || self.root.is_some() {
+            return None;
+        }
+        let length = self.pointer.len();
+        let key = match self.stack.last() {
+            None => None,
+            Some(Open::Seq(items)) => {
+                write!(self.pointer, "/{}", items.len()).expect("writing to a String cannot fail");
+                None
+            }
+            Some(Open::Map(_, Some((key, key_at)))) => {
+                self.pointer.push('/');
+                push_segment(&mut self.pointer, key);
+                *key_at
+            }
+            Some(Open::Map(_, None)) => return None,
+        };
+        self.index.note(&self.pointer, Spans { value: at, key });
+        self.lengths.push(length);
+        Some(())
+    }
+
+    /// Ends the node opened last, whose value is `json`.
+    fn close(&mut self, json: Json) -> Option<()> {
+        let length = self.lengths.pop()?;
+        self.pointer.truncate(length);
+        match self.stack.last_mut() {
+            None => self.root = Some(json),
+            Some(Open::Seq(items)) => items.push(json),
+            Some(Open::Map(map, waiting)) => {
+                let (key, _) = waiting.take()?;
+                map.insert(key, json);
+            }
+        }
+        Some(())
+    }
+}
+
+fn marker_position(marker: &serde_saphyr::granit_parser::Marker) -> Option<Position> {
+    (marker.line() > 0).then(|| Position::new(marker.line(), marker.col() + 1))
+}
+
+/// A plain scalar's value when nothing but text or a whole number can be
+/// meant; `None` for anything YAML might read otherwise.
+fn plain_scalar(value: &str) -> Option<Json> {
+    let digits = value.strip_prefix('-').unwrap_or(value);
+    if digits.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
+        let whole = digits.len() <= 18
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && !(digits.starts_with('0') && digits.len() > 1);
+        if !whole || digits == "0" && digits.len() != value.len() {
+            return None;
+        }
+        let number: u64 = digits.parse().ok()?;
+        return Some(match digits.len() == value.len() {
+            true => Json::from(number),
+            false => Json::from(-i64::try_from(number).ok()?),
+        });
+    }
+    match value {
+        "true" => Some(Json::Bool(true)),
+        "false" => Some(Json::Bool(false)),
+        _ => plain_word(value).map(Json::String),
+    }
+}
+
+/// A plain scalar that YAML reads as text and nothing else: no reading of
+/// it as a boolean, null or number is possible.
+fn plain_word(value: &str) -> Option<String> {
+    let unsigned = value.strip_prefix(['+', '-']).unwrap_or(value);
+    let lower = unsigned.to_ascii_lowercase();
+    let ambiguous = value.is_empty()
+        || value.starts_with('~')
+        || unsigned.starts_with(|c: char| c.is_ascii_digit())
+        || unsigned
+            .strip_prefix('.')
+            .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        || matches!(
+            lower.as_str(),
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n" | ".inf" | ".nan"
+        )
+        || value.parse::<f64>().is_ok();
+    (!ambiguous).then(|| value.to_owned())
 }
 
 fn options() -> Options {
@@ -446,9 +657,7 @@ fn into_json(
         value: position(node.referenced),
         key,
     };
-    if spans.value.is_some() || spans.key.is_some() {
-        index.nodes.insert(pointer.as_str().into(), spans);
-    }
+    index.note(pointer, spans);
     let length = pointer.len();
     match node.value {
         Value::Null => Json::Null,
@@ -654,5 +863,229 @@ mod tests {
             json,
             serde_json::json!({"a": 1, "b": true, "c": null, "d": "1", "e": 1.5})
         );
+    }
+
+    /// Every YAML file of the repository (`.yaml`, `.yml`), but `target/`.
+    fn repository_yaml() -> Vec<std::path::PathBuf> {
+        let mut found = Vec::new();
+        let mut folders = vec![std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(&folder).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy();
+                if path.is_dir() && !name.starts_with('.') && name != "target" {
+                    folders.push(path);
+                } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+                    found.push(path);
+                }
+            }
+        }
+        found.sort();
+        found
+    }
+
+    #[test]
+    fn the_common_reader_agrees_with_serde_saphyr_on_every_yaml_file_here() {
+        let files = repository_yaml();
+        assert!(files.len() > 100, "{files:?}");
+        let mut read = 0;
+        for file in &files {
+            // A fixture that is not UTF-8 never reaches the parser.
+            let Ok(text) = String::from_utf8(std::fs::read(file).unwrap()) else {
+                continue;
+            };
+            if let Some(common) = parse_common(&text) {
+                read += 1;
+                assert_eq!(Ok(common), parse_spanned(&text), "{}", file.display());
+            }
+        }
+        // Most files are plain playbooks: if the common reader gave up on
+        // them, loading would silently lose its speed.
+        assert!(read * 4 > files.len() * 3, "{read} of {}", files.len());
+    }
+
+    #[test]
+    fn the_common_reader_reads_every_bundled_playbook() {
+        for file in repository_yaml() {
+            let bundled = file
+                .parent()
+                .is_some_and(|folder| folder.ends_with("playbooks"))
+                && !file.to_string_lossy().contains("fixtures");
+            if bundled || file.ends_with("benches/plan-phase.yaml") {
+                let text = std::fs::read_to_string(&file).unwrap();
+                assert!(parse_common(&text).is_some(), "{}", file.display());
+            }
+        }
+    }
+
+    #[test]
+    fn the_common_reader_leaves_what_it_cannot_be_sure_of_to_serde_saphyr() {
+        for text in [
+            "a: &x 1\nb: *x\n",
+            "a: !!str 1\n",
+            "1: one\n",
+            "true: yes\n",
+            "a: 1\na: 2\n",
+            "<<: {a: 1}\n",
+            "a: ~\n",
+            "a:\n",
+            "a: 1.5\n",
+            "a: .inf\n",
+            "a: -.NaN\n",
+            "a: 1e3\n",
+            "a: 0x1F\n",
+            "a: 007\n",
+            "a: -0\n",
+            "a: 12345678901234567890\n",
+            "a: True\n",
+            "a: Null\n",
+            "a: yes\n",
+            "a: 2024-01-01\n",
+            "a: 1\n---\nb: 2\n",
+            "%YAML 1.2\n---\na: 1\n",
+            "[1, 2]\n",
+            "? [a]\n: b\n",
+            "a: [1\n",
+        ] {
+            assert_eq!(parse_common(text), None, "{text:?}");
+        }
+    }
+
+    /// Scalars YAML can read only as what they look like: words, whole
+    /// numbers, booleans and quoted text.
+    const CERTAIN: &[&str] = &[
+        "plan",
+        "Gate — PASS",
+        "a b",
+        "héllo",
+        ".spec/plan.md",
+        "-x",
+        "+x",
+        "x-1",
+        "0",
+        "7",
+        "-3",
+        "42",
+        "true",
+        "false",
+        "'quoted'",
+        "\"7\"",
+        "\"true\"",
+        "''",
+        "\"\"",
+    ];
+
+    /// Keys YAML can read only as text.
+    const CERTAIN_KEYS: &[&str] = &[
+        "plan",
+        "a b",
+        "héllo",
+        ".spec/plan.md",
+        "x-1",
+        "'7'",
+        "\"true\"",
+    ];
+
+    /// Spellings YAML may read as something else than they look.
+    const DOUBTFUL: &[&str] = &[
+        "007",
+        "-0",
+        "1.5",
+        ".5",
+        "1e3",
+        "inf",
+        "nan",
+        ".inf",
+        "-.inf",
+        ".NaN",
+        "True",
+        "FALSE",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "y",
+        "n",
+        "null",
+        "Null",
+        "~",
+        "0x10",
+        "0o7",
+        "1_000",
+        "2024-01-01",
+        "12:30",
+    ];
+
+    /// A flow node of scalars from `pool`, nested up to three deep, each
+    /// mapping's keys distinct, from `keys`.
+    fn node(
+        pool: Vec<&'static str>,
+        keys: Vec<&'static str>,
+    ) -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let keys = proptest::sample::select(keys);
+        proptest::sample::select(pool)
+            .prop_map(str::to_string)
+            .prop_recursive(3, 24, 4, move |inner| {
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4)
+                        .prop_map(|items| format!("[{}]", items.join(", "))),
+                    proptest::collection::btree_map(keys.clone(), inner, 0..4).prop_map(
+                        |members| {
+                            let members: Vec<String> = members
+                                .into_iter()
+                                .map(|(key, value)| format!("{key}: {value}"))
+                                .collect();
+                            format!("{{{}}}", members.join(", "))
+                        }
+                    ),
+                ]
+            })
+    }
+
+    /// A block mapping with keys from `keys` and flow nodes of `pool` as
+    /// values, or as the items of block sequences.
+    fn document(
+        pool: Vec<&'static str>,
+        keys: Vec<&'static str>,
+    ) -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        (
+            proptest::collection::btree_map(
+                proptest::sample::select(keys.clone()),
+                node(pool, keys),
+                1..6,
+            ),
+            proptest::bool::ANY,
+        )
+            .prop_map(|(members, block)| {
+                members
+                    .iter()
+                    .map(|(key, value)| match block {
+                        true => format!("{key}: {value}\n"),
+                        false => format!("{key}:\n  - {value}\n  -\n    - {value}\n"),
+                    })
+                    .collect()
+            })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_common_reader_reads_documents_of_certain_scalars_as_serde_saphyr_does(
+            text in document(CERTAIN.to_vec(), CERTAIN_KEYS.to_vec())
+        ) {
+            let common = parse_common(&text);
+            proptest::prop_assert!(common.is_some(), "{}", text);
+            proptest::prop_assert_eq!(Ok(common.unwrap()), parse_spanned(&text), "{}", text);
+        }
+
+        #[test]
+        fn what_the_common_reader_reads_of_any_scalars_serde_saphyr_reads_alike(
+            text in document([CERTAIN, DOUBTFUL].concat(), [CERTAIN, DOUBTFUL].concat())
+        ) {
+            if let Some(common) = parse_common(&text) {
+                proptest::prop_assert_eq!(Ok(common), parse_spanned(&text), "{}", text);
+            }
+        }
     }
 }
