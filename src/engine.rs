@@ -327,6 +327,15 @@ pub struct StepRunner<'a> {
 }
 
 impl<'a> StepRunner<'a> {
+    /// Compiles the regular expressions of the step's checks now, not when
+    /// the first document needs them; one that does not compile is
+    /// reported by its check, as before.
+    pub fn compile_regexes(&self) {
+        for check in &self.checks {
+            check.kind.compile_regexes();
+        }
+    }
+
     pub fn new(playbook: &'a Playbook, step: &'a Step, options: Options) -> Self {
         let index = playbook
             .steps
@@ -919,6 +928,11 @@ impl<'a> StatelessRun<'a> {
         done: &(dyn Fn() + Sync),
         consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, StepResult>>) -> R,
     ) -> R {
+        // Before any document is read: the memory the regex compiler frees
+        // is then reused by the documents' models, not taken anew.
+        if files.count() > 0 {
+            self.runner.compile_regexes();
+        }
         crate::pool::map_in_order(
             files.count(),
             |index| {

@@ -406,6 +406,22 @@ pub enum CheckKind {
 }
 
 impl CheckKind {
+    /// Compiles the regular expressions the check uses, if any.
+    pub fn compile_regexes(&self) {
+        match self {
+            CheckKind::Pattern(spec) => {
+                let _ = spec.compiled();
+            }
+            CheckKind::Trace(spec) => {
+                let _ = spec.compiled();
+                for definitions in spec.defined_in.as_slice() {
+                    let _ = definitions.compiled();
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// The key that selects this kind in YAML.
     pub fn name(&self) -> &'static str {
         match self {
