@@ -350,6 +350,8 @@ enum Open {
     Map(Map<String, Json>, Option<(String, Option<Position>)>),
 }
 
+/// Builds the JSON and the positions of [`parse_common`] as the events
+/// come, with no tree of its own.
 #[derive(Default)]
 struct CommonReader {
     stack: Vec<Open>,
@@ -366,6 +368,7 @@ impl CommonReader {
         matches!(self.stack.last(), Some(Open::Map(_, None)))
     }
 
+    /// Takes `key`, written at `at`, as the key of the next value.
     fn key(&mut self, key: String, at: Option<Position>) -> Option<()> {
         let Some(Open::Map(map, waiting)) = self.stack.last_mut() else {
             return None;
@@ -422,8 +425,8 @@ fn marker_position(marker: &serde_saphyr::granit_parser::Marker) -> Option<Posit
     (marker.line() > 0).then(|| Position::new(marker.line(), marker.col() + 1))
 }
 
-/// A plain scalar's value when nothing but text or a whole number can be
-/// meant; `None` for anything YAML might read otherwise.
+/// A plain scalar's value when it can mean only text, a whole number,
+/// `true` or `false`; `None` for anything YAML might read otherwise.
 fn plain_scalar(value: &str) -> Option<Json> {
     let digits = value.strip_prefix('-').unwrap_or(value);
     if digits.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
