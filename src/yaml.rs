@@ -1083,6 +1083,40 @@ mod tests {
         }
 
         #[test]
+        fn on_an_edited_bundled_playbook_the_common_reader_agrees_with_serde_saphyr(
+            edits in proptest::collection::vec(
+                (
+                    proptest::num::usize::ANY,
+                    0..8usize,
+                    proptest::sample::select(vec![
+                        "", ": ", "- ", "&a ", "*a", "!!str ", "'", "\"", "\n", "  ", "\t", "# ",
+                        "{", "}", "[", "]", ", ", "~", "1", "-0", "1.5", "true", "True", "<<: ",
+                        "? ", "|\n  ", ">-\n  ", "---\n", "é",
+                    ]),
+                ),
+                1..4
+            ),
+        ) {
+            let mut text =
+                include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/playbooks/specflow.yaml"))
+                    .to_string();
+            for (at, removed, inserted) in edits {
+                let mut start = at % (text.len() + 1);
+                while !text.is_char_boundary(start) {
+                    start -= 1;
+                }
+                let mut end = (start + removed).min(text.len());
+                while !text.is_char_boundary(end) {
+                    end += 1;
+                }
+                text.replace_range(start..end, inserted);
+            }
+            if let Some(common) = parse_common(&text) {
+                proptest::prop_assert_eq!(Ok(common), parse_spanned(&text), "{}", text);
+            }
+        }
+
+        #[test]
         fn what_the_common_reader_reads_of_any_scalars_serde_saphyr_reads_alike(
             text in document([CERTAIN, DOUBTFUL].concat(), [CERTAIN, DOUBTFUL].concat())
         ) {
