@@ -628,6 +628,43 @@ fn fails_within_the_memory_budget(command: &mut Command, threads: usize) {
     );
 }
 
+/// A step's regexes are compiled before its first file is read; one that
+/// does not compile is still reported by its check, on every file.
+#[test]
+fn a_regex_that_does_not_compile_fails_its_check_on_every_file() {
+    let output = tollgate_with(
+        "tests/fixtures/playbooks/invalid-regex-in-pattern.yaml",
+        &[
+            "check",
+            "--step",
+            "specify",
+            "--format",
+            "json",
+            &fixture("bom.md"),
+            &fixture("box-in-code-fence.md"),
+        ],
+    );
+    assert_eq!(code(&output), 1, "{}", stderr(&output));
+    let value = json(&output);
+    let results = value["results"].as_array().expect("a list of results");
+    assert_eq!(results.len(), 2);
+    for result in results {
+        assert_eq!(result["verdict"], "failed", "{result}");
+        let messages: Vec<&str> = result["findings"]
+            .as_array()
+            .expect("a list of findings")
+            .iter()
+            .filter_map(|finding| finding["message"].as_str())
+            .collect();
+        assert!(
+            messages
+                .iter()
+                .any(|message| message.starts_with("the regular expression does not compile: ")),
+            "{messages:?}"
+        );
+    }
+}
+
 /// Runs `command` to its end, its output thrown away: its exit code and
 /// its peak resident memory in MiB.
 #[cfg(target_os = "linux")]
