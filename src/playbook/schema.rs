@@ -36,11 +36,14 @@ fn validator() -> &'static Validator {
 /// playbooks are valid, and this says so without compiling a validator at
 /// run time, which cost more than anything else in loading one; the
 /// validator is built only to say what is wrong with a playbook that is not.
+/// Its `pattern`s are matched a few times per playbook against short
+/// names: no lazy DFA is built for them (`dfa_size_limit = 0`), which
+/// would cost more to set up than those matches take.
 #[jsonschema::validator(
     path = "schemas/playbook.schema.json",
     draft = Draft202012,
     validate_formats = false,
-    pattern_options = { engine = regex },
+    pattern_options = { engine = regex, dfa_size_limit = 0 },
     methods = { is_valid = true, validate = false, iter_errors = false }
 )]
 struct Committed;
