@@ -286,7 +286,7 @@ fn parse_common(text: &str) -> Option<(Json, SpanIndex)> {
     use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
 
     let mut reader = CommonReader::default();
-    let mut documents = 0;
+    let mut started = false;
     for (events, item) in Parser::new_from_str(text).enumerate() {
         // Well below the budget: serde-saphyr counts events its own way.
         if events > MAX_EVENTS / 2 {
@@ -296,7 +296,7 @@ fn parse_common(text: &str) -> Option<(Json, SpanIndex)> {
         let at = marker_position(&span.start);
         match event {
             Event::StreamStart | Event::DocumentEnd => {}
-            Event::DocumentStart(_, None) if documents == 0 => documents += 1,
+            Event::DocumentStart(_, None) if !started => started = true,
             Event::Scalar(value, style, 0, None) => {
                 let plain = matches!(style, ScalarStyle::Plain);
                 if reader.wants_key() {
@@ -312,29 +312,29 @@ fn parse_common(text: &str) -> Option<(Json, SpanIndex)> {
                     } else {
                         Json::String(value.into_owned())
                     };
-                    reader.open(at)?;
-                    reader.close(json)?;
+                    let parent = reader.open(at)?;
+                    reader.close(json, parent)?;
                 }
             }
             Event::SequenceStart(_, 0, None) => {
-                reader.open(at)?;
-                reader.stack.push(Open::Seq(Vec::new()));
+                let parent = reader.open(at)?;
+                reader.stack.push((Open::Seq(Vec::new()), parent));
             }
             Event::MappingStart(_, 0, None) => {
-                reader.open(at)?;
-                reader.stack.push(Open::Map(Map::new(), None));
+                let parent = reader.open(at)?;
+                reader.stack.push((Open::Map(Map::new(), None), parent));
             }
             Event::SequenceEnd => {
-                let Some(Open::Seq(items)) = reader.stack.pop() else {
+                let Some((Open::Seq(items), parent)) = reader.stack.pop() else {
                     return None;
                 };
-                reader.close(Json::Array(items))?;
+                reader.close(Json::Array(items), parent)?;
             }
             Event::MappingEnd => {
-                let Some(Open::Map(map, None)) = reader.stack.pop() else {
+                let Some((Open::Map(map, None), parent)) = reader.stack.pop() else {
                     return None;
                 };
-                reader.close(Json::Object(map))?;
+                reader.close(Json::Object(map), parent)?;
             }
             Event::StreamEnd => break,
             _ => return None,
@@ -354,23 +354,23 @@ enum Open {
 /// come, with no tree of its own.
 #[derive(Default)]
 struct CommonReader {
-    stack: Vec<Open>,
-    /// The pointer of the node being read; each open collection's length
-    /// of it is where its own pointer ends.
+    /// The collections being read, each with the length of its parent's
+    /// pointer, to cut `pointer` back to when it ends.
+    stack: Vec<(Open, usize)>,
+    /// The pointer of the node being read.
     pointer: String,
-    lengths: Vec<usize>,
     index: SpanIndex,
     root: Option<Json>,
 }
 
 impl CommonReader {
     fn wants_key(&self) -> bool {
-        matches!(self.stack.last(), Some(Open::Map(_, None)))
+        matches!(self.stack.last(), Some((Open::Map(_, None), _)))
     }
 
     /// Takes `key`, written at `at`, as the key of the next value.
     fn key(&mut self, key: String, at: Option<Position>) -> Option<()> {
-        let Some(Open::Map(map, waiting)) = self.stack.last_mut() else {
+        let Some((Open::Map(map, waiting), _)) = self.stack.last_mut() else {
             return None;
         };
         // serde-saphyr decides what a repeated key or a merge key means.
@@ -381,13 +381,14 @@ impl CommonReader {
         Some(())
     }
 
-    /// Starts a node written at `at`: its pointer and its positions.
-    fn open(&mut self, at: Option<Position>) -> Option<()> {
+    /// Starts a node written at `at`: its pointer and its positions. The
+    /// length of its parent's pointer, for [`Self::close`].
+    fn open(&mut self, at: Option<Position>) -> Option<usize> {
         if self.stack.len() >= MAX_DEPTH - 1 || self.root.is_some() {
             return None;
         }
-        let length = self.pointer.len();
-        let key = match self.stack.last() {
+        let parent = self.pointer.len();
+        let key = match self.stack.last().map(|(open, _)| open) {
             None => None,
             Some(Open::Seq(items)) => {
                 write!(self.pointer, "/{}", items.len()).expect("writing to a String cannot fail");
@@ -401,15 +402,14 @@ impl CommonReader {
             Some(Open::Map(_, None)) => return None,
         };
         self.index.note(&self.pointer, Spans { value: at, key });
-        self.lengths.push(length);
-        Some(())
+        Some(parent)
     }
 
-    /// Ends the node opened last, whose value is `json`.
-    fn close(&mut self, json: Json) -> Option<()> {
-        let length = self.lengths.pop()?;
-        self.pointer.truncate(length);
-        match self.stack.last_mut() {
+    /// Ends the node opened last, whose value is `json` and whose parent's
+    /// pointer is `parent` long.
+    fn close(&mut self, json: Json, parent: usize) -> Option<()> {
+        self.pointer.truncate(parent);
+        match self.stack.last_mut().map(|(open, _)| open) {
             None => self.root = Some(json),
             Some(Open::Seq(items)) => items.push(json),
             Some(Open::Map(map, waiting)) => {
@@ -428,18 +428,23 @@ fn marker_position(marker: &serde_saphyr::granit_parser::Marker) -> Option<Posit
 /// A plain scalar's value when it can mean only text, a whole number,
 /// `true` or `false`; `None` for anything YAML might read otherwise.
 fn plain_scalar(value: &str) -> Option<Json> {
-    let digits = value.strip_prefix('-').unwrap_or(value);
-    if digits.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
-        let whole = digits.len() <= 18
+    let (negative, digits) = match value.strip_prefix('-') {
+        Some(digits) => (true, digits),
+        None => (false, value),
+    };
+    if digits.starts_with(|c: char| c.is_ascii_digit()) {
+        // Plain decimal, short enough for every reading to agree: `007`,
+        // `-0` and 19 digits are left to serde-saphyr.
+        let plain = digits.len() <= 18
             && digits.bytes().all(|b| b.is_ascii_digit())
-            && !(digits.starts_with('0') && digits.len() > 1);
-        if !whole || digits == "0" && digits.len() != value.len() {
+            && (!digits.starts_with('0') || digits == "0" && !negative);
+        if !plain {
             return None;
         }
         let number: u64 = digits.parse().ok()?;
-        return Some(match digits.len() == value.len() {
-            true => Json::from(number),
-            false => Json::from(-i64::try_from(number).ok()?),
+        return Some(match negative {
+            false => Json::from(number),
+            true => Json::from(-i64::try_from(number).ok()?),
         });
     }
     match value {
