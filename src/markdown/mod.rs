@@ -323,9 +323,9 @@ impl Document {
     /// The last non-blank line that is not `in_code`: where a closing line
     /// such as `Gate: PASS` is expected.
     pub fn last_prose_line(&self) -> Option<Line<'_>> {
-        self.lines()
+        self.prose_lines(None)
             .rev()
-            .find(|line| !line.in_code && !line.text.trim().is_empty())
+            .find(|line| !line.text.trim().is_empty())
     }
 
     /// [`Line::text`] of a 1-based line number, if the document has that line.
