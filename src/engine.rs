@@ -327,15 +327,6 @@ pub struct StepRunner<'a> {
 }
 
 impl<'a> StepRunner<'a> {
-    /// Compiles the regular expressions of the step's checks now, not when
-    /// the first document needs them; one that does not compile is
-    /// reported by its check, as before.
-    pub fn compile_regexes(&self) {
-        for check in &self.checks {
-            check.kind.compile_regexes();
-        }
-    }
-
     pub fn new(playbook: &'a Playbook, step: &'a Step, options: Options) -> Self {
         let index = playbook
             .steps
@@ -361,6 +352,15 @@ impl<'a> StepRunner<'a> {
 
     fn env(&self) -> &Environment<'static> {
         self.env.get_or_init(render::environment)
+    }
+
+    /// Compiles the regular expressions of the step's checks now, not when
+    /// the first document needs them; one that does not compile is
+    /// reported by its check, as before.
+    pub fn compile_regexes(&self) {
+        for check in &self.checks {
+            check.kind.compile_regexes();
+        }
     }
 
     /// Runs `plugin:` checks with these plugins; without, they fail saying so.
