@@ -194,6 +194,17 @@ fn push_segment(pointer: &mut String, segment: &str) {
     }
 }
 
+/// Appends to `pointer` the segment of the sequence item at `index`.
+fn push_index(pointer: &mut String, index: usize) {
+    write!(pointer, "/{index}").expect("writing to a String cannot fail");
+}
+
+/// Appends to `pointer` the segment of the mapping member `key`, escaped.
+fn push_member(pointer: &mut String, key: &str) {
+    pointer.push('/');
+    push_segment(pointer, key);
+}
+
 /// Parses one YAML document into JSON and the positions of its nodes.
 pub fn parse(text: &str) -> Result<(Json, SpanIndex), YamlError> {
     if text.len() > MAX_FILE_BYTES {
@@ -391,12 +402,11 @@ impl CommonReader {
         let key = match self.stack.last().map(|(open, _)| open) {
             None => None,
             Some(Open::Seq(items)) => {
-                write!(self.pointer, "/{}", items.len()).expect("writing to a String cannot fail");
+                push_index(&mut self.pointer, items.len());
                 None
             }
             Some(Open::Map(_, Some((key, key_at)))) => {
-                self.pointer.push('/');
-                push_segment(&mut self.pointer, key);
+                push_member(&mut self.pointer, key);
                 *key_at
             }
             Some(Open::Map(_, None)) => return None,
@@ -677,7 +687,7 @@ fn into_json(
                 .into_iter()
                 .enumerate()
                 .map(|(i, item)| {
-                    write!(pointer, "/{i}").expect("writing to a String cannot fail");
+                    push_index(pointer, i);
                     let json = into_json(item, None, pointer, index);
                     pointer.truncate(length);
                     json
@@ -687,8 +697,7 @@ fn into_json(
         Value::Map(entries) => {
             let mut map = Map::with_capacity(entries.len());
             for (key, value) in entries {
-                pointer.push('/');
-                push_segment(pointer, &key.value.0);
+                push_member(pointer, &key.value.0);
                 let value = into_json(value, position(key.referenced), pointer, index);
                 pointer.truncate(length);
                 map.insert(key.value.0, value);
