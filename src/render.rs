@@ -130,6 +130,10 @@ pub fn environment() -> Environment<'static> {
 /// subjects it shows.
 pub fn bounded(fuel: u64) -> Environment<'static> {
     let mut env = Environment::new();
+    // Debug mode is what names the expression at fault ("`step.titel` is
+    // undefined"); minijinja turns it on only in builds with debug
+    // assertions, so a release build would say just "undefined value".
+    env.set_debug(true);
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_fuel(Some(fuel));
     env.set_recursion_limit(RECURSION_LIMIT);
