@@ -16,12 +16,19 @@ use crate::markdown::normalize_title;
 /// artifact, as groups: a title first, then its aliases.
 #[derive(Debug, Clone, Default)]
 pub struct SectionAliases {
-    by_artifact: IndexMap<String, Vec<Vec<String>>>,
+    by_artifact: IndexMap<String, Vec<Vec<Name>>>,
+}
+
+/// A title or alias as written, with its matching key, normalised once.
+#[derive(Debug, Clone)]
+struct Name {
+    written: String,
+    key: String,
 }
 
 impl SectionAliases {
     pub fn of<'c>(checks: impl IntoIterator<Item = &'c Check>) -> Self {
-        let mut by_artifact: IndexMap<String, Vec<Vec<String>>> = IndexMap::new();
+        let mut by_artifact: IndexMap<String, Vec<Vec<Name>>> = IndexMap::new();
         for check in checks {
             if let (Some(artifact), CheckKind::Sections(spec)) = (&check.artifact, &check.kind) {
                 by_artifact
@@ -30,7 +37,10 @@ impl SectionAliases {
                     .extend(spec.sections.iter().map(|entry| {
                         std::iter::once(&entry.title)
                             .chain(&entry.aliases)
-                            .cloned()
+                            .map(|written| Name {
+                                key: normalize_title(written),
+                                written: written.clone(),
+                            })
                             .collect()
                     }));
             }
@@ -40,7 +50,10 @@ impl SectionAliases {
 
     /// Every title and alias the `sections` checks give for `artifact`.
     pub fn names(&self, artifact: &str) -> Vec<String> {
-        self.groups(artifact).flatten().cloned().collect()
+        self.groups(artifact)
+            .flatten()
+            .map(|name| name.written.clone())
+            .collect()
     }
 
     /// Whether a `sections` check of `artifact` names `title`, as a title
@@ -48,7 +61,7 @@ impl SectionAliases {
     pub fn declares(&self, artifact: &str, title: &str) -> bool {
         let key = normalize_title(title);
         self.groups(artifact)
-            .any(|group| group.iter().any(|name| normalize_title(name) == key))
+            .any(|group| group.iter().any(|name| name.key == key))
     }
 
     /// The other titles accepted for `title` in `artifact`: the names of
@@ -57,10 +70,10 @@ impl SectionAliases {
         let key = normalize_title(title);
         let mut aliases: Vec<String> = Vec::new();
         for group in self.groups(artifact) {
-            if group.iter().any(|name| normalize_title(name) == key) {
+            if group.iter().any(|name| name.key == key) {
                 for name in group {
-                    if normalize_title(name) != key && !aliases.contains(name) {
-                        aliases.push(name.clone());
+                    if name.key != key && !aliases.contains(&name.written) {
+                        aliases.push(name.written.clone());
                     }
                 }
             }
@@ -96,7 +109,7 @@ impl SectionAliases {
         Cow::Owned(owned)
     }
 
-    fn groups(&self, artifact: &str) -> impl Iterator<Item = &Vec<String>> {
+    fn groups(&self, artifact: &str) -> impl Iterator<Item = &Vec<Name>> {
         self.by_artifact.get(artifact).into_iter().flatten()
     }
 }
