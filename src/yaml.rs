@@ -467,19 +467,22 @@ fn plain_scalar(value: &str) -> Option<Json> {
 /// A plain scalar that YAML reads as text and nothing else: no reading of
 /// it as a boolean, null or number is possible.
 fn plain_word(value: &str) -> Option<String> {
+    const SPECIAL: [&str; 11] = [
+        "true", "false", "null", "yes", "no", "on", "off", "y", "n", ".inf", ".nan",
+    ];
     let unsigned = value.strip_prefix(['+', '-']).unwrap_or(value);
-    let lower = unsigned.to_ascii_lowercase();
     let ambiguous = value.is_empty()
         || value.starts_with('~')
         || unsigned.starts_with(|c: char| c.is_ascii_digit())
         || unsigned
             .strip_prefix('.')
             .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
-        || matches!(
-            lower.as_str(),
-            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "y" | "n" | ".inf" | ".nan"
-        )
-        || value.parse::<f64>().is_ok();
+        || SPECIAL
+            .iter()
+            .any(|special| unsigned.eq_ignore_ascii_case(special))
+        // Past a sign, Rust reads a float only from a digit, `.`, `inf` or
+        // `nan`: other words need not be tried.
+        || (unsigned.starts_with(['.', 'i', 'I', 'n', 'N']) && value.parse::<f64>().is_ok());
     (!ambiguous).then(|| value.to_owned())
 }
 
