@@ -101,28 +101,28 @@ impl LoadedPlaybook {
         // repository root, which need not be the working folder.
         let file = &std::path::absolute(file).unwrap_or_else(|_| file.to_path_buf());
         let root = crate::confined::repository_root(file.parent().unwrap_or(Path::new(".")));
-        let parsed = parse(file, display, &text, &root, &mut Vec::new())?;
-        let playbook =
-            serde_path_to_error::deserialize::<_, Playbook>(&parsed.json).map_err(|error| {
-                let pointer = yaml::json_pointer(error.path());
-                let position = parsed.spans.value(&pointer);
-                LoadError {
-                    stage: LoadStage::Invalid,
-                    display: display.to_string(),
-                    text: Some(text.clone()),
-                    diagnostics: vec![
-                        Diagnostic::error("invalid-playbook", display, error.inner().to_string())
-                            .at_opt(position),
-                    ],
-                }
-            })?;
+        let Parsed { json, spans, bases } = parse(file, display, &text, &root, &mut Vec::new())?;
+        // By value: the playbook takes the strings of the JSON, not copies.
+        let playbook = serde_path_to_error::deserialize::<_, Playbook>(json).map_err(|error| {
+            let pointer = yaml::json_pointer(error.path());
+            let position = spans.value(&pointer);
+            LoadError {
+                stage: LoadStage::Invalid,
+                display: display.to_string(),
+                text: Some(text.clone()),
+                diagnostics: vec![
+                    Diagnostic::error("invalid-playbook", display, error.inner().to_string())
+                        .at_opt(position),
+                ],
+            }
+        })?;
         Ok(Self {
             file: file.to_path_buf(),
             display: display.to_string(),
             source: text,
-            spans: parsed.spans,
+            spans,
             playbook,
-            bases: parsed.bases,
+            bases,
             root,
         })
     }
