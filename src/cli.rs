@@ -62,29 +62,115 @@ pub struct Cli {
     pub command: Command,
 }
 
+// The options every command takes, before its name or after it (see
+// `OptionsHere`). Their display orders are those clap gives the first
+// options of a command, so that each command's help lists them where it did
+// when they were clap's global options. (A doc comment here would become
+// the description of every command that flattens them.)
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// The playbook file [default: $TOLLGATE_PLAYBOOK, else tollgate.yaml at the project root]
-    #[arg(long, global = true, env = "TOLLGATE_PLAYBOOK", value_name = "PATH")]
+    #[arg(
+        long,
+        env = "TOLLGATE_PLAYBOOK",
+        value_name = "PATH",
+        display_order = 0
+    )]
     pub playbook: Option<PathBuf>,
     /// The project root [default: the nearest folder upward that holds .git, else the current folder]
-    #[arg(long, global = true, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", display_order = 1)]
     pub root: Option<PathBuf>,
     /// Set a playbook variable, overriding its default in `vars:` (repeatable); values that read as JSON (`true`, `3`) keep that type
-    #[arg(long = "var", global = true, value_name = "KEY=VALUE", value_parser = parse_var)]
+    #[arg(long = "var", value_name = "KEY=VALUE", value_parser = parse_var, display_order = 2)]
     pub vars: Vec<(String, serde_json::Value)>,
     /// Time budget of each plugin call, in milliseconds [default: the playbook's `limits:`, else 1000]
-    #[arg(long, global = true, value_name = "MS")]
+    #[arg(long, value_name = "MS", display_order = 3)]
     pub plugin_timeout_ms: Option<u64>,
     /// Memory limit of each plugin call, in MiB [default: the playbook's `limits:`, else 64]
-    #[arg(long, global = true, value_name = "MIB")]
+    #[arg(long, value_name = "MIB", display_order = 4)]
     pub plugin_memory_mib: Option<u64>,
     /// When to colour the output
-    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto)]
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto, display_order = 5)]
     pub color: ColorWhen,
     /// Print only what failed, and no summary
-    #[arg(long, short, global = true)]
+    #[arg(long, short, display_order = 6)]
     pub quiet: bool,
+}
+
+impl GlobalArgs {
+    /// The options as clap's arguments, for `plugin`, which takes them
+    /// without flattening them (see [`Command::Plugin`]).
+    fn arguments() -> Vec<clap::Arg> {
+        Self::augment_args(clap::Command::new("tollgate"))
+            .get_arguments()
+            .cloned()
+            .collect()
+    }
+
+    /// The options as given anywhere on the command line, resolved as clap
+    /// resolves a global option: from the top command down to the one that
+    /// runs, a value from the command line beats one from the environment,
+    /// which beats a default, and of two alike the later command's wins.
+    fn resolved(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        use clap::FromArgMatches;
+        // Every level that takes the options (clap's own `help` takes none).
+        let levels: Vec<&clap::ArgMatches> = std::iter::successors(Some(matches), |level| {
+            level.subcommand().map(|(_, sub)| sub)
+        })
+        .filter(|level| level.try_contains_id("playbook").is_ok())
+        .collect();
+        let given = levels
+            .iter()
+            .map(|level| Self::from_arg_matches(level))
+            .collect::<Result<Vec<_>, _>>()?;
+        let from = |id: &str| {
+            let mut winner = 0;
+            for (index, level) in levels.iter().enumerate() {
+                if level.value_source(id) >= levels[winner].value_source(id) {
+                    winner = index;
+                }
+            }
+            &given[winner]
+        };
+        Ok(Self {
+            playbook: from("playbook").playbook.clone(),
+            root: from("root").root.clone(),
+            vars: from("vars").vars.clone(),
+            plugin_timeout_ms: from("plugin_timeout_ms").plugin_timeout_ms,
+            plugin_memory_mib: from("plugin_memory_mib").plugin_memory_mib,
+            color: from("color").color,
+            quiet: from("quiet").quiet,
+        })
+    }
+}
+
+/// The options of [`GlobalArgs`] where a command takes them after its name
+/// (`tollgate check --playbook p.yaml`). The values are read into
+/// [`Cli::global`], resolved over every level. Each command adds them to its
+/// own options only when it is the one that runs: clap's global options were
+/// copied into all twenty commands on every run, 3% of the instructions of a
+/// single check.
+#[derive(Debug, Clone, Copy)]
+pub struct OptionsHere;
+
+impl clap::FromArgMatches for OptionsHere {
+    fn from_arg_matches(_: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Ok(Self)
+    }
+
+    fn update_from_arg_matches(&mut self, _: &clap::ArgMatches) -> Result<(), clap::Error> {
+        Ok(())
+    }
+}
+
+impl Args for OptionsHere {
+    fn augment_args(command: clap::Command) -> clap::Command {
+        GlobalArgs::augment_args(command)
+    }
+
+    fn augment_args_for_update(command: clap::Command) -> clap::Command {
+        GlobalArgs::augment_args_for_update(command)
+    }
 }
 
 fn parse_var(text: &str) -> Result<(String, serde_json::Value), String> {
@@ -132,7 +218,7 @@ An open file that a registered subject's artifact path names is checked from the
 buffer, as `tollgate check --step STEP` checks it, on every change; the playbook, the playbooks \
 it extends and its plugins get the diagnostics of `tollgate lint`, refreshed when one is saved. \
 Other files are ignored. See the README for Neovim, Helix and VS Code setup.")]
-    Lsp,
+    Lsp(OptionsHere),
     /// Check subjects' current (or named) step, or documents against a step's gate
     #[command(after_long_help = "Examples:\n  \
 tollgate check F-11                            the current step of feature F-11\n  \
@@ -240,7 +326,7 @@ command's --format json prints. Prompts: one per step of the playbook, named aft
 taking the subject's id. There is no approve tool: a human gate stays a person's to pass. \
 The state is read afresh on every call, the playbook whenever its text changed. The server ends, with exit 0, when \
 its input is closed. `tollgate agents` writes the files that register it with agents.")]
-    Mcp,
+    Mcp(OptionsHere),
     /// Write each step of the playbook as a command for coding agents, and register the MCP server
     #[command(after_long_help = "Examples:\n  \
 tollgate agents                                every agent's files\n  \
@@ -254,7 +340,9 @@ Command files carry a mark with the hash of their text: a file a person edited, 
 is left alone unless --force is given.")]
     Agents(AgentsArgs),
     /// Work with Lua plugins: `plugin test PLUGIN` runs a plugin against its sample documents
-    #[command(subcommand)]
+    // Not deferred as the other commands are, so that `help plugin` knows
+    // `test`: the options are added to it as it is made.
+    #[command(subcommand, args = GlobalArgs::arguments())]
     Plugin(PluginCommand),
     /// Draw the playbook's phases and steps as a diagram
     #[command(after_long_help = "Examples:\n  \
@@ -266,7 +354,7 @@ tollgate graph --format dot | dot -Tsvg > playbook.svg")]
 tollgate schema > playbook.schema.json\n\n\
 Editors pick the schema up from a first line such as:\n  \
 # yaml-language-server: $schema=../schemas/playbook.schema.json")]
-    Schema,
+    Schema(OptionsHere),
     /// Print a completion script for a shell
     #[command(after_long_help = "Examples:\n  \
 tollgate completions bash > ~/.local/share/bash-completion/completions/tollgate\n  \
@@ -293,12 +381,16 @@ pub struct AgentsArgs {
     /// Overwrite files a person edited
     #[arg(long, conflicts_with = "check")]
     pub force: bool,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 #[derive(Debug, Args)]
 pub struct ManArgs {
     /// The command whose page to print (the page tollgate-COMMAND(1)) [default: tollgate's own]
     pub command: Option<String>,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 #[derive(Debug, Args)]
@@ -306,6 +398,8 @@ pub struct CompletionsArgs {
     /// The shell to complete for
     #[arg(value_enum)]
     pub shell: clap_complete::Shell,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 #[derive(Debug, Subcommand)]
@@ -325,6 +419,8 @@ substring). Exit 0 when every case passes, 1 otherwise."
 pub struct PluginTestArgs {
     /// The plugin file (or its .test.yaml)
     pub plugin: PathBuf,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 #[derive(Debug, Args)]
@@ -334,6 +430,8 @@ pub struct LintArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 #[derive(Debug, Args)]
@@ -368,6 +466,8 @@ pub struct CheckArgs {
     /// Check again whenever a document, the playbook or a plugin changes, until Ctrl-C
     #[arg(long)]
     pub watch: bool,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 /// The output formats of `check`, `lint` and `status`.
@@ -410,8 +510,10 @@ pub fn main() -> i32 {
 fn parse_arguments() -> Result<Cli, clap::Error> {
     let mut command = std::mem::ManuallyDrop::new(<Cli as clap::CommandFactory>::command());
     let mut matches = command.try_get_matches_from_mut(std::env::args_os())?;
-    <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut matches)
-        .map_err(|error| error.format(&mut command))
+    let global = GlobalArgs::resolved(&matches).map_err(|error| error.format(&mut command))?;
+    let cli = <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut matches)
+        .map_err(|error| error.format(&mut command))?;
+    Ok(Cli { global, ..cli })
 }
 
 pub fn run(cli: Cli) -> i32 {
@@ -420,7 +522,7 @@ pub fn run(cli: Cli) -> i32 {
         Command::Init(args) => init::run(&context, &args),
         Command::Lint(args) => lint_command(&context, &args),
         Command::Check(args) => check_command(&context, &args),
-        Command::Lsp => crate::lsp::serve(crate::lsp::Config {
+        Command::Lsp(_) => crate::lsp::serve(crate::lsp::Config {
             root: context.root.clone(),
             playbook: context.playbook.clone(),
             vars: context.vars.clone(),
@@ -437,9 +539,9 @@ pub fn run(cli: Cli) -> i32 {
         Command::Verify(args) => verify::run(&context, &args),
         Command::Graph(args) => subjects::graph(&context, &args),
         Command::Plugin(PluginCommand::Test(args)) => plugin_test(&context, &args),
-        Command::Mcp => mcp_command(&context),
+        Command::Mcp(_) => mcp_command(&context),
         Command::Agents(args) => agents_command(&context, &args),
-        Command::Schema => output_failed(print_text(schema::schema_text())).unwrap_or(EXIT_OK),
+        Command::Schema(_) => output_failed(print_text(schema::schema_text())).unwrap_or(EXIT_OK),
         Command::Completions(args) => {
             let mut command = <Cli as clap::CommandFactory>::command();
             let mut script = Vec::new();
@@ -453,7 +555,8 @@ pub fn run(cli: Cli) -> i32 {
 /// Prints the manual page of tollgate, or of one of its commands.
 fn man(command: Option<&str>) -> i32 {
     let mut tollgate = <Cli as clap::CommandFactory>::command();
-    // Building propagates the global options into every command's page.
+    // Building makes every command's options, which wait until a command is
+    // used, for its page.
     tollgate.build();
     let page = match command {
         None => clap_mangen::Man::new(tollgate).title("TOLLGATE"),

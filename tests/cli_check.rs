@@ -693,3 +693,76 @@ fn exit_and_peak_mib(command: &mut Command) -> (i32, usize) {
     // Linux gives the peak resident size in KiB.
     (libc::WEXITSTATUS(status), usage.ru_maxrss as usize / 1024)
 }
+
+/// The options every command takes may come before the command or after
+/// it. Given on both sides, the one after the command wins; given on the
+/// command line, it beats `TOLLGATE_PLAYBOOK` on either side.
+#[test]
+fn shared_options_before_and_after_the_command() {
+    let file = fixture("plan-complete.md");
+    let run = |env: Option<&str>, args: &[String]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tollgate"));
+        command
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_remove("TOLLGATE_PLAYBOOK")
+            .args(["--root", ".", "--color", "never"])
+            .args(args);
+        if let Some(playbook) = env {
+            command.env("TOLLGATE_PLAYBOOK", playbook);
+        }
+        command.output().expect("the binary runs")
+    };
+    let missing = "tests/fixtures/checks/no-such-playbook.yaml";
+    let passes = |output: &Output| {
+        assert_eq!(code(output), 0, "{}{}", stdout(output), stderr(output));
+        assert!(stdout(output).contains("plan-complete.md: passed"));
+    };
+    let names_missing = |output: &Output| {
+        assert_eq!(code(output), 2, "{}", stdout(output));
+        assert!(
+            stderr(output).contains("no-such-playbook.yaml"),
+            "{}",
+            stderr(output)
+        );
+    };
+    let check_with = |before: &[&'static str], after: &[&'static str]| -> Vec<String> {
+        let mut args = before.to_vec();
+        args.extend(["check", "--step", "plan"]);
+        args.extend(after);
+        let mut args: Vec<String> = args.into_iter().map(String::from).collect();
+        args.push(file.clone());
+        args
+    };
+    passes(&run(None, &check_with(&["--playbook", PLAYBOOK], &[])));
+    passes(&run(None, &check_with(&[], &["--playbook", PLAYBOOK])));
+    passes(&run(
+        None,
+        &check_with(&["--playbook", missing], &["--playbook", PLAYBOOK]),
+    ));
+    names_missing(&run(
+        None,
+        &check_with(&["--playbook", PLAYBOOK], &["--playbook", missing]),
+    ));
+    passes(&run(
+        Some(missing),
+        &check_with(&["--playbook", PLAYBOOK], &[]),
+    ));
+    passes(&run(
+        Some(missing),
+        &check_with(&[], &["--playbook", PLAYBOOK]),
+    ));
+    names_missing(&run(Some(missing), &check_with(&[], &[])));
+
+    // `--quiet` on either side leaves out the summary.
+    for (before, after) in [(&["-q"][..], &[][..]), (&[], &["-q"])] {
+        let mut before = before.to_vec();
+        before.extend(["--playbook", PLAYBOOK]);
+        let output = run(None, &check_with(&before, after));
+        assert_eq!(code(&output), 0);
+        assert!(
+            !stdout(&output).contains("files checked"),
+            "{}",
+            stdout(&output)
+        );
+    }
+}

@@ -4,7 +4,7 @@ use std::path::{Component, Path, PathBuf};
 
 use clap::Args;
 
-use super::{Context, EXIT_UNUSABLE, complain, display_path, say};
+use super::{Context, EXIT_UNUSABLE, OptionsHere, complain, display_path, say};
 use crate::confined;
 use crate::project::now;
 use crate::report::{BoardContext, board_html};
@@ -14,6 +14,8 @@ pub struct BoardArgs {
     /// Where to write the page [default: tollgate-board.html at the project root]
     #[arg(long, value_name = "PATH")]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 pub(super) fn run(context: &Context, args: &BoardArgs) -> i32 {

@@ -4,7 +4,7 @@ use std::path::{Component, Path, PathBuf};
 
 use clap::Args;
 
-use super::{Context, EXIT_OK, EXIT_UNUSABLE, complain, say};
+use super::{Context, EXIT_OK, EXIT_UNUSABLE, OptionsHere, complain, say};
 use crate::init::{self, BUNDLED, DEFAULT_PLAYBOOK, InitError};
 
 #[derive(Debug, Args)]
@@ -18,6 +18,8 @@ pub struct InitArgs {
     /// List the bundled playbooks, each with what it is for, and write nothing
     #[arg(long, conflicts_with_all = ["template", "force"])]
     pub list: bool,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 pub fn run(context: &Context, args: &InitArgs) -> i32 {

@@ -6,8 +6,8 @@ use std::io::Write;
 use clap::{Args, ValueEnum};
 
 use super::{
-    CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Format, check_output, complain,
-    conclude, load_playbook, output_failed, print_json, print_text, say, write_results,
+    CheckArgs, Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Format, OptionsHere, check_output,
+    complain, conclude, load_playbook, output_failed, print_json, print_text, say, write_results,
 };
 use crate::confined::Created;
 use crate::engine::Options;
@@ -32,6 +32,8 @@ pub struct NewArgs {
     /// Do not write skeletons of the first step's missing documents
     #[arg(long)]
     pub no_scaffold: bool,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 #[derive(Debug, Args)]
@@ -41,6 +43,8 @@ pub struct ScaffoldArgs {
     /// The step whose documents to start [default: the subject's current step]
     #[arg(long, value_name = "STEP")]
     pub step: Option<String>,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 #[derive(Debug, Args)]
@@ -51,6 +55,8 @@ pub struct StatusArgs {
     /// GitHub carry the findings of each subject's next step, as `check` does
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 #[derive(Debug, Args)]
@@ -63,6 +69,8 @@ pub struct ShowArgs {
     /// Run the step's checks and fill each line with its verdict and evidence
     #[arg(long, requires = "subject")]
     pub with_results: bool,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 #[derive(Debug, Args)]
@@ -75,6 +83,8 @@ pub struct AdvanceArgs {
     /// Who advances it, for the history [default: git's user.name and user.email, else $USER]
     #[arg(long, value_name = "NAME")]
     pub by: Option<String>,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +99,8 @@ pub struct ApproveArgs {
     /// Why, or what was reviewed
     #[arg(long)]
     pub note: Option<String>,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 #[derive(Debug, Args)]
@@ -103,12 +115,16 @@ pub struct RejectArgs {
     /// What must change
     #[arg(long, required = true)]
     pub note: String,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 #[derive(Debug, Args)]
 pub struct GraphArgs {
     #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
     pub format: GraphFormat,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -3,8 +3,8 @@
 use clap::Args;
 
 use super::{
-    Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Format, complain, output_failed, print_json,
-    print_text, subjects::with_project,
+    Context, EXIT_FAILED, EXIT_OK, EXIT_UNUSABLE, Format, OptionsHere, complain, output_failed,
+    print_json, print_text, subjects::with_project,
 };
 use crate::report::{self, Counts, Escaping, LintedFile, Sources};
 use crate::verify::{self, VerifyError};
@@ -14,6 +14,8 @@ pub struct VerifyArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    #[command(flatten)]
+    pub options: OptionsHere,
 }
 
 pub(super) fn run(context: &Context, args: &VerifyArgs) -> i32 {
