@@ -695,8 +695,9 @@ fn exit_and_peak_mib(command: &mut Command) -> (i32, usize) {
 }
 
 /// The options every command takes may come before the command or after
-/// it. Given on both sides, the one after the command wins; given on the
-/// command line, it beats `TOLLGATE_PLAYBOOK` on either side.
+/// it. Given on both sides, the one after the command wins (all its
+/// `--var`s); given on the command line, it beats `TOLLGATE_PLAYBOOK` on
+/// either side.
 #[test]
 fn shared_options_before_and_after_the_command() {
     let file = fixture("plan-complete.md");
@@ -752,6 +753,23 @@ fn shared_options_before_and_after_the_command() {
         &check_with(&[], &["--playbook", PLAYBOOK]),
     ));
     names_missing(&run(Some(missing), &check_with(&[], &[])));
+
+    // The `--var`s after the command replace those before it.
+    let length = |before: &[&str], after: &[&str]| {
+        let mut args = before.to_vec();
+        args.extend(["--playbook", PLAYBOOK, "check", "--step", "length"]);
+        args.extend(after);
+        let words = fixture("words-in-code-not-counted.md");
+        let mut args: Vec<String> = args.into_iter().map(String::from).collect();
+        args.push(words);
+        code(&run(None, &args))
+    };
+    let strict = ["--var", "strict_mode=true"];
+    let other = ["--var", "other=1"];
+    assert_eq!(length(&strict, &[]), 1);
+    assert_eq!(length(&[], &strict), 1);
+    assert_eq!(length(&other, &strict), 1);
+    assert_eq!(length(&strict, &other), 0);
 
     // `--quiet` on either side leaves out the summary.
     for (before, after) in [(&["-q"][..], &[][..]), (&[], &["-q"])] {
