@@ -10,9 +10,10 @@
 # writes one input-section pattern per function: its name with the hash
 # rustc appends replaced by `*`, and the crate (the rlib, with cargo's hash
 # replaced by `*`) whose code holds it, since the instances of a generic
-# function share one name. So the list keeps working when a dependency, a
-# feature or the compiler changes; a name that no longer exists only stops
-# matching. The functions of a check with built-in kinds come first, then
+# function share one name. So the list keeps working when a dependency or
+# a feature changes; a name that no longer exists only stops matching. A
+# compiler that mangles names another way (Rust's v0 scheme rather than
+# the legacy one) needs the list written again with it. The functions of a check with built-in kinds come first, then
 # those of the other runs below; within each, those whose pattern matches no
 # other function first, in the order they had in the binary.
 #
