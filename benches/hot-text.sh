@@ -13,12 +13,16 @@
 # function share one name. So the list keeps working when a dependency or
 # a feature changes; a name that no longer exists only stops matching. A
 # compiler that mangles names another way (Rust's v0 scheme rather than
-# the legacy one) needs the list written again with it. The functions of a check with built-in kinds come first, then
-# those of the other runs below; within each, those whose pattern matches no
-# other function first, in the order they had in the binary.
+# the legacy one) needs the list written again with it.
 #
-# Needs valgrind. Rerun it after large changes to what a check executes;
-# `cargo bench --bench check` shows the effect on one document.
+# The functions of a check with built-in kinds come first, then those of the
+# other runs below; within each, first the patterns that match no other
+# function, then the rest. Each of those four groups is a run of
+# descriptions, one per crate, within which the linker keeps its input order.
+#
+# Needs valgrind and LLD's link map (x86-64 Linux, Rust 1.90 or later).
+# Rerun it after large changes to what a check executes; `cargo bench
+# --bench check` shows the effect on one document.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -35,14 +39,23 @@ target_dir=$(cargo metadata --format-version 1 --no-deps --manifest-path "$root/
 cargo rustc --quiet --release --manifest-path "$root/Cargo.toml" --bin tollgate -- \
     -C link-arg=-Wl,-Map="$work/tollgate.map"
 bin="$target_dir/release/tollgate"
+# The map is read in LLD's format, the toolchain's linker on x86-64 Linux.
+if ! head -1 "$work/tollgate.map" | grep -q 'VMA *LMA *Size *Align'; then
+    echo "the link map is not LLD's; build where the toolchain links with LLD (x86-64 Linux, Rust 1.90 or later)" >&2
+    exit 1
+fi
 
 profile() {
     local n=$1
     shift
     # A failing verdict (exit 1) is a normal outcome of the runs below.
+    local status=0
     (cd "$root" && valgrind --tool=callgrind --demangle=no \
-        --callgrind-out-file="$work/callgrind.$n" "$bin" "$@" >/dev/null 2>&1) || true
-    [[ -s "$work/callgrind.$n" ]] || { echo "callgrind wrote nothing for: $*" >&2; exit 1; }
+        --callgrind-out-file="$work/callgrind.$n" "$bin" "$@" >/dev/null 2>&1) || status=$?
+    if [[ $status -gt 1 || ! -s "$work/callgrind.$n" ]]; then
+        echo "tollgate exited with $status under callgrind: $*" >&2
+        exit 1
+    fi
 }
 
 # First the core of every check: built-in kinds, no plugin, both outputs.
@@ -81,8 +94,9 @@ SECTIONS
   {
     *(.text.startup .text.startup.*)
 HEADER
-    # The map lists every input section in address order, as
-    #   ADDR VMA SIZE ALIGN path/libCRATE-HASH.rlib(MEMBER):(.text.SYMBOL)
+    # LLD's map lists every input section in address order, as
+    #   VMA LMA SIZE ALIGN path/libCRATE-HASH.rlib(MEMBER):(.text.SYMBOL)
+    # and the binary's own objects, outside any rlib, as path/NAME.o:(...).
     awk -v core="$work/core" -v rest="$work/rest" '
         BEGIN {
             while ((getline name < core) > 0) tier[name] = 1
@@ -101,6 +115,7 @@ HEADER
             }
             pattern = name
             sub(/17h[0-9a-f]+E(\.llvm\.[0-9]+)?$/, "17h*", pattern)
+            sub(/\.llvm\.[0-9]+$/, ".llvm.*", pattern)
             if (pattern ~ /^_R/) gsub(/Cs[0-9A-Za-z]+_/, "Cs*_", pattern)
             key = file "(" kind pattern ")"
             file_of[key] = file
@@ -113,7 +128,9 @@ HEADER
         }
         # One input-section description per run of patterns of one crate:
         # the linker tests every description against every section, so a
-        # description per function would take seconds more to link.
+        # description per function would take seconds more to link. Within
+        # one description the linker keeps the sections in input order, so
+        # each group below starts descriptions of its own.
         function emit(key) {
             if (open && file_of[key] == current) { print "      " section_of[key]; return }
             if (open) print "    )"
@@ -125,9 +142,12 @@ HEADER
         END {
             for (t = 1; t <= 2; t++) {
                 for (i = 1; i <= n; i++) if (seen[order[i]] == t && count[order[i]] == 1) emit(order[i])
+                if (open) print "    )"
+                open = 0
                 for (i = 1; i <= n; i++) if (seen[order[i]] == t && count[order[i]] > 1) emit(order[i])
+                if (open) print "    )"
+                open = 0
             }
-            if (open) print "    )"
         }' "$work/tollgate.map"
     cat <<'FOOTER'
   }
@@ -135,5 +155,10 @@ HEADER
 INSERT BEFORE .text;
 FOOTER
 } >"$work/hot-text.ld"
+patterns=$(grep -c '^      \.text\.' "$work/hot-text.ld" || true)
+if [[ $patterns -lt 100 ]]; then
+    echo "only $patterns patterns; $out left as it was" >&2
+    exit 1
+fi
 mv "$work/hot-text.ld" "$out"
-echo "wrote $out: $(grep -c '^      \.text\.' "$out") patterns"
+echo "wrote $out: $patterns patterns"
