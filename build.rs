@@ -7,10 +7,10 @@
 //! 3.8 s instead of 0.5 s, and nobody times a debug build. Only where the
 //! linker is known to be the toolchain's own LLD, which reads the script's
 //! `INSERT BEFORE`: x86-64 Linux with glibc, from Rust 1.90, with no linker
-//! chosen in cargo's configuration or in RUSTFLAGS. Other linkers differ
-//! (gold rejects the script; mold does not support such scripts), and a
-//! linker brought in some other way cannot be seen from here: setting
-//! `TOLLGATE_PLAIN_LINK=1` links the binary as if this file did not exist.
+//! chosen in cargo's configuration or in RUSTFLAGS. Other linkers may not
+//! read it (gold rejects it), and a linker brought in some other way cannot
+//! be seen from here: setting `TOLLGATE_PLAIN_LINK=1` links the binary as
+//! if this file did not exist.
 
 use std::env;
 use std::path::PathBuf;

@@ -510,10 +510,15 @@ pub fn main() -> i32 {
 fn parse_arguments() -> Result<Cli, clap::Error> {
     let mut command = std::mem::ManuallyDrop::new(<Cli as clap::CommandFactory>::command());
     let mut matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    // The shared options are read once, over every level; the derive's
+    // `Cli` would read the top level's a second time, only to be replaced.
     let global = GlobalArgs::resolved(&matches).map_err(|error| error.format(&mut command))?;
-    let cli = <Cli as clap::FromArgMatches>::from_arg_matches_mut(&mut matches)
+    let command_to_run = <Command as clap::FromArgMatches>::from_arg_matches_mut(&mut matches)
         .map_err(|error| error.format(&mut command))?;
-    Ok(Cli { global, ..cli })
+    Ok(Cli {
+        global,
+        command: command_to_run,
+    })
 }
 
 pub fn run(cli: Cli) -> i32 {
