@@ -16,7 +16,7 @@ use serde::Serialize;
 use crate::checks::{self, Artifact, CheckOutcome, CheckStatus, Findings, Other, Surroundings};
 use crate::diagnostic::{Diagnostic, Position};
 use crate::lua::{LimitOverrides, PluginCall, PluginSet, SubjectInfo};
-use crate::markdown::Document;
+use crate::markdown::{Document, WordCounts};
 use crate::memory;
 use crate::playbook::{Check, CheckKind, Gate, Playbook, SectionAliases, Step};
 use crate::pool::Handed;
@@ -125,12 +125,13 @@ impl LoadedArtifact {
         Self::from_read(
             crate::confined::read_text(root, file, MAX_DOCUMENT_BYTES),
             path,
+            WordCounts::Counted,
         )
     }
 
     /// An artifact whose text is already in memory, such as an editor's
     /// buffer; held to the same size limit as a file.
-    pub fn from_text(text: String, path: &str) -> Self {
+    pub fn from_text(text: String, path: &str, words: WordCounts) -> Self {
         let read = if text.len() > MAX_DOCUMENT_BYTES {
             Err(SourceError::TooLarge {
                 size: text.len() as u64,
@@ -139,10 +140,10 @@ impl LoadedArtifact {
         } else {
             Ok(text)
         };
-        Self::from_read(read, path)
+        Self::from_read(read, path, words)
     }
 
-    fn from_read(read: Result<String, SourceError>, path: &str) -> Self {
+    fn from_read(read: Result<String, SourceError>, path: &str, words: WordCounts) -> Self {
         // The document keeps the text (its line endings made `\n`) for the
         // code frames of findings.
         let (text, problem) = match read {
@@ -158,7 +159,7 @@ impl LoadedArtifact {
         };
         Self {
             path: path.to_string(),
-            document: text.map(|text| Document::parse_string(path, text)),
+            document: text.map(|text| Document::parse_string_with(path, text, words)),
             problem,
         }
     }
@@ -774,6 +775,8 @@ pub struct StatelessRun<'a> {
     /// Other artifacts, given with `--artifact-file`: read by the checks
     /// that need them (a `trace`, a plugin's `ctx:artifact`), not checked.
     supporting: Vec<(String, Arc<LoadedArtifact>)>,
+    /// Counted only when one of the step's checks reads them.
+    word_counts: WordCounts,
 }
 
 /// Why a stateless run cannot start.
@@ -825,11 +828,21 @@ impl<'a> StatelessRun<'a> {
                     step: step_id.to_string(),
                 })?,
         };
+        let word_counts = if runner
+            .checks
+            .iter()
+            .any(|check| check.kind.reads_word_counts())
+        {
+            WordCounts::Counted
+        } else {
+            WordCounts::Skipped
+        };
         Ok(Self {
             runner,
             artifact,
             within: None,
             supporting: Vec::new(),
+            word_counts,
         })
     }
 
@@ -873,7 +886,7 @@ impl<'a> StatelessRun<'a> {
     /// Loads a file named on the command line: inside the root, confined
     /// to it.
     fn load(&self, file: &Path, display: &str) -> LoadedArtifact {
-        LoadedArtifact::from_read(self.read(file).0, display)
+        LoadedArtifact::from_read(self.read(file).0, display, self.word_counts)
     }
 
     /// The text of `file`, and its real path when resolving it inside the
@@ -956,14 +969,14 @@ impl<'a> StatelessRun<'a> {
         // text alone is small beside the model parsed from it.
         let _permit =
             memory::SHARED.acquire(memory::estimate(read.as_ref().map_or(0, String::len)));
-        self.check_loaded(LoadedArtifact::from_read(read, display))
+        self.check_loaded(LoadedArtifact::from_read(read, display, self.word_counts))
     }
 
     /// Checks text held in memory (an editor's buffer) as the step's
     /// primary artifact at `display`, exactly as [`Self::check_file`]
     /// checks a file.
     pub fn check_text(&self, text: String, display: &str) -> StepResult {
-        self.check_loaded(LoadedArtifact::from_text(text, display))
+        self.check_loaded(LoadedArtifact::from_text(text, display, self.word_counts))
     }
 
     fn check_loaded(&self, loaded: LoadedArtifact) -> StepResult {

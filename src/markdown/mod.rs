@@ -42,6 +42,18 @@ pub enum DocumentError {
     },
 }
 
+/// Whether parsing counts the words of the document and of each section.
+///
+/// Only the `words` check and a `sections` entry's `min_words` read the
+/// counts, and counting every piece of text is a good part of building the
+/// model, so a caller whose checks read none may skip it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WordCounts {
+    Counted,
+    /// Every `words` of the document and its sections is 0.
+    Skipped,
+}
+
 /// A parsed Markdown document.
 ///
 /// An empty file has no lines and nothing else. A final line ending does not
@@ -236,7 +248,12 @@ impl Document {
 
     /// [`Self::parse_str`] of a text the document may keep as its own.
     pub fn parse_string(path: impl Into<String>, text: String) -> Document {
-        parse::parse(path.into(), source::normalize_text(text))
+        Self::parse_string_with(path, text, WordCounts::Counted)
+    }
+
+    /// [`Self::parse_string`], counting words only if `words` asks for it.
+    pub fn parse_string_with(path: impl Into<String>, text: String, words: WordCounts) -> Document {
+        parse::parse(path.into(), source::normalize_text(text), words)
     }
 
     /// The first section, with its index, whose normalized title equals

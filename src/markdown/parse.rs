@@ -13,7 +13,7 @@ use super::directive::{self, Directive};
 use super::source::{Blank, Source};
 use super::words::WordCount;
 use super::{
-    Cell, CodeBlock, Document, FrontMatter, Link, Position, Row, Section, Table, Task,
+    Cell, CodeBlock, Document, FrontMatter, Link, Position, Row, Section, Table, Task, WordCounts,
     normalize_title,
 };
 
@@ -21,11 +21,11 @@ use super::{
 const HTML_COMMENT_BLOCK: u8 = 2;
 
 /// Parses normalised text (no byte-order mark, `\n` line endings).
-pub(super) fn parse(path: String, text: String) -> Document {
+pub(super) fn parse(path: String, text: String, word_counts: WordCounts) -> Document {
     let source = Source::new(&text);
     let arena = Arena::new();
     let root = comrak::parse_document(&arena, &text, &comrak_options());
-    let mut collector = Collector::new(&source);
+    let mut collector = Collector::new(&source, word_counts);
     for node in root.descendants() {
         collector.visit(node);
     }
@@ -116,13 +116,14 @@ struct Collector<'s, 't> {
     first_content_line: Option<usize>,
     links: Vec<Link>,
     anchors: Vec<String>,
+    count_words: bool,
     /// The paragraph whose text the walk is passing, with the words counted
     /// so far: where it starts and its count.
     paragraph: Option<(LineColumn, WordCount)>,
 }
 
 impl<'s, 't> Collector<'s, 't> {
-    fn new(source: &'s Source<'t>) -> Self {
+    fn new(source: &'s Source<'t>, word_counts: WordCounts) -> Self {
         let line_count = source.line_count();
         Self {
             source,
@@ -139,6 +140,7 @@ impl<'s, 't> Collector<'s, 't> {
             first_content_line: None,
             links: Vec::new(),
             anchors: Vec::new(),
+            count_words: word_counts == WordCounts::Counted,
             paragraph: None,
         }
     }
@@ -200,7 +202,9 @@ impl<'s, 't> Collector<'s, 't> {
             NodeValue::Heading(heading) => self.heading(node, heading, span),
             NodeValue::Paragraph => {
                 self.mark_content(span.start);
-                self.paragraph = Some((span.start, WordCount::default()));
+                if self.count_words {
+                    self.paragraph = Some((span.start, WordCount::default()));
+                }
             }
 
             // The words of a cell are counted as the table reads its text.
@@ -263,6 +267,15 @@ impl<'s, 't> Collector<'s, 't> {
         }
     }
 
+    /// Adds the words of a heading's or a cell's text to its first line.
+    fn add_words_of(&mut self, start: LineColumn, text: &str) {
+        if self.count_words {
+            let mut count = WordCount::default();
+            count.add(text);
+            self.add_words(start, count.words);
+        }
+    }
+
     /// The front matter ends with the closing delimiter on `end_line`; its
     /// text is what lies between the delimiters.
     fn front_matter(&self, end_line: usize) -> FrontMatter {
@@ -283,9 +296,7 @@ impl<'s, 't> Collector<'s, 't> {
 
     fn heading<'a>(&mut self, node: &'a AstNode<'a>, heading: &NodeHeading, span: Sourcepos) {
         let title = plain_text(node);
-        let mut count = WordCount::default();
-        count.add(&title);
-        self.add_words(span.start, count.words);
+        self.add_words_of(span.start, &title);
         self.headings.push(Heading {
             level: heading.level,
             title,
@@ -334,9 +345,7 @@ impl<'s, 't> Collector<'s, 't> {
                 let span = cell.data().sourcepos;
                 let start = first_non_blank(text, span.start.column, span.end.column);
                 let text = plain_text(cell);
-                let mut count = WordCount::default();
-                count.add(&text);
-                self.add_words(span.start, count.words);
+                self.add_words_of(span.start, &text);
                 Cell {
                     text,
                     position: Position {

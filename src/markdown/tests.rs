@@ -905,3 +905,30 @@ proptest::proptest! {
         proptest::prop_assert_eq!(count_words(&pieces), pieces.concat().split_whitespace().count());
     }
 }
+
+#[test]
+fn skipping_word_counts_changes_nothing_but_the_counts() {
+    let mut compared = 0;
+    let mut words = 0;
+    for entry in std::fs::read_dir(FIXTURES).unwrap() {
+        let path = entry.unwrap().path();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let skipped = Document::parse_string_with("doc.md", text.clone(), WordCounts::Skipped);
+        let mut counted = Document::parse_string_with("doc.md", text, WordCounts::Counted);
+        assert_eq!(skipped.words, 0);
+        assert!(skipped.sections.iter().all(|section| section.words == 0));
+        words += counted.words;
+        counted.words = 0;
+        for section in &mut counted.sections {
+            section.words = 0;
+        }
+        assert_eq!(counted, skipped, "{}", path.display());
+        compared += 1;
+    }
+    assert!(
+        compared > 10 && words > 0,
+        "{compared} documents, {words} words"
+    );
+}

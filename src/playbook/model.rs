@@ -422,6 +422,25 @@ impl CheckKind {
         }
     }
 
+    /// Whether the check reads word counts, which a document's model then
+    /// has to count (see [`crate::markdown::WordCounts`]).
+    pub fn reads_word_counts(&self) -> bool {
+        match self {
+            CheckKind::Words(_) => true,
+            CheckKind::Sections(spec) => {
+                spec.sections.iter().any(|entry| entry.min_words.is_some())
+            }
+            CheckKind::Exists
+            | CheckKind::Table(_)
+            | CheckKind::Checklist(_)
+            | CheckKind::Pattern(_)
+            | CheckKind::Placeholders(_)
+            | CheckKind::Trace(_)
+            | CheckKind::Links(_)
+            | CheckKind::Plugin { .. } => false,
+        }
+    }
+
     /// The key that selects this kind in YAML.
     pub fn name(&self) -> &'static str {
         match self {
