@@ -61,11 +61,14 @@ profile() {
 # First the core of every check: built-in kinds, no plugin, both outputs.
 profile core.1 --playbook benches/plan-phase.yaml check --step plan "$work"/corpus/plan-000{00..18}.md --format json
 profile core.2 --playbook benches/plan-phase.yaml check --step plan "$work"/corpus/plan-00019.md
-# Then the rest of a typical session: Lua plugins, templates, lint, status.
+# Then the rest of a typical session: Lua plugins, templates, lint, status,
+# word counts.
 profile rest.1 --playbook playbooks/specflow.yaml check --step plan examples/plans/log-shipper-plan.md examples/plans/log-shipper-plan-draft.md
 profile rest.2 --playbook playbooks/specflow.yaml lint --format json
 profile rest.3 --playbook playbooks/specflow.yaml status
 profile rest.4 --version
+# A step with a word-reading check: the model counts words only for one.
+profile rest.5 --playbook playbooks/specflow-automated.yaml check --step plan examples/plans/log-shipper-plan.md
 
 # callgrind names a function in full the first time it appears in a file.
 executed() { sed -n 's/^c\{0,1\}fn=([0-9]*) //p' "$work"/callgrind."$1".* | sort -u; }
@@ -79,10 +82,11 @@ mkdir -p "$(dirname "$out")"
 
    The functions that runs of `tollgate` execute, placed together before the
    rest of the code: first those of a check with built-in kinds, then those
-   of a check with plugins, a lint and a status. The kernel maps a program's
-   code in 64 KiB windows as it is first touched, and unmaps every page at
-   exit; packed together, these functions touch a few dozen windows instead
-   of over a hundred spread across the binary. Only the layout changes.
+   of a check with plugins, a lint, a status and a check that counts words.
+   The kernel maps a program's code in 64 KiB windows as it is first
+   touched, and unmaps every page at exit; packed together, these functions
+   touch a few dozen windows instead of over a hundred spread across the
+   binary. Only the layout changes.
 
    Each pattern names a function's section, with `*` for the hash rustc
    appends to the name, inside the crate whose code holds it (ARCHIVE:MEMBER,

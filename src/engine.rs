@@ -130,7 +130,8 @@ impl LoadedArtifact {
     }
 
     /// An artifact whose text is already in memory, such as an editor's
-    /// buffer; held to the same size limit as a file.
+    /// buffer; held to the same size limit as a file. Its words are counted
+    /// only if `words` asks for it.
     pub fn from_text(text: String, path: &str, words: WordCounts) -> Self {
         let read = if text.len() > MAX_DOCUMENT_BYTES {
             Err(SourceError::TooLarge {

@@ -69,7 +69,8 @@ pub struct Document {
     lines: Lines,
     /// Whitespace-separated words of the plain text of the whole document,
     /// counted as for [`Section::words`]: headings included; markup, code
-    /// blocks, HTML blocks, HTML comments and front matter left out.
+    /// blocks, HTML blocks, HTML comments and front matter left out. 0 when
+    /// parsed with [`WordCounts::Skipped`].
     pub words: usize,
     /// Every heading (ATX and setext), in document order.
     pub sections: Vec<Section>,
@@ -149,7 +150,8 @@ pub struct Section {
     pub empty: bool,
     /// Whitespace-separated words of the plain text of the whole body,
     /// subsections and their headings included; code blocks, HTML blocks,
-    /// HTML comments and front matter are not counted.
+    /// HTML comments and front matter are not counted. 0 when parsed with
+    /// [`WordCounts::Skipped`].
     pub words: usize,
 }
 

@@ -118,7 +118,8 @@ struct Collector<'s, 't> {
     anchors: Vec<String>,
     count_words: bool,
     /// The paragraph whose text the walk is passing, with the words counted
-    /// so far: where it starts and its count.
+    /// so far: where it starts and its count; always `None` when words are
+    /// not counted.
     paragraph: Option<(LineColumn, WordCount)>,
 }
 
@@ -129,7 +130,12 @@ impl<'s, 't> Collector<'s, 't> {
             source,
             in_code: vec![false; line_count],
             content: vec![0; line_count],
-            words: vec![0; line_count],
+            // Left empty when not counting: every line's count reads as 0.
+            words: if word_counts == WordCounts::Counted {
+                vec![0; line_count]
+            } else {
+                Vec::new()
+            },
             blanks: Vec::new(),
             headings: Vec::new(),
             tables: Vec::new(),
