@@ -126,12 +126,13 @@ struct Collector<'s, 't> {
 impl<'s, 't> Collector<'s, 't> {
     fn new(source: &'s Source<'t>, word_counts: WordCounts) -> Self {
         let line_count = source.line_count();
+        let count_words = word_counts == WordCounts::Counted;
         Self {
             source,
             in_code: vec![false; line_count],
             content: vec![0; line_count],
             // Left empty when not counting: every line's count reads as 0.
-            words: if word_counts == WordCounts::Counted {
+            words: if count_words {
                 vec![0; line_count]
             } else {
                 Vec::new()
@@ -146,7 +147,7 @@ impl<'s, 't> Collector<'s, 't> {
             first_content_line: None,
             links: Vec::new(),
             anchors: Vec::new(),
-            count_words: word_counts == WordCounts::Counted,
+            count_words,
             paragraph: None,
         }
     }

@@ -4,7 +4,7 @@ use std::path::Path;
 use super::*;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/markdown");
-const CORPUS: &str = "/work/shared/corpus/real";
+const CORPUS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/real");
 
 fn fixture_bytes(name: &str) -> Vec<u8> {
     let path = format!("{FIXTURES}/{name}");
