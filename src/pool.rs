@@ -3,6 +3,11 @@
 //! on, and only a bounded window of them ever waits, so memory stays flat
 //! however many items there are.
 //!
+//! The consuming thread is one of the workers: when the next result in order
+//! is not ready, it works on an item itself rather than wait to be woken,
+//! so no more threads run than there are to work, and none is switched in
+//! only to hand a result on.
+//!
 //! A result is freed by the thread that made it: the consumer hands each
 //! back when done with it (see [`Handed`]). The allocator keeps a thread's
 //! memory in that thread's arena, and freeing into another thread's arena
@@ -70,7 +75,8 @@ fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
 }
 
 /// Calls `work` on `0..count` on as many threads as rayon's current pool
-/// has, and gives `consume` the results in index order as they are ready.
+/// has (the calling thread among them), and gives `consume` the results in
+/// index order as they are ready.
 /// When `consume` returns before taking every result (its output was
 /// closed), the threads stop after the items they are on.
 pub fn map_in_order<T: Send, R>(
@@ -91,7 +97,7 @@ pub fn map_in_order<T: Send, R>(
             handed_on: 0,
             stopped: false,
             ready: VecDeque::new(),
-            workers: threads,
+            workers: threads - 1,
             workers_waiting: 0,
             consumer_waiting: false,
         }),
@@ -99,10 +105,10 @@ pub fn map_in_order<T: Send, R>(
         arrived: Condvar::new(),
         limit: threads * AHEAD_PER_THREAD,
         count,
-        back: (0..threads).map(|_| Mutex::default()).collect(),
+        back: (1..threads).map(|_| Mutex::default()).collect(),
     };
     let result = std::thread::scope(|scope| {
-        for maker in 0..threads {
+        for maker in 1..threads {
             let (window, work) = (&window, &work);
             scope.spawn(move || {
                 let _leaving = Leaving(window);
@@ -113,14 +119,18 @@ pub fn map_in_order<T: Send, R>(
                 while let Some(index) = next {
                     let item = work(index);
                     next = window.take(Some((index, maker, item)));
-                    std::mem::swap(&mut *lock(&window.back[maker]), &mut returned);
+                    std::mem::swap(&mut *lock(window.back_to(maker)), &mut returned);
                     returned.clear();
                 }
             });
         }
-        let result = consume(&mut InOrder(&window));
-        window.stop();
-        result
+        // Stops the threads however `consume` ends: one waiting for room
+        // would otherwise wait forever after a panic here.
+        let _stopping = Stopping(&window);
+        consume(&mut InOrder {
+            window: &window,
+            work: &work,
+        })
     });
     // What was handed back after its thread ended is freed here.
     drop(window);
@@ -152,10 +162,10 @@ struct State<T> {
     /// How many results the consumer has taken.
     handed_on: usize,
     stopped: bool,
-    /// Finished results not yet handed on, with the thread that made each:
-    /// slot `i` holds index `handed_on + i`.
+    /// Finished results not yet handed on, with the thread that made each
+    /// (0 for the consumer): slot `i` holds index `handed_on + i`.
     ready: VecDeque<Option<(usize, T)>>,
-    /// Threads still working.
+    /// Threads besides the consumer still working.
     workers: usize,
     /// Threads waiting for room, not yet woken.
     workers_waiting: usize,
@@ -171,13 +181,39 @@ struct Window<T> {
     arrived: Condvar,
     limit: usize,
     count: usize,
-    /// What the consumer handed back, by the thread that made it.
+    /// What the consumer handed back, by the thread that made it (from 1;
+    /// the consumer's own results are freed where it drops them).
     back: Vec<Mutex<Vec<T>>>,
 }
 
 impl<T> Window<T> {
     fn lock(&self) -> MutexGuard<'_, State<T>> {
         lock(&self.state)
+    }
+
+    /// Where the results of thread `maker` (from 1) go back to it.
+    fn back_to(&self, maker: usize) -> &Mutex<Vec<T>> {
+        &self.back[maker - 1]
+    }
+
+    /// The next index to work on, if one may be taken now: not all taken,
+    /// not stopped, and not too far ahead of the consumer.
+    fn next_index(&self, state: &mut State<T>) -> Option<usize> {
+        let room = state.next < state.handed_on + self.limit;
+        if state.stopped || state.next >= self.count || !room {
+            return None;
+        }
+        state.next += 1;
+        Some(state.next - 1)
+    }
+
+    /// Files the result of `index`, made by thread `maker`.
+    fn file(&self, state: &mut State<T>, index: usize, maker: usize, item: T) {
+        let slot = index - state.handed_on;
+        if state.ready.len() <= slot {
+            state.ready.resize_with(slot + 1, || None);
+        }
+        state.ready[slot] = Some((maker, item));
     }
 
     /// Files the result `done` of an index (with the thread that made it),
@@ -199,9 +235,8 @@ impl<T> Window<T> {
             if state.stopped || state.next >= self.count {
                 return None;
             }
-            if state.next < state.handed_on + self.limit {
-                state.next += 1;
-                return Some(state.next - 1);
+            if let Some(index) = self.next_index(&mut state) {
+                return Some(index);
             }
             state.workers_waiting += 1;
             state = self
@@ -216,11 +251,7 @@ impl<T> Window<T> {
     /// system call and a switch of threads), or when no more can come
     /// without it.
     fn put(&self, state: &mut State<T>, index: usize, maker: usize, item: T) -> bool {
-        let slot = index - state.handed_on;
-        if state.ready.len() <= slot {
-            state.ready.resize_with(slot + 1, || None);
-        }
-        state.ready[slot] = Some((maker, item));
+        self.file(state, index, maker, item);
         if !state.consumer_waiting {
             return false;
         }
@@ -243,6 +274,15 @@ impl<T> Window<T> {
     }
 }
 
+/// Stops the threads when dropped.
+struct Stopping<'w, T>(&'w Window<T>);
+
+impl<T> Drop for Stopping<'_, T> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
 /// Counts a thread out when it ends, even by a panic, so that the
 /// consumer never waits for a result no thread will bring.
 struct Leaving<'w, T>(&'w Window<T>);
@@ -258,14 +298,18 @@ impl<T> Drop for Leaving<'_, T> {
     }
 }
 
-/// The results in index order, each handed on once every earlier one was.
-struct InOrder<'w, T>(&'w Window<T>);
+/// The results in index order, each handed on once every earlier one was;
+/// while the next is not ready, the consumer works on an item itself.
+struct InOrder<'w, T> {
+    window: &'w Window<T>,
+    work: &'w (dyn Fn(usize) -> T + Sync),
+}
 
 impl<'w, T> Iterator for InOrder<'w, T> {
     type Item = Handed<'w, T>;
 
     fn next(&mut self) -> Option<Handed<'w, T>> {
-        let window = self.0;
+        let window = self.window;
         let mut state = window.lock();
         loop {
             if state.handed_on >= window.count {
@@ -284,8 +328,15 @@ impl<'w, T> Iterator for InOrder<'w, T> {
                 }
                 return Some(Handed {
                     item: Some(item),
-                    back: Some(&window.back[maker]),
+                    back: (maker > 0).then(|| window.back_to(maker)),
                 });
+            }
+            if let Some(index) = window.next_index(&mut state) {
+                drop(state);
+                let item = (self.work)(index);
+                state = window.lock();
+                window.file(&mut state, index, 0, item);
+                continue;
             }
             // A thread that panicked brings nothing more; the scope
             // re-raises its panic once `consume` returns.
@@ -382,6 +433,52 @@ mod tests {
             worked <= 3 + threads * AHEAD_PER_THREAD + threads,
             "{worked} items were worked on for 3 taken"
         );
+    }
+
+    #[test]
+    fn the_calling_thread_works_too_and_no_more_threads_than_the_pool_has() {
+        let threads = 3;
+        let (caller, makers) = pool(threads).install(|| {
+            let caller = std::thread::current().id();
+            let makers: Vec<_> = map_in_order(
+                600,
+                |_| {
+                    std::thread::sleep(std::time::Duration::from_micros(20));
+                    std::thread::current().id()
+                },
+                |results| results.map(Handed::into_inner).collect(),
+            );
+            (caller, makers)
+        });
+        assert!(makers.contains(&caller), "the caller worked on no item");
+        let distinct: std::collections::HashSet<_> = makers.iter().collect();
+        assert!(
+            distinct.len() <= threads,
+            "{} threads worked",
+            distinct.len()
+        );
+    }
+
+    #[test]
+    fn a_panic_in_the_callers_own_work_ends_the_run_instead_of_hanging_it() {
+        let outcome = std::panic::catch_unwind(|| {
+            pool(2).install(|| {
+                let caller = std::thread::current().id();
+                let done = AtomicUsize::new(0);
+                map_in_order(
+                    100_000,
+                    |i| {
+                        let by_caller = std::thread::current().id() == caller;
+                        if by_caller && done.fetch_add(1, Ordering::SeqCst) == 40 {
+                            panic!("a bug in the work on item {i}");
+                        }
+                        i
+                    },
+                    |results| results.count(),
+                )
+            })
+        });
+        assert!(outcome.is_err(), "the panic was lost");
     }
 
     #[test]

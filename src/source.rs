@@ -2,7 +2,7 @@
 //! reading, a byte-order mark dropped, and bytes that are not UTF-8 reported
 //! at their line and column instead of being replaced.
 
-use std::fs::Metadata;
+use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
@@ -26,10 +26,47 @@ pub fn read_text(path: &Path, limit: usize) -> Result<String, SourceError> {
     text_of(read_bytes(path, limit)?)
 }
 
-/// [`read_text`] of a file whose metadata was just taken without following
-/// a link (it is not one).
-pub fn read_text_found(path: &Path, meta: &Metadata, limit: usize) -> Result<String, SourceError> {
-    text_of(read_bytes_found(path, meta, limit)?)
+/// [`read_text`] of a file already open (see [`open_not_link`]).
+pub fn read_text_opened(file: &File, limit: usize) -> Result<String, SourceError> {
+    text_of(read_bytes_opened(file, limit)?)
+}
+
+/// Opens `path` to read it, unless it is a symbolic link: the open itself
+/// refuses to follow one, so a link cannot be slipped in between a look at
+/// the path and its reading. It does not block, so a FIFO is opened and
+/// then refused by the read like any file that is not regular.
+pub fn open_not_link(path: &Path) -> std::io::Result<File> {
+    #[cfg(not(unix))]
+    if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+        return Err(std::io::Error::other("a symbolic link"));
+    }
+    reading(Links::NotFollowed).open(path)
+}
+
+/// Whether opening a path may follow a symbolic link at its end.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Links {
+    Followed,
+    NotFollowed,
+}
+
+/// Options that open a file to read without blocking: a FIFO opens at once
+/// and is then refused, never waited on.
+fn reading(links: Links) -> OpenOptions {
+    let mut options = OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        let no_follow = match links {
+            Links::Followed => 0,
+            Links::NotFollowed => libc::O_NOFOLLOW,
+        };
+        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK | no_follow);
+    }
+    // Elsewhere a link is looked for before opening (see `open_not_link`).
+    #[cfg(not(unix))]
+    let _ = links;
+    options
 }
 
 fn text_of(bytes: Vec<u8>) -> Result<String, SourceError> {
@@ -41,19 +78,15 @@ fn text_of(bytes: Vec<u8>) -> Result<String, SourceError> {
 /// does not block, so a FIFO put in its place meanwhile cannot hang the
 /// read either.
 pub fn read_bytes(path: &Path, limit: usize) -> Result<Vec<u8>, SourceError> {
-    read_bytes_found(path, &std::fs::metadata(path)?, limit)
-}
-
-/// [`read_bytes`] of a file whose metadata (`meta`) was just taken.
-fn read_bytes_found(path: &Path, meta: &Metadata, limit: usize) -> Result<Vec<u8>, SourceError> {
-    if !meta.is_file() {
+    if !std::fs::metadata(path)?.is_file() {
         return Err(SourceError::NotRegular);
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
-    let mut file = options.open(path)?;
+    read_bytes_opened(&reading(Links::Followed).open(path)?, limit)
+}
+
+/// The bytes of an open file, refused unless it is a regular file of at
+/// most `limit` bytes.
+fn read_bytes_opened(mut file: &File, limit: usize) -> Result<Vec<u8>, SourceError> {
     let meta = file.metadata()?;
     if !meta.is_file() {
         return Err(SourceError::NotRegular);

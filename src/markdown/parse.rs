@@ -116,6 +116,9 @@ struct Collector<'s, 't> {
     first_content_line: Option<usize>,
     links: Vec<Link>,
     anchors: Vec<String>,
+    /// Room in which [`Collector::plain_text`] gathers a text before it is
+    /// copied out once at its final length.
+    scratch: String,
     count_words: bool,
     /// The paragraph whose text the walk is passing, with the words counted
     /// so far: where it starts and its count; always `None` when words are
@@ -147,6 +150,7 @@ impl<'s, 't> Collector<'s, 't> {
             first_content_line: None,
             links: Vec::new(),
             anchors: Vec::new(),
+            scratch: String::new(),
             count_words,
             paragraph: None,
         }
@@ -302,7 +306,7 @@ impl<'s, 't> Collector<'s, 't> {
     }
 
     fn heading<'a>(&mut self, node: &'a AstNode<'a>, heading: &NodeHeading, span: Sourcepos) {
-        let title = plain_text(node);
+        let title = self.plain_text(node);
         self.add_words_of(span.start, &title);
         self.headings.push(Heading {
             level: heading.level,
@@ -351,7 +355,7 @@ impl<'s, 't> Collector<'s, 't> {
             .map(|cell| {
                 let span = cell.data().sourcepos;
                 let start = first_non_blank(text, span.start.column, span.end.column);
-                let text = plain_text(cell);
+                let text = self.plain_text(cell);
                 self.add_words_of(span.start, &text);
                 Cell {
                     text,
@@ -380,7 +384,7 @@ impl<'s, 't> Collector<'s, 't> {
         let text = node
             .children()
             .find(|child| matches!(child.data().value, NodeValue::Paragraph))
-            .map(plain_text)
+            .map(|paragraph| self.plain_text(paragraph))
             .unwrap_or_default();
         self.tasks.push(Task {
             checked: item.symbol.is_some(),
@@ -388,6 +392,18 @@ impl<'s, 't> Collector<'s, 't> {
             position: self.source.position(symbol.line, box_column),
             section: None,
         });
+    }
+
+    /// The text a reader sees, trimmed: text and code spans, with line
+    /// breaks as spaces; HTML tags and comments are left out.
+    fn plain_text<'a>(&mut self, node: &'a AstNode<'a>) -> String {
+        self.scratch.clear();
+        for descendant in node.descendants() {
+            if let Some(piece) = text_piece(&descendant.data().value) {
+                self.scratch.push_str(piece);
+            }
+        }
+        self.scratch.trim().to_owned()
     }
 
     /// Records the bytes of an inline `<!-- comment -->` to blank out of
@@ -487,21 +503,7 @@ fn line_entry(counts: &mut [usize], line: usize) -> Option<&mut usize> {
     counts.get_mut(line.checked_sub(1)?)
 }
 
-/// The text a reader sees, trimmed: text and code spans, with line breaks as
-/// spaces; HTML tags and comments are left out.
-fn plain_text<'a>(node: &'a AstNode<'a>) -> String {
-    let mut text = String::new();
-    for descendant in node.descendants() {
-        if let Some(piece) = text_piece(&descendant.data().value) {
-            text.push_str(piece);
-        }
-    }
-    text.truncate(text.trim_end().len());
-    text.drain(..text.len() - text.trim_start().len());
-    text
-}
-
-/// What a node adds to [`plain_text`]: its text, a code span's, or a space
+/// What a node adds to [`Collector::plain_text`]: its text, a code span's, or a space
 /// for a line break.
 fn text_piece(value: &NodeValue) -> Option<&str> {
     match value {
@@ -612,12 +614,13 @@ struct PrefixSums(Vec<usize>);
 
 impl PrefixSums {
     fn new(counts: &[usize]) -> Self {
-        let sums = std::iter::once(0)
-            .chain(counts.iter().scan(0, |total, count| {
-                *total += count;
-                Some(*total)
-            }))
-            .collect();
+        let mut sums = Vec::with_capacity(counts.len() + 1);
+        let mut total = 0;
+        sums.push(total);
+        for count in counts {
+            total += count;
+            sums.push(total);
+        }
         Self(sums)
     }
 

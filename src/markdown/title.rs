@@ -79,26 +79,22 @@ fn words(title: &str) -> String {
 
 /// [`words`] of an ASCII title, the common case, a byte at a time. The key
 /// is never longer than the title (a space is written only for blanks
-/// skipped), so it is written into a buffer of that length without growing.
+/// skipped), so room for the title's length is taken once and never grown.
 fn ascii_words(title: &str) -> String {
-    let mut key = vec![0; title.len()];
-    let mut len = 0;
+    let mut key = Vec::with_capacity(title.len());
     let mut pending_space = false;
     for &byte in title.as_bytes() {
         // `char::is_whitespace` of ASCII: tab to carriage return, and space.
         if matches!(byte, b'\t'..=b'\r' | b' ') {
-            pending_space = len > 0;
+            pending_space = !key.is_empty();
         } else if !matches!(byte, b'*' | b'_' | b'`' | b'~') {
             if pending_space {
-                key[len] = b' ';
-                len += 1;
+                key.push(b' ');
                 pending_space = false;
             }
-            key[len] = byte.to_ascii_lowercase();
-            len += 1;
+            key.push(byte.to_ascii_lowercase());
         }
     }
-    key.truncate(len);
     String::from_utf8(key).expect("only ASCII bytes are dropped or written")
 }
 
