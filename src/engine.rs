@@ -936,11 +936,11 @@ impl<'a> StatelessRun<'a> {
     /// `done` is called as each file is checked, from whichever thread
     /// checked it (a progress bar counts them). A result dropped by
     /// `consume` is freed by the thread that made it.
-    pub fn check_files_in_order<R>(
+    pub fn check_files_in_order<R: Send>(
         &self,
         files: &(impl FileList + ?Sized),
         done: &(dyn Fn() + Sync),
-        consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, StepResult>>) -> R,
+        consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, StepResult>>) -> R + Send,
     ) -> R {
         // Before any document is read: the memory the regex compiler frees
         // is then reused by the documents' models, not taken anew.

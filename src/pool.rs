@@ -3,10 +3,13 @@
 //! on, and only a bounded window of them ever waits, so memory stays flat
 //! however many items there are.
 //!
-//! The consuming thread is one of the workers: when the next result in order
-//! is not ready, it works on an item itself rather than wait to be woken,
-//! so no more threads run than there are to work, and none is switched in
-//! only to hand a result on.
+//! The consumer is one of the workers: when the next result in order is not
+//! ready, it works on an item itself rather than wait to be woken, so no
+//! more threads run than there are to work, and none is switched in only to
+//! hand a result on. It runs on a thread of its own, not the caller's: each
+//! thread allocates from an arena of its own, and the caller's holds what
+//! start-up left behind, among which the documents' allocations are slower
+//! to find room.
 //!
 //! A result is freed by the thread that made it: the consumer hands each
 //! back when done with it (see [`Handed`]). The allocator keeps a thread's
@@ -75,14 +78,14 @@ fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
 }
 
 /// Calls `work` on `0..count` on as many threads as rayon's current pool
-/// has (the calling thread among them), and gives `consume` the results in
-/// index order as they are ready.
+/// has, and gives `consume` the results in index order as they are ready;
+/// `consume` runs on one of those threads, and works while it waits.
 /// When `consume` returns before taking every result (its output was
 /// closed), the threads stop after the items they are on.
-pub fn map_in_order<T: Send, R>(
+pub fn map_in_order<T: Send, R: Send>(
     count: usize,
     work: impl Fn(usize) -> T + Sync,
-    consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, T>>) -> R,
+    consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, T>>) -> R + Send,
 ) -> R {
     let threads = match count {
         0 | 1 => 1,
@@ -124,13 +127,16 @@ pub fn map_in_order<T: Send, R>(
                 }
             });
         }
-        // Stops the threads however `consume` ends: one waiting for room
-        // would otherwise wait forever after a panic here.
-        let _stopping = Stopping(&window);
-        consume(&mut InOrder {
-            window: &window,
-            work: &work,
-        })
+        let (window, work) = (&window, &work);
+        scope
+            .spawn(move || {
+                // Stops the threads however `consume` ends: one waiting for
+                // room would otherwise wait forever after a panic here.
+                let _stopping = Stopping(window);
+                consume(&mut InOrder { window, work })
+            })
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
     // What was handed back after its thread ended is freed here.
     drop(window);
@@ -138,10 +144,10 @@ pub fn map_in_order<T: Send, R>(
 }
 
 /// [`map_in_order`] over owned items: `work` takes each item by value.
-pub fn map_items_in_order<I: Send, T: Send, R>(
+pub fn map_items_in_order<I: Send, T: Send, R: Send>(
     items: Vec<I>,
     work: impl Fn(I) -> T + Sync,
-    consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, T>>) -> R,
+    consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, T>>) -> R + Send,
 ) -> R {
     // Each item is taken out of its slot by the one thread that works on it.
     let slots: Vec<Mutex<Option<I>>> = items.into_iter().map(|i| Mutex::new(Some(i))).collect();
@@ -436,21 +442,25 @@ mod tests {
     }
 
     #[test]
-    fn the_calling_thread_works_too_and_no_more_threads_than_the_pool_has() {
+    fn the_consumer_works_too_and_no_more_threads_than_the_pool_has() {
         let threads = 3;
-        let (caller, makers) = pool(threads).install(|| {
+        let (caller, consumer, makers) = pool(threads).install(|| {
             let caller = std::thread::current().id();
-            let makers: Vec<_> = map_in_order(
+            let (consumer, makers) = map_in_order(
                 600,
                 |_| {
                     std::thread::sleep(std::time::Duration::from_micros(20));
                     std::thread::current().id()
                 },
-                |results| results.map(Handed::into_inner).collect(),
+                |results| {
+                    let makers: Vec<_> = results.map(Handed::into_inner).collect();
+                    (std::thread::current().id(), makers)
+                },
             );
-            (caller, makers)
+            (caller, consumer, makers)
         });
-        assert!(makers.contains(&caller), "the caller worked on no item");
+        assert!(makers.contains(&consumer), "the consumer worked on no item");
+        assert!(!makers.contains(&caller), "the caller worked on an item");
         let distinct: std::collections::HashSet<_> = makers.iter().collect();
         assert!(
             distinct.len() <= threads,
@@ -460,21 +470,24 @@ mod tests {
     }
 
     #[test]
-    fn a_panic_in_the_callers_own_work_ends_the_run_instead_of_hanging_it() {
+    fn a_panic_in_the_consumers_own_work_ends_the_run_instead_of_hanging_it() {
         let outcome = std::panic::catch_unwind(|| {
             pool(2).install(|| {
-                let caller = std::thread::current().id();
+                let consumer = std::sync::OnceLock::new();
                 let done = AtomicUsize::new(0);
                 map_in_order(
                     100_000,
                     |i| {
-                        let by_caller = std::thread::current().id() == caller;
-                        if by_caller && done.fetch_add(1, Ordering::SeqCst) == 40 {
+                        let by_consumer = consumer.get() == Some(&std::thread::current().id());
+                        if by_consumer && done.fetch_add(1, Ordering::SeqCst) == 40 {
                             panic!("a bug in the work on item {i}");
                         }
                         i
                     },
-                    |results| results.count(),
+                    |results| {
+                        consumer.get_or_init(|| std::thread::current().id());
+                        results.count()
+                    },
                 )
             })
         });

@@ -176,10 +176,10 @@ impl SubjectsToCheck<'_> {
     /// in order, each as soon as it is ready; a subject that cannot be
     /// judged joins `unusable`. Results `consume` leaves untaken are still
     /// judged, so that the tally counts them all.
-    pub fn judge<T>(
+    pub fn judge<T: Send>(
         &mut self,
         project: &Project,
-        consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, StepResult>>) -> T,
+        consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, StepResult>>) -> T + Send,
     ) -> (T, Tally) {
         let subjects = std::mem::take(&mut self.subjects);
         let mut tally = Tally::default();
@@ -382,7 +382,7 @@ impl Tally {
 /// file is checked. Files `consume` leaves untaken (its output was closed)
 /// are still checked, so that the tally counts them all.
 #[allow(clippy::too_many_arguments)]
-pub fn check_files<T>(
+pub fn check_files<T: Send>(
     loaded: &LoadedPlaybook,
     root: &Path,
     step: &str,
@@ -391,7 +391,7 @@ pub fn check_files<T>(
     options: Options,
     files: &(impl FileList + ?Sized),
     done: &(dyn Fn() + Sync),
-    consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, StepResult>>) -> T,
+    consume: impl for<'w> FnOnce(&mut dyn Iterator<Item = Handed<'w, StepResult>>) -> T + Send,
 ) -> Result<CheckedFiles<T>, RunError> {
     let plugins = PluginSet::load(
         loaded.folder(),
