@@ -5,10 +5,10 @@
 //!
 //! - a read resolves symbolic links first and refuses a path that then lies
 //!   outside the root;
-//! - only regular files are read, with a size limit: a FIFO or a device is
-//!   refused, and no open blocks on one; a file found through a folder
-//!   already resolved is opened without following a link, so what is read
-//!   is what was judged;
+//! - only regular files are read (a FIFO or a device is refused before it is
+//!   opened, and the open itself does not block), with a size limit; a file
+//!   found through a folder already resolved is opened without following a
+//!   link (on unix), so a link put in its place after the look is refused;
 //! - a write never goes through a symbolic link: not at the file, not at any
 //!   folder on the way from the root; a file is replaced through a new
 //!   temporary file with a random name, created exclusively.
@@ -143,23 +143,22 @@ pub struct Resolver {
 pub struct Resolved {
     /// Where it leads, links resolved (see [`resolve_in_real`]).
     pub real: PathBuf,
-    /// The file itself, opened without following a link, when it was found
-    /// there through its folder: what is read is what was judged, even if
-    /// a link is put in its place meanwhile.
-    opened: Option<File>,
+    /// Its metadata, not following a link, when it was found to be there
+    /// and not a link.
+    found: Option<fs::Metadata>,
 }
 
 impl Resolved {
     /// Its real path when it is known to be there: a file that the whole
     /// path resolves to.
     pub fn existing(&self) -> Option<&Path> {
-        self.opened.as_ref().map(|_| self.real.as_path())
+        self.found.as_ref().map(|_| self.real.as_path())
     }
 
     /// The text of the file, of at most `limit` bytes.
     pub fn read_text(&self, limit: usize) -> Result<String, SourceError> {
-        match &self.opened {
-            Some(file) => source::read_text_opened(file, limit),
+        match &self.found {
+            Some(meta) => source::read_text_found(&self.real, meta, limit),
             None => source::read_text(&self.real, limit),
         }
     }
@@ -189,7 +188,7 @@ impl Resolver {
         }
         Ok(Resolved {
             real: resolve_in_real(&self.real_root, path)?,
-            opened: None,
+            found: None,
         })
     }
 
@@ -208,11 +207,13 @@ impl Resolver {
         }
         let folder = self.real_folder(full.parent()?)?;
         let real = folder.join(name);
-        // A link, or anything that cannot be opened, takes the full way.
-        let opened = source::open_not_link(&real).ok()?;
+        let meta = fs::symlink_metadata(&real).ok()?;
+        if meta.file_type().is_symlink() {
+            return None;
+        }
         Some(Resolved {
             real,
-            opened: Some(opened),
+            found: Some(meta),
         })
     }
 
@@ -552,7 +553,7 @@ mod tests {
 
     #[cfg(unix)]
     #[test]
-    fn a_file_swapped_for_a_link_after_it_was_judged_is_not_read_through_it() {
+    fn a_file_swapped_for_a_link_after_it_was_judged_is_refused_not_read_through() {
         let dir = tempfile::tempdir().unwrap();
         let outside = tempfile::tempdir().unwrap();
         let root = dir.path();
@@ -568,8 +569,11 @@ mod tests {
         fs::remove_file(root.join("docs/plan.md")).unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret.md"), root.join("docs/plan.md"))
             .unwrap();
-        assert_eq!(plan.read_text(100).unwrap(), "# Plan\n");
-        // Judged anew, the link is refused.
+        assert!(
+            matches!(plan.read_text(100), Err(SourceError::Io(_))),
+            "the link was followed"
+        );
+        // Judged anew, the link is refused as leading outside.
         assert!(refused_outside(resolver.resolve(Path::new("docs/plan.md"))));
     }
 

@@ -6,10 +6,11 @@
 //! The consumer is one of the workers: when the next result in order is not
 //! ready, it works on an item itself rather than wait to be woken, so no
 //! more threads run than there are to work, and none is switched in only to
-//! hand a result on. It runs on a thread of its own, not the caller's: each
-//! thread allocates from an arena of its own, and the caller's holds what
-//! start-up left behind, among which the documents' allocations are slower
-//! to find room.
+//! hand a result on. When several threads work, it runs on one of its own,
+//! not the caller's: each thread allocates from an arena of its own, and
+//! the caller's holds what start-up left behind, among which the
+//! documents' allocations are slower to find room. While it works on an
+//! item, results that are ready wait for it, within the window.
 //!
 //! A result is freed by the thread that made it: the consumer hands each
 //! back when done with it (see [`Handed`]). The allocator keeps a thread's
@@ -79,7 +80,8 @@ fn lock<S>(mutex: &Mutex<S>) -> MutexGuard<'_, S> {
 
 /// Calls `work` on `0..count` on as many threads as rayon's current pool
 /// has, and gives `consume` the results in index order as they are ready;
-/// `consume` runs on one of those threads, and works while it waits.
+/// `consume` runs on one of those threads (the caller's when there is only
+/// one), and works while it waits.
 /// When `consume` returns before taking every result (its output was
 /// closed), the threads stop after the items they are on.
 pub fn map_in_order<T: Send, R: Send>(
@@ -111,6 +113,10 @@ pub fn map_in_order<T: Send, R: Send>(
         back: (1..threads).map(|_| Mutex::default()).collect(),
     };
     let result = std::thread::scope(|scope| {
+        // Stops the threads however this ends: one waiting for room would
+        // otherwise wait forever after a panic (the consumer's, or a
+        // failure to start it).
+        let _stopping = Stopping(&window);
         for maker in 1..threads {
             let (window, work) = (&window, &work);
             scope.spawn(move || {
@@ -129,12 +135,7 @@ pub fn map_in_order<T: Send, R: Send>(
         }
         let (window, work) = (&window, &work);
         scope
-            .spawn(move || {
-                // Stops the threads however `consume` ends: one waiting for
-                // room would otherwise wait forever after a panic here.
-                let _stopping = Stopping(window);
-                consume(&mut InOrder { window, work })
-            })
+            .spawn(move || consume(&mut InOrder { window, work }))
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
     });
@@ -290,16 +291,24 @@ impl<T> Drop for Stopping<'_, T> {
 }
 
 /// Counts a thread out when it ends, even by a panic, so that the
-/// consumer never waits for a result no thread will bring.
+/// consumer never waits for a result no thread will bring. A panic stops
+/// the others too: the result it took will never come, so the window
+/// would stay full, and the threads waiting for room would wait forever.
 struct Leaving<'w, T>(&'w Window<T>);
 
 impl<T> Drop for Leaving<'_, T> {
     fn drop(&mut self) {
         let mut state = self.0.lock();
         state.workers -= 1;
+        let panicked = std::thread::panicking();
+        state.stopped |= panicked;
         if state.consumer_waiting {
             state.consumer_waiting = false;
             self.0.arrived.notify_one();
+        }
+        drop(state);
+        if panicked {
+            self.0.room.notify_all();
         }
     }
 }
@@ -344,8 +353,8 @@ impl<'w, T> Iterator for InOrder<'w, T> {
                 window.file(&mut state, index, 0, item);
                 continue;
             }
-            // A thread that panicked brings nothing more; the scope
-            // re-raises its panic once `consume` returns.
+            // A thread that panicked brings nothing more, and stopped the
+            // others; the scope panics in turn once `consume` returns.
             if state.workers == 0 {
                 return None;
             }
@@ -480,6 +489,31 @@ mod tests {
                     |i| {
                         let by_consumer = consumer.get() == Some(&std::thread::current().id());
                         if by_consumer && done.fetch_add(1, Ordering::SeqCst) == 40 {
+                            panic!("a bug in the work on item {i}");
+                        }
+                        i
+                    },
+                    |results| {
+                        consumer.get_or_init(|| std::thread::current().id());
+                        results.count()
+                    },
+                )
+            })
+        });
+        assert!(outcome.is_err(), "the panic was lost");
+    }
+
+    #[test]
+    fn a_panic_in_a_workers_work_ends_the_run_instead_of_hanging_it() {
+        let outcome = std::panic::catch_unwind(|| {
+            pool(3).install(|| {
+                let consumer = std::sync::OnceLock::new();
+                let panicked = std::sync::atomic::AtomicBool::new(false);
+                map_in_order(
+                    10_000,
+                    |i| {
+                        let by_consumer = consumer.get() == Some(&std::thread::current().id());
+                        if !by_consumer && !panicked.swap(true, Ordering::SeqCst) {
                             panic!("a bug in the work on item {i}");
                         }
                         i

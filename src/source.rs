@@ -2,7 +2,7 @@
 //! reading, a byte-order mark dropped, and bytes that are not UTF-8 reported
 //! at their line and column instead of being replaced.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{File, Metadata, OpenOptions};
 use std::io::Read;
 use std::ops::Range;
 use std::path::Path;
@@ -26,21 +26,17 @@ pub fn read_text(path: &Path, limit: usize) -> Result<String, SourceError> {
     text_of(read_bytes(path, limit)?)
 }
 
-/// [`read_text`] of a file already open (see [`open_not_link`]).
-pub fn read_text_opened(file: &File, limit: usize) -> Result<String, SourceError> {
-    text_of(read_bytes_opened(file, limit)?)
-}
-
-/// Opens `path` to read it, unless it is a symbolic link: the open itself
-/// refuses to follow one, so a link cannot be slipped in between a look at
-/// the path and its reading. It does not block, so a FIFO is opened and
-/// then refused by the read like any file that is not regular.
-pub fn open_not_link(path: &Path) -> std::io::Result<File> {
-    #[cfg(not(unix))]
-    if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
-        return Err(std::io::Error::other("a symbolic link"));
+/// [`read_text`] of a file whose metadata was just taken without following
+/// a link (it is not one). The open does not follow one either, so a link
+/// put in its place since is refused, not read through.
+pub fn read_text_found(path: &Path, meta: &Metadata, limit: usize) -> Result<String, SourceError> {
+    if !meta.is_file() {
+        return Err(SourceError::NotRegular);
     }
-    reading(Links::NotFollowed).open(path)
+    text_of(read_bytes_opened(
+        &reading(Links::NotFollowed).open(path)?,
+        limit,
+    )?)
 }
 
 /// Whether opening a path may follow a symbolic link at its end.
@@ -50,8 +46,9 @@ enum Links {
     NotFollowed,
 }
 
-/// Options that open a file to read without blocking: a FIFO opens at once
-/// and is then refused, never waited on.
+/// Options that open a file only to read it, without blocking (a FIFO put
+/// in a file's place opens at once and is then refused, never waited on)
+/// and without taking a terminal as the process's own.
 fn reading(links: Links) -> OpenOptions {
     let mut options = OpenOptions::new();
     options.read(true);
@@ -61,9 +58,12 @@ fn reading(links: Links) -> OpenOptions {
             Links::Followed => 0,
             Links::NotFollowed => libc::O_NOFOLLOW,
         };
-        std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK | no_follow);
+        std::os::unix::fs::OpenOptionsExt::custom_flags(
+            &mut options,
+            libc::O_NONBLOCK | libc::O_NOCTTY | no_follow,
+        );
     }
-    // Elsewhere a link is looked for before opening (see `open_not_link`).
+    // Elsewhere only the look before the open tells a link.
     #[cfg(not(unix))]
     let _ = links;
     options
