@@ -137,6 +137,7 @@ impl LoadedArtifact {
             Err(SourceError::TooLarge {
                 size: text.len() as u64,
                 limit: MAX_DOCUMENT_BYTES,
+                grew: false,
             })
         } else {
             Ok(text)

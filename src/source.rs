@@ -13,12 +13,22 @@ use crate::diagnostic::Position;
 pub enum SourceError {
     #[error("cannot read the file: {0}")]
     Io(#[from] std::io::Error),
-    #[error("the file is {size} bytes, more than the {limit} bytes allowed")]
-    TooLarge { size: u64, limit: usize },
+    #[error("the file is {}{size} bytes, more than the {limit} bytes allowed", at_least(.grew))]
+    TooLarge {
+        size: u64,
+        limit: usize,
+        /// The file grew while it was read: `size` is what was read when
+        /// the read stopped, and the file is at least that long.
+        grew: bool,
+    },
     #[error("it is not a regular file (a FIFO, a device or a folder is never read)")]
     NotRegular,
     #[error("the file is not valid UTF-8 (first bad byte at {position})")]
     NotUtf8 { position: Position },
+}
+
+fn at_least(grew: &bool) -> &'static str {
+    if *grew { "at least " } else { "" }
 }
 
 /// Reads a whole text file of at most `limit` bytes.
@@ -93,7 +103,11 @@ fn read_bytes_opened(mut file: &File, limit: usize) -> Result<Vec<u8>, SourceErr
     }
     let size = meta.len();
     if size > limit as u64 {
-        return Err(SourceError::TooLarge { size, limit });
+        return Err(SourceError::TooLarge {
+            size,
+            limit,
+            grew: false,
+        });
     }
     // A byte more than the size told, so that the read that fills the rest
     // is followed by only the one that finds the end.
@@ -106,6 +120,7 @@ fn read_bytes_opened(mut file: &File, limit: usize) -> Result<Vec<u8>, SourceErr
                 return Err(SourceError::TooLarge {
                     size: filled as u64,
                     limit,
+                    grew: true,
                 });
             }
             bytes.resize(filled.saturating_mul(2).min(limit.saturating_add(1)), 0);
@@ -366,10 +381,22 @@ mod tests {
         assert_eq!(std::fs::metadata(status).unwrap().len(), 0);
         let text = read_text(status, 1 << 20).unwrap();
         assert!(text.starts_with("Name:") && text.len() > 100, "{text:?}");
-        assert!(matches!(
-            read_text(status, 10),
-            Err(SourceError::TooLarge { size, limit: 10 }) if size > 10
-        ));
+        let error = read_text(status, 10).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                SourceError::TooLarge {
+                    size: 11,
+                    limit: 10,
+                    grew: true
+                }
+            ),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "the file is at least 11 bytes, more than the 10 bytes allowed"
+        );
     }
 
     #[test]
