@@ -520,15 +520,23 @@ mod tests {
         matches!(resolved, Err(error) if matches!(refusal(&error), Some(Refused::Outside(_))))
     }
 
+    /// A root holding `docs/plan.md`, and a folder outside it holding
+    /// `secret.md`.
+    #[cfg(unix)]
+    fn root_with_a_plan_and_a_secret_outside() -> (tempfile::TempDir, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("docs")).unwrap();
+        fs::write(dir.path().join("docs/plan.md"), "# Plan\n").unwrap();
+        fs::write(outside.path().join("secret.md"), "secret").unwrap();
+        (dir, outside)
+    }
+
     #[cfg(unix)]
     #[test]
     fn a_link_planted_in_a_known_folder_is_still_judged_by_where_it_leads() {
-        let dir = tempfile::tempdir().unwrap();
-        let outside = tempfile::tempdir().unwrap();
+        let (dir, outside) = root_with_a_plan_and_a_secret_outside();
         let root = dir.path();
-        fs::create_dir(root.join("docs")).unwrap();
-        fs::write(root.join("docs/plan.md"), "# Plan\n").unwrap();
-        fs::write(outside.path().join("secret.md"), "secret").unwrap();
         std::os::unix::fs::symlink(outside.path().join("secret.md"), root.join("docs/leak.md"))
             .unwrap();
         std::os::unix::fs::symlink(root.join("docs/plan.md"), root.join("docs/alias.md")).unwrap();
@@ -554,13 +562,9 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_file_swapped_for_a_link_after_it_was_judged_is_refused_not_read_through() {
-        let dir = tempfile::tempdir().unwrap();
-        let outside = tempfile::tempdir().unwrap();
+        let (dir, outside) = root_with_a_plan_and_a_secret_outside();
         let root = dir.path();
-        fs::create_dir(root.join("docs")).unwrap();
-        fs::write(root.join("docs/plan.md"), "# Plan\n").unwrap();
         fs::write(root.join("docs/spec.md"), "# Spec\n").unwrap();
-        fs::write(outside.path().join("secret.md"), "secret").unwrap();
         let resolver = Resolver::new(root);
         // The folder becomes known, so the next file is found through it.
         resolver.resolve(Path::new("docs/spec.md")).unwrap();

@@ -239,11 +239,12 @@ impl<T> Window<T> {
             state = self.lock();
         }
         loop {
-            if state.stopped || state.next >= self.count {
-                return None;
-            }
             if let Some(index) = self.next_index(&mut state) {
                 return Some(index);
+            }
+            // No room now; once all are taken or the run stopped, none later.
+            if state.stopped || state.next >= self.count {
+                return None;
             }
             state.workers_waiting += 1;
             state = self
@@ -478,17 +479,17 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_panic_in_the_consumers_own_work_ends_the_run_instead_of_hanging_it() {
-        let outcome = std::panic::catch_unwind(|| {
-            pool(2).install(|| {
+    /// Whether a run on `threads` threads ends in a panic, rather than
+    /// hanging or finishing, when its work panics on the first item that
+    /// `fails` picks, told whether the consumer is the one working on it.
+    fn panics(threads: usize, fails: impl Fn(bool) -> bool + Sync) -> bool {
+        let run = || {
+            pool(threads).install(|| {
                 let consumer = std::sync::OnceLock::new();
-                let done = AtomicUsize::new(0);
                 map_in_order(
-                    100_000,
+                    10_000,
                     |i| {
-                        let by_consumer = consumer.get() == Some(&std::thread::current().id());
-                        if by_consumer && done.fetch_add(1, Ordering::SeqCst) == 40 {
+                        if fails(consumer.get() == Some(&std::thread::current().id())) {
                             panic!("a bug in the work on item {i}");
                         }
                         i
@@ -499,33 +500,22 @@ mod tests {
                     },
                 )
             })
-        });
-        assert!(outcome.is_err(), "the panic was lost");
+        };
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(run)).is_err()
+    }
+
+    #[test]
+    fn a_panic_in_the_consumers_own_work_ends_the_run_instead_of_hanging_it() {
+        let done = AtomicUsize::new(0);
+        let fails = |by_consumer: bool| by_consumer && done.fetch_add(1, Ordering::SeqCst) == 40;
+        assert!(panics(2, fails), "the panic was lost");
     }
 
     #[test]
     fn a_panic_in_a_workers_work_ends_the_run_instead_of_hanging_it() {
-        let outcome = std::panic::catch_unwind(|| {
-            pool(3).install(|| {
-                let consumer = std::sync::OnceLock::new();
-                let panicked = std::sync::atomic::AtomicBool::new(false);
-                map_in_order(
-                    10_000,
-                    |i| {
-                        let by_consumer = consumer.get() == Some(&std::thread::current().id());
-                        if !by_consumer && !panicked.swap(true, Ordering::SeqCst) {
-                            panic!("a bug in the work on item {i}");
-                        }
-                        i
-                    },
-                    |results| {
-                        consumer.get_or_init(|| std::thread::current().id());
-                        results.count()
-                    },
-                )
-            })
-        });
-        assert!(outcome.is_err(), "the panic was lost");
+        let panicked = std::sync::atomic::AtomicBool::new(false);
+        let fails = |by_consumer: bool| !by_consumer && !panicked.swap(true, Ordering::SeqCst);
+        assert!(panics(3, fails), "the panic was lost");
     }
 
     #[test]

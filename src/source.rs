@@ -40,13 +40,7 @@ pub fn read_text(path: &Path, limit: usize) -> Result<String, SourceError> {
 /// a link (it is not one). The open does not follow one either, so a link
 /// put in its place since is refused, not read through.
 pub fn read_text_found(path: &Path, meta: &Metadata, limit: usize) -> Result<String, SourceError> {
-    if !meta.is_file() {
-        return Err(SourceError::NotRegular);
-    }
-    text_of(read_bytes_opened(
-        &reading(Links::NotFollowed).open(path)?,
-        limit,
-    )?)
+    text_of(read_bytes_found(path, meta, Links::NotFollowed, limit)?)
 }
 
 /// Whether opening a path may follow a symbolic link at its end.
@@ -88,10 +82,21 @@ fn text_of(bytes: Vec<u8>) -> Result<String, SourceError> {
 /// does not block, so a FIFO put in its place meanwhile cannot hang the
 /// read either.
 pub fn read_bytes(path: &Path, limit: usize) -> Result<Vec<u8>, SourceError> {
-    if !std::fs::metadata(path)?.is_file() {
+    read_bytes_found(path, &std::fs::metadata(path)?, Links::Followed, limit)
+}
+
+/// [`read_bytes`] of a file whose metadata (`meta`) was just taken, opened
+/// following a link at its end or not.
+fn read_bytes_found(
+    path: &Path,
+    meta: &Metadata,
+    links: Links,
+    limit: usize,
+) -> Result<Vec<u8>, SourceError> {
+    if !meta.is_file() {
         return Err(SourceError::NotRegular);
     }
-    read_bytes_opened(&reading(Links::Followed).open(path)?, limit)
+    read_bytes_opened(&reading(links).open(path)?, limit)
 }
 
 /// The bytes of an open file, refused unless it is a regular file of at

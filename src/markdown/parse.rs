@@ -503,8 +503,8 @@ fn line_entry(counts: &mut [usize], line: usize) -> Option<&mut usize> {
     counts.get_mut(line.checked_sub(1)?)
 }
 
-/// What a node adds to [`Collector::plain_text`]: its text, a code span's, or a space
-/// for a line break.
+/// What a node adds to [`Collector::plain_text`]: its text, a code span's,
+/// or a space for a line break.
 fn text_piece(value: &NodeValue) -> Option<&str> {
     match value {
         NodeValue::Text(literal) => Some(literal),
